@@ -1,0 +1,116 @@
+"""relulib: provable algorithms for learning two-layer ReLU networks.
+
+The library of the book *Learning ReLU networks with provable algorithms*.
+It implements the results of
+
+* BJW19: Bakshi, Jayaram, Woodruff, *Learning Two Layer Rectified Neural
+  Networks in Polynomial Time*, COLT 2019;
+* ATV21: Awasthi, Tang, Vijayaraghavan, *Efficient Algorithms for Learning
+  Depth-2 Neural Networks with General ReLU Activations*, NeurIPS 2021;
+* CKM20: Chen, Klivans, Meka, *Learning Deep ReLU Networks Is
+  Fixed-Parameter Tractable*, FOCS 2021.
+
+Notation (one table, repeated in the book's preface)
+----------------------------------------------------
+
+==================  ===============  ==================  =====================
+paper symbol        paper            relulib             shape
+==================  ===============  ==================  =====================
+x_1..x_n            both             ``X`` (rows)        (n, d)
+X (columns)         BJW19            ``X.T``             (d, n)
+U*                  BJW19            ``net.U``           (m, k)
+V*                  BJW19            ``net.V``           (k, d)
+a                   ATV21            ``net.a = U[0]``    (k,)
+W (columns w_i)     ATV21            ``net.W = V.T``     (d, k)
+b                   ATV21            ``net.b``           (k,)
+f / sigma           BJW19 / ATV21    ``net.activation``  elementwise
+k (BJW19) = m       hidden units     ``net.k``           int
+m (BJW19)           outputs          ``net.m``           int
+f_hat_k             ATV21 Lemma 3.5  ``hermite_coefficients(net, k)``  (d,)*k
+T_k                 ATV21 Sec. 5     ``empirical_hermite_tensor``      (d,)*k
+==================  ===============  ==================  =====================
+
+Beware: ATV21's ``m`` counts hidden units (relulib's ``k``); BJW19's ``m``
+counts outputs.
+
+Examples
+--------
+>>> import relulib as rl
+>>> net = rl.random_network(d=5, k=3, bias_scale=1.0, rng=0)
+>>> X, Y = rl.gaussian_samples(net, 1000, rng=1)
+>>> X.shape, Y.shape
+((1000, 5), (1000, 1))
+"""
+
+from .decomposition import (
+    CPDecomposition,
+    flattening_rank,
+    jennrich,
+    simultaneous_diagonalization,
+)
+from .hermite import (
+    gauss_hermite_prob,
+    hermite_prob,
+    hermite_prob_vander,
+    normal_cdf,
+    normal_pdf,
+    relu_hermite_coefficient,
+)
+from .metrics import match_units, parameter_error, unit_distance_matrix
+from .moments import HermiteMomentAccumulator, empirical_hermite_tensor, moment_matrix
+from .networks import (
+    ACTIVATIONS,
+    Activation,
+    TwoLayerNetwork,
+    gaussian_samples,
+    get_activation,
+    random_network,
+)
+from .population import hermite_coefficient_factors, hermite_coefficients
+from .tensors import (
+    MAX_FULL_TENSOR_ENTRIES,
+    contract_last_modes,
+    flatten,
+    hermite_tensor,
+    symmetric_rank_one_sum,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # networks
+    "Activation",
+    "ACTIVATIONS",
+    "get_activation",
+    "TwoLayerNetwork",
+    "random_network",
+    "gaussian_samples",
+    # Hermite analysis
+    "hermite_prob",
+    "hermite_prob_vander",
+    "gauss_hermite_prob",
+    "normal_pdf",
+    "normal_cdf",
+    "relu_hermite_coefficient",
+    # tensors
+    "MAX_FULL_TENSOR_ENTRIES",
+    "hermite_tensor",
+    "symmetric_rank_one_sum",
+    "contract_last_modes",
+    "flatten",
+    # moments
+    "HermiteMomentAccumulator",
+    "moment_matrix",
+    "empirical_hermite_tensor",
+    "hermite_coefficients",
+    "hermite_coefficient_factors",
+    # decomposition
+    "CPDecomposition",
+    "flattening_rank",
+    "simultaneous_diagonalization",
+    "jennrich",
+    # metrics
+    "unit_distance_matrix",
+    "match_units",
+    "parameter_error",
+]

@@ -1,0 +1,110 @@
+"""Input validation shared by the public entry points.
+
+Every check raises ``ValueError`` with a message of the form
+``"<parameter>: expected <what>, got <what was received>"`` so that a reader
+can tell at once which argument to fix.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "as_samples",
+    "as_targets",
+    "as_finite_array",
+    "as_positive_int",
+    "as_nonnegative_int",
+    "as_rng",
+    "describe",
+]
+
+
+def describe(a) -> str:
+    """Short description of a received value for error messages."""
+    if isinstance(a, np.ndarray):
+        return f"array of shape {a.shape} and dtype {a.dtype}"
+    if isinstance(a, (list, tuple)):
+        return f"{type(a).__name__} of length {len(a)}"
+    return f"{type(a).__name__} {a!r}"
+
+
+def as_finite_array(a, name: str, *, ndim=None, shape=None) -> np.ndarray:
+    """Convert ``a`` to a float array and check dimension, shape and finiteness.
+
+    ``shape`` may contain ``None`` for free axes.
+    """
+    try:
+        arr = np.asarray(a, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected a real array, got {describe(a)} ({exc})") from None
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(f"{k}-D" for k in allowed)
+            raise ValueError(f"{name}: expected a {want} array, got {describe(arr)}")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(
+            s is not None and s != t for s, t in zip(shape, arr.shape)
+        ):
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name}: expected shape {want}, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN or infinite entries")
+    return arr
+
+
+def as_samples(X, name: str = "X", *, d=None) -> np.ndarray:
+    """Validate a sample matrix of shape (n, d): samples are rows."""
+    X = as_finite_array(X, name, ndim=2)
+    if X.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one sample (row), got shape {X.shape}")
+    if d is not None and X.shape[1] != d:
+        raise ValueError(f"{name}: expected {d} columns (the input dimension d), got shape {X.shape}")
+    return X
+
+
+def as_targets(y, n: int, name: str = "y") -> np.ndarray:
+    """Validate labels: shape (n,) or (n, m); returned as (n, m)."""
+    y = as_finite_array(y, name, ndim=(1, 2))
+    if y.shape[0] != n:
+        raise ValueError(
+            f"{name}: expected {n} labels (one per row of X), got shape {y.shape}"
+        )
+    return y.reshape(n, -1)
+
+
+def as_positive_int(k, name: str) -> int:
+    """Validate an integer ``k >= 1``."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        raise ValueError(f"{name}: expected a positive integer, got {describe(k)}")
+    if k < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {int(k)}")
+    return int(k)
+
+
+def as_nonnegative_int(k, name: str) -> int:
+    """Validate an integer ``k >= 0``."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        raise ValueError(f"{name}: expected a non-negative integer, got {describe(k)}")
+    if k < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {int(k)}")
+    return int(k)
+
+
+def as_rng(rng) -> np.random.Generator:
+    """SPEC 7: normalise ``rng`` (None, seed or Generator) to a Generator."""
+    if isinstance(rng, np.random.RandomState):
+        raise ValueError(
+            "rng: expected None, an integer seed or a numpy.random.Generator, "
+            "got a legacy RandomState"
+        )
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"rng: expected None, an integer seed or a numpy.random.Generator, got {describe(rng)}"
+        ) from exc

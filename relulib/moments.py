@@ -1,0 +1,313 @@
+"""Empirical Hermite moments ``T_k = (1/n) sum_s y_s He_k(x_s)``.
+
+ATV21, Section 5, estimates the Hermite coefficients ``f_k = E[f(x) He_k(x)]``
+(Lemma 3.5) by these averages. Two kinds of estimator live here:
+
+* :func:`empirical_hermite_tensor`, the full tensor, for small ``d``;
+* :class:`HermiteMomentAccumulator` and :func:`moment_matrix`, the
+  *contracted* estimators ``T_3[., ., g]`` and ``T_4[., ., g, h]`` that
+  Jennrich's algorithm needs. They cost ``O(n d^2)`` time per contraction and
+  ``O(d^2)`` memory, stream over chunks of samples, and never build a
+  ``d^3``/``d^4`` array or an ``n x d^2`` array.
+
+The contractions expand the multivariate Hermite tensors
+(``s = g.x``, ``t = h.x``):
+
+* ``He_2(x) = x x^T - I``
+* ``He_3(x)[., ., g] = s x x^T - s I - g x^T - x g^T``
+* ``He_4(x)[., ., g, h] = s t x x^T - s t I - t (g x^T + x g^T) - s (h x^T + x h^T)
+  - (g.h) x x^T + (g.h) I + g h^T + h g^T``
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_finite_array, as_nonnegative_int, as_samples, as_targets, describe
+from .tensors import check_full_tensor_size, hermite_tensor_entries
+
+__all__ = [
+    "HermiteMomentAccumulator",
+    "moment_matrix",
+    "empirical_hermite_tensor",
+]
+
+# Work arrays of a chunk hold about this many floats (32 MiB).
+_CHUNK_FLOATS = 4_000_000
+
+
+def _as_vector_batch(v, name: str, d: int) -> np.ndarray:
+    v = as_finite_array(v, name, ndim=(1, 2))
+    if v.shape[-1] != d:
+        raise ValueError(f"{name}: expected vectors of length d={d}, got shape {v.shape}")
+    return v.reshape(-1, d)
+
+
+def _weighted_gram(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``G[j] = sum_s W[s, j] x_s x_s^T`` for every column ``j`` of ``W``: shape (p, d, d).
+
+    One BLAS product of the (n, p*d) matrix ``W[:, :, None] * X[:, None, :]`` with ``X``.
+    """
+    n, d = X.shape
+    p = W.shape[1]
+    Z = (W[:, :, None] * X[:, None, :]).reshape(n, p * d)
+    return (Z.T @ X).reshape(p, d, d)
+
+
+class HermiteMomentAccumulator:
+    """Streaming sums for the Hermite moments of orders 0 to 4, contracted to matrices.
+
+    Feed chunks of samples with :meth:`update`; read the estimates with
+    :meth:`T0` ... :meth:`T4`. Memory is ``O(m (p + q) d^2)`` whatever the
+    number of samples.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    g3 : array_like of shape (p, d) or (d,), optional
+        Vectors ``g`` for the contractions ``T_3[., ., g]``.
+    g4, h4 : array_like of shape (q, d) or (d,), optional
+        Pairs ``(g, h)`` for the contractions ``T_4[., ., g, h]``; ``h4``
+        defaults to ``g4``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> acc = HermiteMomentAccumulator(3, g3=[1.0, 0.0, 0.0])
+    >>> for _ in range(3):
+    ...     X = rng.standard_normal((1000, 3))
+    ...     _ = acc.update(X, X[:, 0] ** 3)
+    >>> acc.n, acc.T3().shape
+    (3000, (1, 1, 3, 3))
+    """
+
+    def __init__(self, d, *, g3=None, g4=None, h4=None):
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 1:
+            raise ValueError(f"d: expected a positive integer, got {describe(d)}")
+        self.d = int(d)
+        self.g3 = None if g3 is None else _as_vector_batch(g3, "g3", self.d)
+        if g4 is None and h4 is not None:
+            raise ValueError("h4: given without g4; pass g4 (and optionally h4)")
+        self.g4 = None if g4 is None else _as_vector_batch(g4, "g4", self.d)
+        self.h4 = self.g4 if h4 is None else _as_vector_batch(h4, "h4", self.d)
+        if self.g4 is not None and self.h4.shape != self.g4.shape:
+            raise ValueError(f"h4: expected the shape of g4 {self.g4.shape}, got {self.h4.shape}")
+        self.n = 0
+        self.m = None
+
+    def __repr__(self) -> str:
+        p = 0 if self.g3 is None else self.g3.shape[0]
+        q = 0 if self.g4 is None else self.g4.shape[0]
+        return f"HermiteMomentAccumulator(d={self.d}, n={self.n}, order3_contractions={p}, order4_contractions={q})"
+
+    def _allocate(self, m: int) -> None:
+        d = self.d
+        self.m = m
+        self._S0 = np.zeros(m)
+        self._S1 = np.zeros((m, d))
+        self._S2 = np.zeros((m, d, d))
+        if self.g3 is not None:
+            p = self.g3.shape[0]
+            self._A3 = np.zeros((m, p, d, d))
+            self._B3 = np.zeros((m, p))
+        if self.g4 is not None:
+            q = self.g4.shape[0]
+            self._A4 = np.zeros((m, q, d, d))
+            self._B4 = np.zeros((m, q))
+            self._Cs = np.zeros((m, q, d))
+            self._Ct = np.zeros((m, q, d))
+
+    def chunk_size(self) -> int:
+        """Samples per block inside :meth:`update`, so work arrays stay near 32 MiB."""
+        width = 1 + (0 if self.g3 is None else self.g3.shape[0]) + (
+            0 if self.g4 is None else self.g4.shape[0]
+        )
+        return max(256, _CHUNK_FLOATS // (width * self.d))
+
+    def update(self, X, y) -> "HermiteMomentAccumulator":
+        """Add the samples ``X`` (n, d) with labels ``y`` (n,) or (n, m)."""
+        X = as_samples(X, "X", d=self.d)
+        Y = as_targets(y, X.shape[0], "y")
+        if self.m is None:
+            self._allocate(Y.shape[1])
+        elif Y.shape[1] != self.m:
+            raise ValueError(f"y: expected {self.m} outputs as in earlier chunks, got shape {Y.shape}")
+        step = self.chunk_size()
+        for start in range(0, X.shape[0], step):
+            self._update_block(X[start : start + step], Y[start : start + step])
+        self.n += X.shape[0]
+        return self
+
+    def _update_block(self, X: np.ndarray, Y: np.ndarray) -> None:
+        self._S0 += Y.sum(axis=0)
+        self._S1 += Y.T @ X
+        self._S2 += _weighted_gram(X, Y)  # one Gram matrix per output
+        if self.g3 is not None:
+            s = X @ self.g3.T  # (n, p)
+            for r in range(self.m):
+                w = Y[:, r : r + 1] * s
+                self._A3[r] += _weighted_gram(X, w)
+                self._B3[r] += w.sum(axis=0)
+        if self.g4 is not None:
+            s = X @ self.g4.T  # (n, q)
+            t = X @ self.h4.T
+            for r in range(self.m):
+                ys = Y[:, r : r + 1] * s
+                yt = Y[:, r : r + 1] * t
+                w = ys * t
+                self._A4[r] += _weighted_gram(X, w)
+                self._B4[r] += w.sum(axis=0)
+                self._Cs[r] += ys.T @ X
+                self._Ct[r] += yt.T @ X
+
+    def _check(self, what: str, needed) -> None:
+        if self.n == 0:
+            raise ValueError("update: no samples have been added yet")
+        if needed is None:
+            raise ValueError(f"{what}: this accumulator was built without the vectors it needs")
+
+    def T0(self) -> np.ndarray:
+        """``E[y]``, shape (m,)."""
+        self._check("T0", True)
+        return self._S0 / self.n
+
+    def T1(self) -> np.ndarray:
+        """``E[y x]``, shape (m, d)."""
+        self._check("T1", True)
+        return self._S1 / self.n
+
+    def T2(self) -> np.ndarray:
+        """``E[y (x x^T - I)]``, shape (m, d, d)."""
+        self._check("T2", True)
+        eye = np.eye(self.d)
+        return self._S2 / self.n - self.T0()[:, None, None] * eye
+
+    def T3(self) -> np.ndarray:
+        """``T_3[., ., g]`` for every ``g`` in ``g3``: shape (m, p, d, d)."""
+        self._check("g3", self.g3)
+        n, eye, g = self.n, np.eye(self.d), self.g3
+        S1 = self.T1()  # (m, d)
+        out = self._A3 / n - (self._B3 / n)[:, :, None, None] * eye
+        cross = g[None, :, :, None] * S1[:, None, None, :]  # g_i E[y x_j]
+        return out - cross - np.swapaxes(cross, -1, -2)
+
+    def T4(self) -> np.ndarray:
+        """``T_4[., ., g, h]`` for every pair in ``(g4, h4)``: shape (m, q, d, d)."""
+        self._check("g4", self.g4)
+        n, eye, g, h = self.n, np.eye(self.d), self.g4, self.h4
+        T0 = self.T0()[:, None, None, None]
+        gh = np.einsum("qi,qi->q", g, h)[None, :, None, None]
+        Cs, Ct = self._Cs / n, self._Ct / n
+        out = self._A4 / n - (self._B4 / n)[:, :, None, None] * eye
+        cross = g[None, :, :, None] * Ct[:, :, None, :] + h[None, :, :, None] * Cs[:, :, None, :]
+        out = out - cross - np.swapaxes(cross, -1, -2)
+        out = out - gh * (self._S2 / n)[:, None]
+        ghT = g[:, :, None] * h[:, None, :]
+        return out + T0 * (gh * eye + ghT[None] + np.swapaxes(ghT, -1, -2)[None])
+
+
+def moment_matrix(X, y, order, *vectors):
+    """Contracted empirical Hermite moment, a ``d x d`` matrix per contraction.
+
+    * ``order=2``: ``T_2 = (1/n) sum y (x x^T - I)``, no vectors;
+    * ``order=3``: ``T_3[., ., g]``, one vector (or batch of vectors) ``g``;
+    * ``order=4``: ``T_4[., ., g, h]``, two vectors (or batches) ``g, h``.
+
+    Time ``O(n d^2)`` per contraction, memory ``O(d^2)`` beyond a fixed-size
+    chunk of samples (see :class:`HermiteMomentAccumulator` for streaming).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,), (n, 1) or (n, m)
+    order : {2, 3, 4}
+    *vectors : array_like of shape (d,) or (p, d)
+
+    Returns
+    -------
+    ndarray of shape ``[(m,)] + [(p,)] + (d, d)``
+        The leading ``m`` axis only for ``m > 1`` outputs; the ``p`` axis only
+        when the vectors were given as a batch.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200_000, 2))
+    >>> np.round(moment_matrix(X, X[:, 0] * X[:, 1], 2), 1) + 0.0
+    array([[0., 1.],
+           [1., 0.]])
+    """
+    X = as_samples(X, "X")
+    Y = as_targets(y, X.shape[0], "y")
+    d = X.shape[1]
+    order = as_nonnegative_int(order, "order")
+    expected = {2: 0, 3: 1, 4: 2}
+    if order not in expected:
+        raise ValueError(f"order: expected 2, 3 or 4, got {order}")
+    if len(vectors) != expected[order]:
+        raise ValueError(
+            f"vectors: expected {expected[order]} contraction vector(s) for order {order}, "
+            f"got {len(vectors)}"
+        )
+    batched = any(np.ndim(v) == 2 for v in vectors)
+    if order == 2:
+        acc = HermiteMomentAccumulator(d).update(X, Y)
+        out = acc.T2()
+    elif order == 3:
+        out = HermiteMomentAccumulator(d, g3=vectors[0]).update(X, Y).T3()
+    else:
+        g = _as_vector_batch(vectors[0], "vectors", d)
+        h = _as_vector_batch(vectors[1], "vectors", d)
+        if g.shape != h.shape:
+            raise ValueError(f"vectors: expected g and h of the same shape, got {g.shape} and {h.shape}")
+        out = HermiteMomentAccumulator(d, g4=g, h4=h).update(X, Y).T4()
+    if order > 2 and not batched:
+        out = out[:, 0]
+    return out[0] if Y.shape[1] == 1 else out
+
+
+def empirical_hermite_tensor(X, y, order, *, chunk_size=20_000):
+    """Full empirical Hermite tensor ``T_k = (1/n) sum_s y_s He_k(x_s)`` (small ``d`` only).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,), (n, 1) or (n, m)
+    order : int
+    chunk_size : int, default 20000
+        Samples processed at a time.
+
+    Returns
+    -------
+    ndarray of shape ``(d,) * order`` (or ``(m,) + (d,) * order`` for ``m > 1`` outputs)
+
+    Raises
+    ------
+    ValueError
+        On bad shapes or non-finite values, or if ``d**order`` exceeds
+        :data:`relulib.tensors.MAX_FULL_TENSOR_ENTRIES` (use
+        :func:`moment_matrix` then).
+
+    Notes
+    -----
+    Only the ``C(d+k-1, k)`` distinct entries of the symmetric tensor are
+    computed, as products of univariate ``He_{n_c}(x_c)`` from
+    :func:`numpy.polynomial.hermite_e.hermevander`.
+    """
+    X = as_samples(X, "X")
+    Y = as_targets(y, X.shape[0], "y")
+    order = as_nonnegative_int(order, "order")
+    chunk_size = int(chunk_size)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size}")
+    n, d = X.shape
+    check_full_tensor_size(d, order)
+    total = None
+    scatter = None
+    for start in range(0, n, chunk_size):
+        entries, scatter = hermite_tensor_entries(X[start : start + chunk_size], order)
+        part = Y[start : start + chunk_size].T @ entries  # (m, M)
+        total = part if total is None else total + part
+    T = (total / n)[:, scatter].reshape((Y.shape[1],) + (d,) * order)
+    return T[0] if Y.shape[1] == 1 else T

@@ -1,0 +1,322 @@
+"""Two-layer networks with rectified activations, and Gaussian samples from them.
+
+One network object serves both papers (see the notation table in the package
+docstring):
+
+* BJW19: ``Y = U* f(V* X)`` with ``U* (m x k)``, ``V* (k x d)``, ``X (d x n)``.
+* ATV21: ``f(x) = a^T sigma(W^T x + b)`` with ``a = U[0]``, ``W = V^T``.
+
+relulib stores samples as rows: ``X`` has shape ``(n, d)`` and
+``predict(X)`` has shape ``(n, m)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from ._validation import (
+    as_finite_array,
+    as_positive_int,
+    as_rng,
+    as_samples,
+    describe,
+)
+
+__all__ = [
+    "Activation",
+    "ACTIVATIONS",
+    "get_activation",
+    "TwoLayerNetwork",
+    "random_network",
+    "gaussian_samples",
+]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A rectified activation: ``f(t) = 0`` for ``t <= 0`` and ``f(t) > 0`` for ``t > 0``.
+
+    Attributes
+    ----------
+    name : str
+    function : callable
+        Vectorised ``f``.
+    inverse : callable or None
+        Inverse of ``f`` on ``(0, inf)`` (on ``f``'s range); BJW19's exact step
+        needs it. ``None`` when unknown.
+    degree : float or None
+        Degree ``p`` of positive homogeneity, ``f(c t) = c^p f(t)`` for
+        ``c > 0``; ``None`` if ``f`` is not homogeneous. Only homogeneous
+        activations have the scaling symmetry that :meth:`TwoLayerNetwork.normalized`
+        removes.
+    """
+
+    name: str
+    function: Callable[[np.ndarray], np.ndarray]
+    inverse: Optional[Callable[[np.ndarray], np.ndarray]] = None
+    degree: Optional[float] = None
+
+    def __call__(self, t):
+        return self.function(t)
+
+
+def _relu(t):
+    return np.maximum(t, 0.0)
+
+
+def _squared_relu(t):
+    return np.maximum(t, 0.0) ** 2
+
+
+def _rectified_tanh(t):
+    return np.tanh(np.maximum(t, 0.0))
+
+
+#: The named rectified activations.
+ACTIVATIONS = {
+    "relu": Activation("relu", _relu, inverse=lambda s: np.asarray(s, dtype=float), degree=1.0),
+    "squared_relu": Activation("squared_relu", _squared_relu, inverse=np.sqrt, degree=2.0),
+    "rectified_tanh": Activation("rectified_tanh", _rectified_tanh, inverse=np.arctanh, degree=None),
+}
+
+
+def get_activation(activation) -> Activation:
+    """Resolve a name, an :class:`Activation` or a callable to an :class:`Activation`.
+
+    A plain callable is checked to be rectified on a grid of points; it gets
+    no inverse and no homogeneity degree.
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str):
+        try:
+            return ACTIVATIONS[activation]
+        except KeyError:
+            raise ValueError(
+                f"activation: expected one of {sorted(ACTIVATIONS)} or a callable, "
+                f"got {activation!r}"
+            ) from None
+    if callable(activation):
+        grid = np.linspace(-3.0, 3.0, 61)
+        values = np.asarray(activation(grid), dtype=float)
+        if values.shape != grid.shape or not np.all(np.isfinite(values)):
+            raise ValueError(
+                "activation: expected a vectorised callable returning finite values of "
+                f"the input's shape, got {describe(values)} on a grid of shape {grid.shape}"
+            )
+        if np.any(values[grid <= 0] != 0) or np.any(values[grid > 0] <= 0):
+            raise ValueError(
+                "activation: expected a rectified function (f(t) = 0 for t <= 0 and "
+                "f(t) > 0 for t > 0), got a callable that violates this on [-3, 3]"
+            )
+        name = getattr(activation, "__name__", "custom")
+        return Activation(name, activation)
+    raise ValueError(f"activation: expected a name, an Activation or a callable, got {describe(activation)}")
+
+
+class TwoLayerNetwork:
+    """The network ``x -> U act(V x + b)``.
+
+    Parameters
+    ----------
+    U : array_like of shape (m, k) or (k,)
+        Output weights (BJW19's ``U*``; ATV21's ``a`` is ``U[0]``). A 1-D
+        array is a single output, ``m = 1``.
+    V : array_like of shape (k, d)
+        First-layer weights, one hidden unit per row (BJW19's ``V*``;
+        ATV21's ``W^T``).
+    b : array_like of shape (k,), optional
+        Biases; ``None`` means zeros.
+    activation : str, Activation or callable
+        ``"relu"`` (default), ``"squared_relu"``, ``"rectified_tanh"``, or any
+        rectified function.
+
+    Attributes
+    ----------
+    U, V, b : ndarray
+    activation : Activation
+    d, k, m : int
+        Input dimension, hidden units, outputs.
+
+    Examples
+    --------
+    >>> net = TwoLayerNetwork([[1.0, -2.0]], [[1.0, 0.0], [0.0, 1.0]])
+    >>> net.predict(np.array([[1.0, 1.0]])).tolist()
+    [[-1.0]]
+    """
+
+    def __init__(self, U, V, b=None, activation="relu"):
+        V = as_finite_array(V, "V", ndim=2)
+        k, d = V.shape
+        if k == 0 or d == 0:
+            raise ValueError(f"V: expected at least one unit and one input, got shape {V.shape}")
+        U = as_finite_array(U, "U", ndim=(1, 2))
+        if U.ndim == 1:
+            U = U[None, :]
+        if U.shape[1] != k:
+            raise ValueError(
+                f"U: expected {k} columns (one per hidden unit, the rows of V), got shape {U.shape}"
+            )
+        b = np.zeros(k) if b is None else as_finite_array(b, "b", shape=(k,))
+        self.U = U
+        self.V = V
+        self.b = b
+        self.activation = get_activation(activation)
+
+    # Shapes -----------------------------------------------------------------
+    @property
+    def d(self) -> int:
+        """Input dimension."""
+        return self.V.shape[1]
+
+    @property
+    def k(self) -> int:
+        """Number of hidden units."""
+        return self.V.shape[0]
+
+    @property
+    def m(self) -> int:
+        """Number of outputs."""
+        return self.U.shape[0]
+
+    # ATV21 names --------------------------------------------------------------
+    @property
+    def a(self) -> np.ndarray:
+        """ATV21's output weights ``a`` (single-output networks only)."""
+        if self.m != 1:
+            raise ValueError(f"a: defined for single-output networks, got m={self.m} outputs")
+        return self.U[0]
+
+    @property
+    def W(self) -> np.ndarray:
+        """ATV21's ``W = V^T``, shape (d, k): one unit per column."""
+        return self.V.T
+
+    # Evaluation ---------------------------------------------------------------
+    def hidden(self, X) -> np.ndarray:
+        """Hidden-layer activations ``act(X V^T + b)``, shape (n, k)."""
+        X = as_samples(np.atleast_2d(X), "X", d=self.d)
+        return self.activation(X @ self.V.T + self.b)
+
+    def predict(self, X) -> np.ndarray:
+        """Network output for samples ``X`` of shape (n, d) (or one sample of shape (d,)).
+
+        Returns an array of shape (n, m) (or (m,) for one sample).
+        """
+        single = np.ndim(X) == 1
+        out = self.hidden(X) @ self.U.T
+        return out[0] if single else out
+
+    __call__ = predict
+
+    # Symmetries -----------------------------------------------------------------
+    def normalized(self) -> "TwoLayerNetwork":
+        """The same function with unit-norm rows of ``V``.
+
+        For an activation homogeneous of degree ``p``,
+        ``u act(v.x + b) = u |v|^p act(v.x/|v| + b/|v|)``, so the scale moves into
+        ``U`` and ``b`` (ATV21, "Normalisation").
+
+        Raises
+        ------
+        ValueError
+            If the activation is not positively homogeneous or a row of ``V`` is zero.
+        """
+        p = self.activation.degree
+        if p is None:
+            raise ValueError(
+                f"activation: normalisation needs a positively homogeneous activation, "
+                f"got {self.activation.name!r}"
+            )
+        norms = np.linalg.norm(self.V, axis=1)
+        if np.any(norms == 0):
+            raise ValueError(f"V: cannot normalise zero rows, got zero rows {np.flatnonzero(norms == 0).tolist()}")
+        return TwoLayerNetwork(
+            self.U * norms**p, self.V / norms[:, None], self.b / norms, self.activation
+        )
+
+    def permuted(self, perm) -> "TwoLayerNetwork":
+        """The same function with hidden units reordered by ``perm``."""
+        perm = np.asarray(perm)
+        if sorted(perm.tolist()) != list(range(self.k)):
+            raise ValueError(f"perm: expected a permutation of range({self.k}), got {perm.tolist()}")
+        return TwoLayerNetwork(self.U[:, perm], self.V[perm], self.b[perm], self.activation)
+
+    def copy(self) -> "TwoLayerNetwork":
+        return TwoLayerNetwork(self.U.copy(), self.V.copy(), self.b.copy(), self.activation)
+
+    def __repr__(self) -> str:
+        return (
+            f"TwoLayerNetwork(d={self.d}, k={self.k}, m={self.m}, "
+            f"activation={self.activation.name!r}, biased={bool(np.any(self.b != 0))})"
+        )
+
+
+def random_network(d, k, m=1, *, bias_scale=0.0, activation="relu", rng=None) -> TwoLayerNetwork:
+    """A random network with unit-norm hidden units.
+
+    * rows of ``V`` uniform on the unit sphere of ``R^d``;
+    * entries of ``U`` with random signs and magnitudes uniform in [0.5, 1.5],
+      so no output weight is close to zero (ATV21 needs ``a_i != 0``);
+    * biases uniform in ``[-bias_scale, bias_scale]``.
+
+    Parameters
+    ----------
+    d, k, m : int
+        Input dimension, hidden units, outputs.
+    bias_scale : float, default 0
+    activation : str, Activation or callable, default "relu"
+    rng : None, int or numpy.random.Generator
+
+    Examples
+    --------
+    >>> net = random_network(5, 3, bias_scale=1.0, rng=0)
+    >>> (net.d, net.k, net.m)
+    (5, 3, 1)
+    """
+    d = as_positive_int(d, "d")
+    k = as_positive_int(k, "k")
+    m = as_positive_int(m, "m")
+    bias_scale = float(as_finite_array(bias_scale, "bias_scale", ndim=0))
+    if bias_scale < 0:
+        raise ValueError(f"bias_scale: expected a non-negative number, got {bias_scale}")
+    rng = as_rng(rng)
+    V = rng.standard_normal((k, d))
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    U = rng.choice([-1.0, 1.0], size=(m, k)) * rng.uniform(0.5, 1.5, size=(m, k))
+    b = rng.uniform(-bias_scale, bias_scale, size=k) if bias_scale > 0 else np.zeros(k)
+    return TwoLayerNetwork(U, V, b, activation)
+
+
+def gaussian_samples(net: TwoLayerNetwork, n, *, noise=0.0, rng=None):
+    """Draw ``x ~ N(0, I_d)`` and labels ``y = net(x) + noise * N(0, 1)``.
+
+    Parameters
+    ----------
+    net : TwoLayerNetwork
+    n : int
+        Number of samples.
+    noise : float, default 0
+        Standard deviation of additive Gaussian label noise.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n, m)
+    """
+    if not isinstance(net, TwoLayerNetwork):
+        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    n = as_positive_int(n, "n")
+    noise = float(as_finite_array(noise, "noise", ndim=0))
+    if noise < 0:
+        raise ValueError(f"noise: expected a non-negative standard deviation, got {noise}")
+    rng = as_rng(rng)
+    X = rng.standard_normal((n, net.d))
+    Y = net.predict(X)
+    if noise > 0:
+        Y = Y + noise * rng.standard_normal(Y.shape)
+    return X, Y

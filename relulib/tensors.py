@@ -1,0 +1,193 @@
+"""Symmetric tensors: multivariate Hermite tensors, rank-one sums, flattenings.
+
+The multivariate Hermite tensor of order ``k`` at ``x in R^d`` is
+``He_k(x) = (-1)^k grad^k phi_d(x) / phi_d(x)`` (ALGORITHMS.md, "Conventions").
+Its entry at a multi-index ``(i_1, ..., i_k)`` in which coordinate ``c``
+appears ``n_c`` times is ``prod_c He_{n_c}(x_c)``.  For instance
+``He_2(x) = x x^T - I`` and, for any vector ``u``,
+``He_k(x)[u, ..., u] = |u|^k He_k(u.x / |u|)``.
+
+Full tensors have ``d^k`` entries, so this module refuses sizes above
+:data:`MAX_FULL_TENSOR_ENTRIES`; large ``d`` is handled by the contracted
+estimators of :mod:`relulib.moments`.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations_with_replacement
+
+import numpy as np
+from numpy.polynomial import hermite_e
+
+from ._validation import as_finite_array, as_nonnegative_int, as_positive_int
+
+__all__ = [
+    "MAX_FULL_TENSOR_ENTRIES",
+    "hermite_tensor",
+    "symmetric_rank_one_sum",
+    "contract_last_modes",
+    "flatten",
+]
+
+#: Largest number of entries ``d**order`` of a full tensor this library builds.
+MAX_FULL_TENSOR_ENTRIES = 4_000_000
+
+
+def check_full_tensor_size(d: int, order: int) -> None:
+    """Raise if a full ``d**order`` tensor would be unreasonably large."""
+    if d**order > MAX_FULL_TENSOR_ENTRIES:
+        raise ValueError(
+            f"order: a full tensor of order {order} in dimension d={d} has {d**order:,} "
+            f"entries, more than MAX_FULL_TENSOR_ENTRIES={MAX_FULL_TENSOR_ENTRIES:,}; "
+            "use the contracted estimators relulib.moment_matrix / HermiteMomentAccumulator"
+        )
+
+
+def _sorted_multi_indices(d: int, order: int):
+    """Sorted multi-indices, their (coordinate, degree) pairs, and the symmetric scatter map.
+
+    Returns
+    -------
+    coords, degrees : ndarray of shape (M, order)
+        For each sorted multi-index, the distinct coordinates it uses (padded
+        with coordinate 0) and their multiplicities (padded with degree 0, and
+        ``He_0 = 1``), so that the entry is ``prod_j He_{degrees[j]}(x[coords[j]])``.
+    scatter : ndarray of shape (d**order,)
+        Position in the sorted list of every full multi-index.
+    """
+    if order == 0:  # He_0 = 1: one entry, a product of He_0(x_0)
+        zeros = np.zeros((1, 1), dtype=np.intp)
+        return zeros, zeros, np.zeros(1, dtype=np.intp)
+    combos = np.array(list(combinations_with_replacement(range(d), order)), dtype=np.intp)
+    M = combos.shape[0]
+    coords = np.zeros((M, order), dtype=np.intp)
+    degrees = np.zeros((M, order), dtype=np.intp)
+    for row, combo in enumerate(combos):
+        values, counts = np.unique(combo, return_counts=True)
+        coords[row, : len(values)] = values
+        degrees[row, : len(values)] = counts
+    shape = (d,) * order
+    full = np.indices(shape).reshape(order, -1)
+    full_sorted = np.sort(full, axis=0)
+    lookup = np.empty(d**order, dtype=np.intp)
+    lookup[np.ravel_multi_index(combos.T, shape)] = np.arange(M)
+    scatter = lookup[np.ravel_multi_index(full_sorted, shape)]
+    return coords, degrees, scatter
+
+
+def hermite_tensor_entries(X: np.ndarray, order: int):
+    """Distinct entries of ``He_order(x)`` for each row of ``X`` (no validation).
+
+    Returns ``(entries, scatter)`` with ``entries`` of shape (n, M) and the
+    scatter map of :func:`_sorted_multi_indices`.
+    """
+    n, d = X.shape
+    coords, degrees, scatter = _sorted_multi_indices(d, order)
+    V = hermite_e.hermevander(X, order)  # (n, d, order + 1): He_j(x_c)
+    entries = np.prod(V[:, coords, degrees], axis=2)  # (n, M)
+    return entries, scatter
+
+
+def hermite_tensor(x, order):
+    """Multivariate Hermite tensor ``He_order(x)``.
+
+    Parameters
+    ----------
+    x : array_like of shape (d,) or (n, d)
+        One point or a batch of points (rows).
+    order : int
+        Tensor order ``k >= 0``.
+
+    Returns
+    -------
+    ndarray of shape ``(d,) * order`` or ``(n,) + (d,) * order``
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a finite 1-D/2-D array, or ``d**order`` exceeds
+        :data:`MAX_FULL_TENSOR_ENTRIES`.
+
+    Examples
+    --------
+    >>> x = np.array([1.0, 2.0])
+    >>> np.allclose(hermite_tensor(x, 2), np.outer(x, x) - np.eye(2))
+    True
+    """
+    order = as_nonnegative_int(order, "order")
+    x = as_finite_array(x, "x", ndim=(1, 2))
+    single = x.ndim == 1
+    X = x[None, :] if single else x
+    d = X.shape[1]
+    check_full_tensor_size(d, order)
+    entries, scatter = hermite_tensor_entries(X, order)
+    T = entries[:, scatter].reshape((X.shape[0],) + (d,) * order)
+    return T[0] if single else T
+
+
+def symmetric_rank_one_sum(weights, vectors, order):
+    """The symmetric tensor ``sum_i weights[i] * vectors[i]^{(x) order}``.
+
+    Parameters
+    ----------
+    weights : array_like of shape (r,)
+    vectors : array_like of shape (r, d)
+        One vector per row.
+    order : int
+
+    Returns
+    -------
+    ndarray of shape ``(d,) * order``
+    """
+    order = as_nonnegative_int(order, "order")
+    vectors = as_finite_array(vectors, "vectors", ndim=2)
+    r, d = vectors.shape
+    weights = as_finite_array(weights, "weights", shape=(r,))
+    check_full_tensor_size(d, order)
+    T = weights.copy()
+    for _ in range(order):
+        T = T[..., None] * vectors.reshape((r,) + (1,) * (T.ndim - 1) + (d,))
+    return T.sum(axis=0)
+
+
+def contract_last_modes(T, *vectors):
+    """Contract the last modes of ``T`` with the given vectors.
+
+    ``contract_last_modes(T, g, h)`` is ``T[..., g, h]``, i.e.
+    ``sum_{k,l} T[..., k, l] g_k h_l``; the last vector contracts the last mode.
+    """
+    T = np.asarray(T, dtype=float)
+    if len(vectors) > T.ndim:
+        raise ValueError(
+            f"vectors: expected at most {T.ndim} vectors for a tensor of order {T.ndim}, "
+            f"got {len(vectors)}"
+        )
+    for v in reversed(vectors):
+        v = as_finite_array(v, "vectors", shape=(T.shape[-1],))
+        T = T @ v
+    return T
+
+
+def flatten(T, *group_sizes):
+    """Flatten a tensor by grouping consecutive modes (Algorithm 1 of ATV21).
+
+    ``flatten(T, l, l, 1)`` turns an order-``2l+1`` tensor on ``R^d`` into a
+    ``d^l x d^l x d`` tensor; the group sizes must add up to the order.
+
+    Examples
+    --------
+    >>> flatten(np.zeros((3,) * 5), 2, 2, 1).shape
+    (9, 9, 3)
+    """
+    T = np.asarray(T)
+    sizes = [as_positive_int(g, "group_sizes") for g in group_sizes]
+    if sum(sizes) != T.ndim:
+        raise ValueError(
+            f"group_sizes: expected sizes adding up to the tensor order {T.ndim}, got {sizes}"
+        )
+    shape = []
+    axis = 0
+    for g in sizes:
+        shape.append(int(np.prod(T.shape[axis : axis + g])))
+        axis += g
+    return T.reshape(shape)
