@@ -66,6 +66,7 @@ from .networks import (
     get_activation,
     random_network,
 )
+from .refine import CertificateWarning, RefinementResult, refine_by_patterns, relative_residual
 from .population import hermite_coefficient_factors, hermite_coefficients
 from .tensors import (
     MAX_FULL_TENSOR_ENTRIES,
@@ -109,6 +110,11 @@ __all__ = [
     "flattening_rank",
     "simultaneous_diagonalization",
     "jennrich",
+    # refinement and certificates
+    "CertificateWarning",
+    "RefinementResult",
+    "refine_by_patterns",
+    "relative_residual",
     # metrics
     "unit_distance_matrix",
     "match_units",
