@@ -1,0 +1,118 @@
+"""Tests of relulib.moments and relulib.population (ATV21, Lemma 3.5)."""
+
+import numpy as np
+import pytest
+
+import relulib as rl
+from relulib.tensors import hermite_tensor_entries
+
+
+@pytest.fixture(scope="module")
+def planted():
+    net = rl.random_network(4, 3, bias_scale=1.5, rng=11)
+    X, Y = rl.gaussian_samples(net, 1_000_000, rng=12)
+    return net, X, Y[:, 0]
+
+
+@pytest.mark.parametrize("order", range(0, 5))
+def test_empirical_tensor_converges_to_lemma_3_5(planted, order):
+    # Every distinct entry of T_k is a sample mean of y He_alpha(x); its distance to
+    # the population value must be within 5 standard errors (computed from the samples).
+    net, X, y = planted
+    entries, scatter = hermite_tensor_entries(X, order)
+    terms = y[:, None] * entries
+    mean = terms.mean(axis=0)
+    stderr = terms.std(axis=0, ddof=1) / np.sqrt(len(y))
+    population = rl.hermite_coefficients(net, order).reshape(-1)
+    # scatter maps each full index to its distinct entry; take one full index per entry
+    first = np.unique(scatter, return_index=True)[1]
+    z = np.abs(mean - population[first]) / stderr
+    assert np.all(z < 5.0), f"largest deviation {z.max():.2f} standard errors"
+    # and the public full-tensor estimator agrees with this computation
+    T = rl.empirical_hermite_tensor(X, y, order)
+    np.testing.assert_allclose(T.reshape(-1)[first], mean, rtol=1e-10, atol=1e-13)
+
+
+def test_contracted_equals_full_contraction():
+    net = rl.random_network(5, 3, m=2, bias_scale=1.0, rng=3)
+    X, Y = rl.gaussian_samples(net, 30_000, rng=4)
+    rng = np.random.default_rng(5)
+    G, H = rng.standard_normal((2, 4, 5))
+    T2 = rl.empirical_hermite_tensor(X, Y, 2)
+    T3 = rl.empirical_hermite_tensor(X, Y, 3)
+    T4 = rl.empirical_hermite_tensor(X, Y, 4)
+    np.testing.assert_allclose(rl.moment_matrix(X, Y, 2), T2, atol=1e-12)
+    M3 = rl.moment_matrix(X, Y, 3, G)  # (m, p, d, d)
+    M4 = rl.moment_matrix(X, Y, 4, G, H)
+    assert M3.shape == (2, 4, 5, 5) and M4.shape == (2, 4, 5, 5)
+    for j in range(4):
+        np.testing.assert_allclose(M3[:, j], T3 @ G[j], atol=1e-12)
+        np.testing.assert_allclose(M4[:, j], np.einsum("rijkl,k,l->rij", T4, G[j], H[j]), atol=1e-12)
+    # single output, single vector: no extra axes
+    assert rl.moment_matrix(X, Y[:, 0], 3, G[0]).shape == (5, 5)
+
+
+def test_streaming_equals_one_pass():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((10_000, 6))
+    y = np.maximum(X[:, 0] + 0.3, 0) - 0.5 * np.maximum(X[:, 1], 0)
+    g, h = rng.standard_normal((2, 6))
+    whole = rl.HermiteMomentAccumulator(6, g3=g, g4=g, h4=h).update(X, y)
+    parts = rl.HermiteMomentAccumulator(6, g3=g, g4=g, h4=h)
+    for chunk in np.array_split(np.arange(10_000), 7):
+        parts.update(X[chunk], y[chunk])
+    assert parts.n == whole.n == 10_000
+    for name in ("T0", "T1", "T2", "T3", "T4"):
+        np.testing.assert_allclose(getattr(parts, name)(), getattr(whole, name)(), atol=1e-12)
+
+
+def test_population_factors_and_normalisation():
+    # A network with non-unit rows has the coefficients of its normalised twin
+    net = rl.random_network(3, 2, bias_scale=1.0, rng=7)
+    scaled = rl.TwoLayerNetwork(net.U / 2.0, 2.0 * net.V, 2.0 * net.b)
+    for order in range(5):
+        np.testing.assert_allclose(
+            rl.hermite_coefficients(scaled, order), rl.hermite_coefficients(net, order), atol=1e-14
+        )
+    weights, W = rl.hermite_coefficient_factors(net, 4)
+    np.testing.assert_allclose(
+        rl.symmetric_rank_one_sum(weights[0], W, 4), rl.hermite_coefficients(net, 4), atol=1e-14
+    )
+
+
+def test_sign_flip_changes_only_orders_0_and_1():
+    # sigma(t) - sigma(-t) = t: flipping (w, b) -> (-w, -b) adds an affine function
+    net = rl.random_network(3, 2, bias_scale=1.0, rng=8)
+    flipped = net.copy()
+    flipped.V[0] *= -1
+    flipped.b[0] *= -1
+    for order in (2, 3, 4):
+        np.testing.assert_allclose(
+            rl.hermite_coefficients(flipped, order), rl.hermite_coefficients(net, order), atol=1e-15
+        )
+    assert np.abs(rl.hermite_coefficients(flipped, 1) - rl.hermite_coefficients(net, 1)).max() > 0.1
+
+
+def test_bad_inputs():
+    X = np.zeros((10, 3))
+    with pytest.raises(ValueError, match="y: expected 10 labels"):
+        rl.moment_matrix(X, np.zeros(9), 2)
+    with pytest.raises(ValueError, match="X: expected finite values"):
+        rl.moment_matrix(np.full((10, 3), np.nan), np.zeros(10), 2)
+    with pytest.raises(ValueError, match="order: expected 2, 3 or 4"):
+        rl.moment_matrix(X, np.zeros(10), 5)
+    with pytest.raises(ValueError, match="vectors: expected 1 contraction vector"):
+        rl.moment_matrix(X, np.zeros(10), 3)
+    with pytest.raises(ValueError, match="g3: expected vectors of length d=3"):
+        rl.HermiteMomentAccumulator(3, g3=np.ones(4))
+    with pytest.raises(ValueError, match="update: no samples"):
+        rl.HermiteMomentAccumulator(3).T2()
+    with pytest.raises(ValueError, match="order: a full tensor"):
+        rl.empirical_hermite_tensor(np.zeros((2, 50)), np.zeros(2), 4)
+    with pytest.raises(ValueError, match="X: expected a 2-D array"):
+        rl.empirical_hermite_tensor(np.zeros(5), np.zeros(5), 2)
+    with pytest.raises(ValueError, match="order: expected a non-negative integer"):
+        rl.empirical_hermite_tensor(X, np.zeros(10), -1)
+    squared = rl.random_network(3, 2, activation="squared_relu", rng=0)
+    with pytest.raises(ValueError, match="net: Lemma 3.5 of ATV21 is stated for the ReLU"):
+        rl.hermite_coefficients(squared, 2)

@@ -1,0 +1,55 @@
+"""Tests of relulib.refine: activation-pattern least squares and the certificate."""
+
+import numpy as np
+import pytest
+
+import relulib as rl
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_noiseless_polishing_is_exact(seed):
+    true = rl.random_network(8, 4, bias_scale=1.5, rng=seed)
+    X, Y = rl.gaussian_samples(true, 20_000, rng=100 + seed)
+    rng = np.random.default_rng(seed)
+    rough = rl.TwoLayerNetwork(
+        true.U + 0.1 * rng.standard_normal(true.U.shape),
+        true.V + 0.1 * rng.standard_normal(true.V.shape),
+        true.b + 0.1 * rng.standard_normal(true.k),
+    )
+    assert rl.parameter_error(true, rough) > 0.1
+    res = rl.refine_by_patterns(rough, X, Y)
+    assert res.converged
+    assert rl.parameter_error(true, res.network) < 1e-12
+    assert res.residual < 1e-13
+
+
+def test_multi_output_without_bias():
+    true = rl.random_network(6, 3, m=5, rng=7)
+    X, Y = rl.gaussian_samples(true, 10_000, rng=8)
+    rough = rl.TwoLayerNetwork(true.U * 1.1, true.V + 0.05)
+    res = rl.refine_by_patterns(rough, X, Y, fit_bias=False)
+    assert np.all(res.network.b == 0)
+    assert rl.parameter_error(true, res.network) < 1e-12
+
+
+def test_noisy_fit_is_least_squares_accuracy():
+    true = rl.random_network(5, 2, bias_scale=0.5, rng=9)
+    X, Y = rl.gaussian_samples(true, 40_000, noise=0.1, rng=10)
+    res = rl.refine_by_patterns(true, X, Y)
+    # O(noise / sqrt(n)) ~ 5e-4 per parameter: far below the noise level, far above rounding
+    err = rl.parameter_error(true, res.network)
+    assert 1e-5 < err < 2e-2
+
+
+def test_relative_residual_and_bad_inputs():
+    net = rl.random_network(3, 2, rng=0)
+    X, Y = rl.gaussian_samples(net, 100, rng=1)
+    assert rl.relative_residual(net, X, Y) == 0.0
+    with pytest.raises(ValueError, match="Y: expected 1 output column"):
+        rl.relative_residual(net, X, np.hstack([Y, Y]))
+    with pytest.raises(ValueError, match="net: activation-pattern least squares needs the piecewise-linear ReLU"):
+        rl.refine_by_patterns(rl.random_network(3, 2, activation="squared_relu", rng=0), X, Y)
+    with pytest.raises(ValueError, match="X: expected at least 8 samples"):
+        rl.refine_by_patterns(net, X[:5], Y[:5])
+    with pytest.raises(ValueError, match="margin: expected a non-negative number"):
+        rl.refine_by_patterns(net, X, Y, margin=-1.0)
