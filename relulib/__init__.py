@@ -56,6 +56,21 @@ from .hermite import (
     normal_pdf,
     relu_hermite_coefficient,
 )
+from .identifiability import (
+    MAX_ENUMERATED_UNITS,
+    EqualityCertificate,
+    SignFlipPair,
+    bivariate_normal_cdf,
+    equation2_residual,
+    equation2_sign_vectors,
+    flip_units,
+    function_equality_certificate,
+    l2_distance,
+    large_bias_replacement_error,
+    relu_gaussian_kernel,
+    sign_flip_pair,
+    smallest_sign_flip_pair,
+)
 from .metrics import match_units, parameter_error, unit_distance_matrix
 from .moments import HermiteMomentAccumulator, empirical_hermite_tensor, moment_matrix
 from .networks import (
@@ -119,4 +134,18 @@ __all__ = [
     "unit_distance_matrix",
     "match_units",
     "parameter_error",
+    # identifiability (ATV21, Theorem 3.4, Claim 4.8)
+    "EqualityCertificate",
+    "SignFlipPair",
+    "flip_units",
+    "function_equality_certificate",
+    "sign_flip_pair",
+    "smallest_sign_flip_pair",
+    "equation2_residual",
+    "equation2_sign_vectors",
+    "MAX_ENUMERATED_UNITS",
+    "bivariate_normal_cdf",
+    "relu_gaussian_kernel",
+    "l2_distance",
+    "large_bias_replacement_error",
 ]

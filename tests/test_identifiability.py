@@ -1,0 +1,366 @@
+"""Tests of relulib.identifiability (ATV21, Theorem 3.4, Claim 4.8; closed-form L2 distance)."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+import relulib as rl
+from relulib.identifiability import _std_kernel
+
+# ---------------------------------------------------------------------------
+# Independent reference: 2-D Gauss quadrature on the region where both units are active.
+# ---------------------------------------------------------------------------
+_XG, _WG = np.polynomial.legendre.leggauss(160)
+_L = 12.0  # Gaussian mass beyond 12 standard deviations is below 1e-32
+
+
+def _gauss_legendre(lo, hi):
+    return 0.5 * (hi - lo) * _XG + 0.5 * (hi + lo), 0.5 * (hi - lo) * _WG
+
+
+def _phi(t):
+    return np.exp(-0.5 * t * t) / math.sqrt(2 * math.pi)
+
+
+def quadrature_kernel(beta, gamma, rho):
+    """E[(Z1 + beta)_+ (Z2 + gamma)_+] by 2-D Gauss-Legendre quadrature against the Gaussian density.
+
+    Z2 = rho Z1 + s Z' with Z' independent; the integrand is a polynomial times a Gaussian on
+    the wedge {Z1 > -beta, Z' > (-gamma - rho Z1)/s}, so Gauss quadrature on the wedge converges
+    spectrally (tensor-product Gauss-Hermite on the kinked integrand would not).
+    """
+    s = math.sqrt(1 - rho * rho)
+    lo1 = max(-beta, -_L)
+    z1, w1 = _gauss_legendre(lo1, _L)
+    total = 0.0
+    for z, w in zip(z1, w1):
+        lo2 = max((-gamma - rho * z) / s, -_L)
+        if lo2 >= _L:
+            continue
+        z2, w2 = _gauss_legendre(lo2, _L)
+        total += w * _phi(z) * (z + beta) * np.sum(w2 * _phi(z2) * (rho * z + s * z2 + gamma))
+    return total
+
+
+def quadrature_l2_squared(f, g):
+    """E[(f - g)^2] as the quadratic form of the concatenated units with quadrature kernels."""
+    V = np.vstack([f.V, g.V])
+    b = np.concatenate([f.b, g.b])
+    c = np.concatenate([f.U[0], -g.U[0]])
+    n = np.linalg.norm(V, axis=1)
+    K = np.empty((len(c), len(c)))
+    for i in range(len(c)):
+        for j in range(len(c)):
+            rho = float(np.clip(V[i] @ V[j] / (n[i] * n[j]), -1, 1))
+            if abs(rho) > 1 - 1e-9:  # parallel units: 1-D Gauss-Hermite is exact here up to the kink
+                K[i, j] = rl.relu_gaussian_kernel(V[i : i + 1], b[i : i + 1], V[j : j + 1], b[j : j + 1])[0, 0]
+            else:
+                K[i, j] = n[i] * n[j] * quadrature_kernel(b[i] / n[i], b[j] / n[j], rho)
+    return float(c @ K @ c)
+
+
+# ---------------------------------------------------------------------------
+# Claim 4.8 constructor
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("m", [4, 5, 6])
+@pytest.mark.parametrize("biased", [False, True])
+def test_constructor_certified_equal_on_random_dependent_inputs(m, biased):
+    rng = np.random.default_rng(100 + m + 10 * biased)
+    d = 3
+    for _ in range(5):
+        V = rng.standard_normal((m, d))  # m > d: always linearly dependent
+        b = None
+        if biased:  # biases with sum_i a0_i b_i = 0 for a null vector a0 of W: (w_i, b_i) dependent
+            a0 = np.linalg.svd(V.T)[2][-1]
+            b = rng.standard_normal(m)
+            b -= (a0 @ b) * a0
+        pair = rl.sign_flip_pair(V, b, rng=rng)
+        assert pair.certificate.equal
+        assert np.any(pair.signs == -1)
+        assert np.all(pair.a != 0)  # generic inputs: every unit takes part
+        # the two networks are different parameterisations of the same function
+        assert rl.parameter_error(pair.original, pair.flipped) > 0.1
+        assert rl.parameter_error(pair.original, pair.flipped, up_to_sign=True) < 1e-12
+        # same function: sampled values agree, and the closed-form distance is at rounding level
+        X = rng.standard_normal((2000, d))
+        np.testing.assert_allclose(pair.original(X), pair.flipped(X), atol=1e-12)
+        assert rl.l2_distance(pair.original, pair.flipped) < 1e-12
+
+
+def test_constructor_with_biases_needs_dependent_augmented_vectors():
+    rng = np.random.default_rng(7)
+    V = rng.standard_normal((3, 2))  # dependent w_i, but generic (w_i, b_i) in R^3 are independent
+    pair = rl.sign_flip_pair(V, rng=rng)  # no biases: Claim 4.8 applies
+    assert pair.certificate.equal
+    with pytest.raises(ValueError, match=r"augmented vectors \(w_i, b_i\)"):
+        rl.sign_flip_pair(V, rng.standard_normal(3))
+
+
+def test_constructor_refuses_independent_weights():
+    rng = np.random.default_rng(1)
+    with pytest.raises(ValueError, match="V: expected linearly dependent weight vectors"):
+        rl.sign_flip_pair(rng.standard_normal((3, 3)))
+    with pytest.raises(ValueError, match="V: expected linearly dependent"):
+        rl.sign_flip_pair(np.eye(2))
+
+
+def test_constructor_partial_support():
+    # Only the first three vectors are dependent; the fourth must keep a_4 = 0 and xi_4 = +1.
+    V = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    pair = rl.sign_flip_pair(V, rng=0)
+    assert pair.a[3] == 0 and pair.signs[3] == 1
+    np.testing.assert_allclose(np.abs(pair.a[:3]), [1.0, 1.0, 1.0], atol=1e-12)
+    assert pair.certificate.equal
+
+
+def test_constructor_validation():
+    with pytest.raises(ValueError, match="V: expected a 2-D array"):
+        rl.sign_flip_pair(np.ones(3))
+    with pytest.raises(ValueError, match=r"b: expected shape \(3\)"):
+        rl.sign_flip_pair(np.ones((3, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="tol: expected a non-negative tolerance"):
+        rl.sign_flip_pair(np.ones((3, 2)), tol=-1.0)
+    with pytest.raises(ValueError, match="V: expected finite values"):
+        rl.sign_flip_pair(np.array([[np.nan, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+
+
+def test_smallest_instance():
+    pair = rl.smallest_sign_flip_pair()
+    assert pair.certificate.equal and pair.certificate.residual == 0.0
+    x = np.random.default_rng(0).standard_normal((500, 2))
+    relu = lambda t: np.maximum(t, 0)  # noqa: E731
+    lhs = relu(x[:, 0]) + relu(x[:, 1]) + relu(-x[:, 0] - x[:, 1])
+    rhs = relu(-x[:, 0]) + relu(-x[:, 1]) + relu(x[:, 0] + x[:, 1])
+    np.testing.assert_allclose(pair.original(x)[:, 0], lhs)
+    np.testing.assert_allclose(pair.flipped(x)[:, 0], rhs)
+    np.testing.assert_allclose(lhs, rhs, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------
+# Equality certificate
+# ---------------------------------------------------------------------------
+def test_certificate_says_different_for_one_flipped_unit():
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        net = rl.random_network(3, 4, bias_scale=1.0, rng=rng)
+        for i in range(net.k):
+            signs = np.ones(net.k)
+            signs[i] = -1
+            cert = rl.function_equality_certificate(net, rl.flip_units(net, signs))
+            assert not cert.equal
+            # the kinks cancel; the affine function a_i (w_i.x + b_i) is left over
+            np.testing.assert_allclose(cert.kink_coefficients, 0.0, atol=1e-12)
+            a, w, b = net.U[0, i], net.V[i], net.b[i]
+            np.testing.assert_allclose(cert.affine_weight, a * w, atol=1e-12)
+            assert cert.affine_offset == pytest.approx(a * b, abs=1e-12)
+
+
+def test_certificate_symmetries_and_non_equal():
+    rng = np.random.default_rng(4)
+    net = rl.random_network(4, 5, bias_scale=1.0, rng=rng)
+    scales = rng.uniform(0.5, 2.0, size=5)
+    rescaled = rl.TwoLayerNetwork(net.U / scales, net.V * scales[:, None], net.b * scales)
+    assert rl.function_equality_certificate(net, rescaled.permuted([4, 2, 0, 1, 3])).equal
+    # a unit written as two halves merges
+    split = rl.TwoLayerNetwork(
+        np.append(net.U[0], net.U[0, 4]) * np.r_[np.ones(4), 0.5, 0.5],
+        np.vstack([net.V, net.V[4]]),
+        np.append(net.b, net.b[4]),
+    )
+    assert rl.function_equality_certificate(net, split).equal
+    other = rl.random_network(4, 5, bias_scale=1.0, rng=rng)
+    cert = rl.function_equality_certificate(net, other)
+    assert not cert.equal and cert.residual > 0.1
+    # perturbing one bias is detected
+    nudged = rl.TwoLayerNetwork(net.U, net.V, net.b + np.r_[1e-6, 0, 0, 0, 0])
+    assert not rl.function_equality_certificate(net, nudged).equal
+
+
+def test_certificate_constants_and_affine_pieces():
+    # sigma(x) - sigma(-x) - x == 0, with the affine part written as two opposite units
+    f = rl.TwoLayerNetwork([1.0, -1.0], [[1.0, 0.0], [-1.0, 0.0]])
+    g = rl.TwoLayerNetwork([1.0, -1.0, 2.0], [[0.5, 0.0], [-0.5, 0.0], [0.0, 0.0]], [0.0, 0.0, -3.0])
+    # g = 2 sigma(x/2)... = x ; the zero-weight unit contributes 2 sigma(-3) = 0
+    g2 = rl.TwoLayerNetwork([2.0, -2.0, 0.5], [[0.5, 0.0], [-0.5, 0.0], [0.0, 0.0]], [0.0, 0.0, 2.0])
+    assert not rl.function_equality_certificate(f, g).equal  # g = x/2, f = x
+    cert = rl.function_equality_certificate(f, g2)
+    assert not cert.equal and cert.affine_offset == pytest.approx(-1.0)  # g2 = x + 1
+    f1 = rl.TwoLayerNetwork([1.0, -1.0, 1.0], [[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]], [0.0, 0.0, 1.0])
+    assert rl.function_equality_certificate(f1, g2).equal
+
+
+def test_certificate_validation():
+    net = rl.random_network(3, 2, rng=0)
+    with pytest.raises(ValueError, match="f: expected a TwoLayerNetwork"):
+        rl.function_equality_certificate("net", net)
+    with pytest.raises(ValueError, match="g: expected input dimension d = 3"):
+        rl.function_equality_certificate(net, rl.random_network(4, 2, rng=0))
+    with pytest.raises(ValueError, match=r"g: expected a single-output network \(m = 1\)"):
+        rl.function_equality_certificate(net, rl.random_network(3, 2, m=2, rng=0))
+    with pytest.raises(ValueError, match="f: expected a ReLU network"):
+        rl.function_equality_certificate(rl.random_network(3, 2, activation="squared_relu", rng=0), net)
+    with pytest.raises(ValueError, match="tol: expected a non-negative tolerance"):
+        rl.function_equality_certificate(net, net, tol=-1e-3)
+
+
+# ---------------------------------------------------------------------------
+# Equation (2) of Theorem 3.4
+# ---------------------------------------------------------------------------
+def test_full_rank_only_trivial_sign_vector():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        net = rl.random_network(6, 5, bias_scale=2.0, rng=rng)
+        sols = rl.equation2_sign_vectors(net)
+        assert sols.tolist() == [[1] * 5]  # ATV21, Theorem 4.1
+
+
+def test_sign_vectors_are_exactly_the_function_preserving_flips():
+    # two dependent triples, in the (x1, x2) and the (x3, x4) planes of R^4: 4 solutions
+    V = np.zeros((6, 4))
+    V[:3, :2] = [[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]
+    V[3:, 2:] = [[1.0, 0.5], [-0.3, 1.0], [-0.7, -1.5]]
+    net = rl.TwoLayerNetwork(np.ones(6), V)
+    sols = rl.equation2_sign_vectors(net)
+    assert len(sols) == 4
+    for xi in map(np.array, itertools.product([1, -1], repeat=6)):
+        same = rl.function_equality_certificate(net, rl.flip_units(net, xi)).equal
+        listed = any(np.array_equal(xi, s) for s in sols)
+        assert same == listed
+        assert same == bool(np.max(np.abs(rl.equation2_residual(net, xi))) < 1e-9)
+
+
+def test_printed_equation2_is_not_sufficient():
+    # a = (1, 1, -sqrt2), w = e1, e2, (e1+e2)/sqrt2: sum a_i w_i = 0.
+    g = lambda t: abs(t) * (2 * rl.normal_cdf(abs(t)) - 1)  # noqa: E731  (= -t (1 - 2 Phi(t)))
+    gamma = brentq(lambda t: math.sqrt(2) * g(t) - 2 * g(1.0), 1e-6, 10.0)
+    V = np.array([[1.0, 0.0], [0.0, 1.0], [1 / math.sqrt(2), 1 / math.sqrt(2)]])
+    net = rl.TwoLayerNetwork([1.0, 1.0, -math.sqrt(2)], V, [1.0, 1.0, -gamma])
+    xi = np.array([-1, -1, -1])
+    assert np.max(np.abs(rl.equation2_residual(net, xi, as_printed=True))) < 1e-12
+    corrected = rl.equation2_residual(net, xi)
+    assert abs(corrected[-1]) > 0.5  # f_0 differs by sum a_i b_i = 2 + sqrt2 gamma
+    cert = rl.function_equality_certificate(net, rl.flip_units(net, xi))
+    assert not cert.equal
+    assert cert.affine_offset == pytest.approx(2 + math.sqrt(2) * gamma)
+
+
+def test_equation2_validation():
+    net = rl.random_network(3, 21, rng=0)
+    with pytest.raises(ValueError, match="net: expected at most 20 hidden units"):
+        rl.equation2_sign_vectors(net)
+    small = rl.random_network(3, 2, rng=0)
+    with pytest.raises(ValueError, match=r"signs: expected entries \+1 or -1"):
+        rl.equation2_residual(small, [1, 0])
+    with pytest.raises(ValueError, match=r"signs: expected shape \(2\)"):
+        rl.flip_units(small, [1, 1, 1])
+    with pytest.raises(ValueError, match="net: expected a TwoLayerNetwork"):
+        rl.flip_units(None, [1])
+
+
+# ---------------------------------------------------------------------------
+# Closed-form kernel and L2 distance
+# ---------------------------------------------------------------------------
+def test_kernel_matches_2d_quadrature():
+    rng = np.random.default_rng(8)
+    for _ in range(25):
+        beta, gamma = rng.uniform(-3, 3, size=2)
+        rho = rng.uniform(-0.995, 0.995)
+        closed = float(_std_kernel(np.array(beta), np.array(gamma), np.array(rho)))
+        assert abs(closed - quadrature_kernel(beta, gamma, rho)) < 1e-10
+
+
+def test_kernel_special_cases():
+    rng = np.random.default_rng(9)
+    V1, V2 = rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
+    K = rl.relu_gaussian_kernel(V1, None, V2, None)
+    n1, n2 = np.linalg.norm(V1, axis=1), np.linalg.norm(V2, axis=1)
+    theta = np.arccos(np.clip(V1 @ V2.T / np.outer(n1, n2), -1, 1))
+    arccos = np.outer(n1, n2) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / (2 * np.pi)
+    np.testing.assert_allclose(K, arccos, atol=1e-14)  # Cho and Saul, degree 1
+    # independent units factorise; parallel and antiparallel units against 1-D Gauss-Hermite
+    b1, b2 = rng.normal(size=4), rng.normal(size=5)
+    Kb = rl.relu_gaussian_kernel([[1.0, 0.0]], [b1[0]], [[0.0, 2.0]], [b2[0]])[0, 0]
+    mean = lambda s, c: s * ((c / s) * rl.normal_cdf(c / s) + rl.normal_pdf(c / s))  # noqa: E731
+    assert Kb == pytest.approx(mean(1.0, b1[0]) * mean(2.0, b2[0]), abs=1e-14)
+    for sgn in (1.0, -1.0):  # Z2 = sgn Z1: 1-D Gauss-Legendre on the interval where both are active
+        K1 = rl.relu_gaussian_kernel([[1.0]], [0.3], [[sgn * 1.5]], [-0.2])[0, 0]
+        lo, hi = (max(-0.3, 0.2 / 1.5), _L) if sgn > 0 else (-0.3, -0.2 / 1.5)
+        z, w = _gauss_legendre(lo, hi)
+        ref = np.sum(w * _phi(z) * (z + 0.3) * (sgn * 1.5 * z - 0.2))
+        assert K1 == pytest.approx(ref, abs=1e-13)
+    # zero rows are constants
+    K0 = rl.relu_gaussian_kernel([[0.0, 0.0]], [2.0], [[1.0, 0.0]], [0.0])[0, 0]
+    assert K0 == pytest.approx(2.0 / math.sqrt(2 * math.pi), abs=1e-15)
+
+
+def test_bivariate_normal_cdf():
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(10)
+    for h, k, rho in zip(rng.uniform(-3, 3, 20), rng.uniform(-3, 3, 20), rng.uniform(-0.99, 0.99, 20)):
+        ref = multivariate_normal(cov=[[1, rho], [rho, 1]]).cdf([h, k])
+        assert rl.bivariate_normal_cdf(h, k, rho) == pytest.approx(ref, abs=1e-6)  # scipy's own accuracy
+    assert rl.bivariate_normal_cdf(0.0, 0.0, 0.5) == pytest.approx(1 / 3, abs=1e-15)
+    assert rl.bivariate_normal_cdf(0.0, 1.0, 0.0) == pytest.approx(0.5 * rl.normal_cdf(1.0), abs=1e-15)
+    assert rl.bivariate_normal_cdf(0.7, -0.2, 1.0) == pytest.approx(rl.normal_cdf(-0.2), abs=1e-15)
+    with pytest.raises(ValueError, match="rho: expected correlations in"):
+        rl.bivariate_normal_cdf(0.0, 0.0, 1.5)
+
+
+def test_l2_distance_matches_quadrature():
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        f = rl.random_network(2, 3, bias_scale=1.5, rng=rng)
+        g = rl.random_network(2, 2, bias_scale=1.5, rng=rng)
+        assert rl.l2_distance(f, g) ** 2 == pytest.approx(quadrature_l2_squared(f, g), abs=1e-10)
+    # a single flipped unit is at distance |a| sqrt(|w|^2 + b^2) (the affine function a (w.x + b))
+    f = rl.random_network(3, 3, bias_scale=1.0, rng=rng)
+    g = rl.flip_units(f, [1, -1, 1])
+    expected = abs(f.U[0, 1]) * math.sqrt(f.V[1] @ f.V[1] + f.b[1] ** 2)
+    assert rl.l2_distance(f, g) == pytest.approx(expected, abs=1e-12)
+    assert quadrature_l2_squared(f, g) == pytest.approx(expected**2, abs=1e-10)
+
+
+def test_l2_distance_against_monte_carlo():
+    rng = np.random.default_rng(12)
+    f = rl.random_network(3, 3, bias_scale=1.0, rng=rng)
+    g = rl.random_network(3, 4, bias_scale=1.0, rng=rng)
+    X = rng.standard_normal((200_000, 3))
+    sq = (f(X) - g(X))[:, 0] ** 2
+    se = sq.std() / math.sqrt(len(sq))
+    assert abs(rl.l2_distance(f, g) ** 2 - sq.mean()) < 5 * se
+
+
+def test_l2_distance_validation():
+    net = rl.random_network(3, 2, rng=0)
+    with pytest.raises(ValueError, match="g: expected input dimension d = 3"):
+        rl.l2_distance(net, rl.random_network(2, 2, rng=0))
+    with pytest.raises(ValueError, match="merge_tol: expected a non-negative tolerance"):
+        rl.l2_distance(net, net, merge_tol=-1.0)
+    with pytest.raises(ValueError, match=r"V2: expected 3 columns"):
+        rl.relu_gaussian_kernel(np.ones((2, 3)), None, np.ones((2, 2)), None)
+    with pytest.raises(ValueError, match=r"b1: expected shape \(2\)"):
+        rl.relu_gaussian_kernel(np.ones((2, 3)), np.ones(3), np.ones((2, 3)), None)
+
+
+# ---------------------------------------------------------------------------
+# Large-bias limit
+# ---------------------------------------------------------------------------
+def test_large_bias_replacement_error():
+    b = np.array([-3.0, -2.0, -0.5, 0.0, 0.5, 2.0, 3.0])
+    closed = rl.large_bias_replacement_error(b)
+    assert f"{closed[5]:.1e}" == "5.8e-03" and f"{closed[6]:.1e}" == "2.0e-04"  # ALGORITHMS.md step 6
+    for bi, ci in zip(b, closed):
+        unit = rl.TwoLayerNetwork([1.0], [[1.0]], [bi])
+        # the limit: the affine function z + b = sigma(z + b) - sigma(-z - b) for b > 0, else 0
+        limit = (
+            rl.TwoLayerNetwork([1.0, -1.0], [[1.0], [-1.0]], [bi, -bi])
+            if bi > 0
+            else rl.TwoLayerNetwork([0.0], [[1.0]], [0.0])
+        )
+        assert rl.l2_distance(unit, limit) ** 2 == pytest.approx(ci, abs=1e-14)
+    with pytest.raises(ValueError, match="b: expected finite values"):
+        rl.large_bias_replacement_error([np.inf])
