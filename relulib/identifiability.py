@@ -51,6 +51,7 @@ __all__ = [
     "equation2_residual",
     "equation2_sign_vectors",
     "MAX_ENUMERATED_UNITS",
+    "kruskal_rank",
     "bivariate_normal_cdf",
     "relu_gaussian_kernel",
     "l2_distance",
@@ -514,6 +515,45 @@ def equation2_sign_vectors(net, *, tol=1e-9) -> np.ndarray:
     R = flips @ np.hstack([change_1, change_0[:, None]])
     ok = np.max(np.abs(R), axis=1) <= tol * _parameter_scale(unit)
     return xi[ok].astype(int)
+
+
+def kruskal_rank(M, *, rtol=1e-10) -> int:
+    """Kruskal rank of the columns of ``M``: the largest ``r`` such that *every* ``r`` columns are independent.
+
+    Used in ATV21's proof of Theorem 3.4 through Fact 4.7 (BCV14, Lemma A.4),
+    ``krank(U (.) V) >= min(krank(U) + krank(V) - 1, m)`` for the Khatri-Rao
+    (column-wise Kronecker) product. Brute force over column subsets: cost
+    ``sum_r C(m, r)`` rank computations, so for small ``m`` only (``m <= 16``).
+
+    Parameters
+    ----------
+    M : array_like of shape (p, m)
+    rtol : float, default 1e-10
+        A subset counts as independent when its smallest singular value exceeds
+        ``rtol`` times the largest column norm of ``M``.
+
+    Examples
+    --------
+    >>> kruskal_rank([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    2
+    >>> kruskal_rank([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # two equal columns
+    1
+    """
+    M = as_finite_array(M, "M", ndim=2)
+    m = M.shape[1]
+    if m > 16:
+        raise ValueError(f"M: expected at most 16 columns for the brute-force Kruskal rank, got {m}")
+    rtol = _as_tolerance(rtol, "rtol")
+    scale = float(np.max(np.linalg.norm(M, axis=0))) if m else 0.0
+    if scale == 0.0:
+        return 0
+    r = 0
+    for size in range(1, min(m, M.shape[0]) + 1):
+        for cols in itertools.combinations(range(m), size):
+            if np.linalg.svd(M[:, cols], compute_uv=False)[-1] <= rtol * scale:
+                return r
+        r = size
+    return r
 
 
 # ---------------------------------------------------------------------------

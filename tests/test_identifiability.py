@@ -364,3 +364,30 @@ def test_large_bias_replacement_error():
         assert rl.l2_distance(unit, limit) ** 2 == pytest.approx(ci, abs=1e-14)
     with pytest.raises(ValueError, match="b: expected finite values"):
         rl.large_bias_replacement_error([np.inf])
+
+
+# ---------------------------------------------------------------------------
+# Kruskal rank and Fact 4.7
+# ---------------------------------------------------------------------------
+def khatri_rao(U, V):
+    return np.einsum("im,jm->ijm", U, V).reshape(U.shape[0] * V.shape[0], U.shape[1])
+
+
+def test_kruskal_rank_and_fact_47_inequality():
+    rng = np.random.default_rng(13)
+    assert rl.kruskal_rank(np.eye(4)) == 4
+    assert rl.kruskal_rank(rng.standard_normal((3, 6))) == 3
+    for _ in range(20):
+        U = rng.standard_normal((3, 5))
+        U[:, 4] = U[:, 0] * rng.uniform(1, 2)  # krank(U) = 1
+        V = rng.standard_normal((2, 5))
+        ku, kv = rl.kruskal_rank(U), rl.kruskal_rank(V)
+        assert (ku, kv) == (1, 2)
+        assert rl.kruskal_rank(khatri_rao(U, V)) >= min(ku + kv - 1, 5)
+    # the printed "=" fails: both factors have krank 1, the Khatri-Rao product has krank 3
+    U = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    V = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    assert (rl.kruskal_rank(U), rl.kruskal_rank(V), rl.kruskal_rank(khatri_rao(U, V))) == (1, 1, 3)
+    with pytest.raises(ValueError, match="M: expected at most 16 columns"):
+        rl.kruskal_rank(np.ones((2, 17)))
+    assert rl.kruskal_rank(np.zeros((2, 2))) == 0
