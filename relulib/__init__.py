@@ -56,6 +56,23 @@ from .hermite import (
     normal_pdf,
     relu_hermite_coefficient,
 )
+from .hermite import (  # chapter "Hermite analysis of a ReLU unit"
+    MonteCarloEstimate,
+    hermite_coefficient_monte_carlo,
+    relu_hermite_energies,
+    relu_hermite_tensor_quadrature,
+    relu_kernel,
+)
+from .separation import (  # chapter "Root separation" (ATV21, Lemma 4.3)
+    SeparationCertificate,
+    SeparationMinimum,
+    certify_root_separation,
+    hermite_prob_exact,
+    hermite_prob_integer_coefficients,
+    repaired_separation_bound,
+    separation_identity_holds,
+    separation_minimum,
+)
 from .identifiability import (
     MAX_ENUMERATED_UNITS,
     EqualityCertificate,
@@ -109,6 +126,20 @@ __all__ = [
     "normal_pdf",
     "normal_cdf",
     "relu_hermite_coefficient",
+    "relu_kernel",
+    "relu_hermite_tensor_quadrature",
+    "relu_hermite_energies",
+    "MonteCarloEstimate",
+    "hermite_coefficient_monte_carlo",
+    # root separation (ATV21, Lemma 4.3)
+    "hermite_prob_integer_coefficients",
+    "hermite_prob_exact",
+    "SeparationCertificate",
+    "certify_root_separation",
+    "SeparationMinimum",
+    "separation_minimum",
+    "repaired_separation_bound",
+    "separation_identity_holds",
     # tensors
     "MAX_FULL_TENSOR_ENTRIES",
     "hermite_tensor",

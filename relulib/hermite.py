@@ -14,12 +14,13 @@ nothing here re-implements them.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial import hermite_e
 from scipy import special
 
-from ._validation import as_nonnegative_int, as_positive_int, describe
+from ._validation import as_finite_array, as_nonnegative_int, as_positive_int, describe
 
 __all__ = [
     "hermite_prob",
@@ -28,6 +29,11 @@ __all__ = [
     "normal_pdf",
     "normal_cdf",
     "relu_hermite_coefficient",
+    "relu_kernel",
+    "relu_hermite_tensor_quadrature",
+    "relu_hermite_energies",
+    "MonteCarloEstimate",
+    "hermite_coefficient_monte_carlo",
 ]
 
 
@@ -137,3 +143,333 @@ def relu_hermite_coefficient(k, b):
     if k == 1:
         return normal_cdf(b)
     return (-1.0) ** k * hermite_prob(k - 2, b) * normal_pdf(b)
+
+
+# ---------------------------------------------------------------------------
+# Helpers of the chapter "Hermite analysis of a ReLU unit": closed-form and
+# quadrature expectations of ReLU units, Parseval energies, Monte Carlo with
+# standard errors.
+# ---------------------------------------------------------------------------
+
+#: Half-width (in standard deviations) beyond which the Gaussian weight is
+#: dropped by the quadratures below: phi(12) ~ 5e-32.
+_GAUSS_TAIL = 12.0
+
+
+def _relu_mean(alpha, beta):
+    """``E[sigma(alpha + beta z)]``, ``z ~ N(0,1)``, ``beta >= 0``: ``alpha Phi(alpha/beta) + beta phi(alpha/beta)``."""
+    alpha = np.asarray(alpha, dtype=float)
+    if beta == 0.0:
+        return np.maximum(alpha, 0.0)
+    t = alpha / beta
+    return alpha * normal_cdf(t) + beta * normal_pdf(t)
+
+
+def _half_line_rule(t0, n_nodes, breakpoints=()):
+    """Nodes/weights for ``int_{t0}^{inf} g(t) phi(t) dt``: Gauss-Legendre on pieces of ``[t0, t0 + L]``.
+
+    The Gaussian tail beyond ``max(t0, 0) + 12`` and below ``-12`` is dropped
+    (below 1e-30).  ``breakpoints`` (kinks of ``g``) split the interval so
+    that each piece carries a smooth integrand.
+    """
+    lo = max(t0, -_GAUSS_TAIL)
+    hi = max(t0, 0.0) + _GAUSS_TAIL
+    cuts = sorted({lo, hi, *[p for p in breakpoints if lo < p < hi]})
+    x, w = np.polynomial.legendre.leggauss(n_nodes)
+    nodes, weights = [], []
+    for left, right in zip(cuts[:-1], cuts[1:]):
+        half = 0.5 * (right - left)
+        t = left + half * (x + 1.0)
+        nodes.append(t)
+        weights.append(half * w * normal_pdf(t))
+    return np.concatenate(nodes), np.concatenate(weights)
+
+
+def _unit_vector(w, name):
+    norm = float(np.linalg.norm(w))
+    if norm == 0.0:
+        raise ValueError(f"{name}: expected a non-zero weight vector, got the zero vector")
+    return w / norm, norm
+
+
+def relu_kernel(w, v, b=0.0, c=0.0, *, n_nodes=120):
+    """Correlation of two ReLU units, ``E[sigma(w.x + b) sigma(v.x + c)]``, ``x ~ N(0, I_d)``.
+
+    * Unbiased units (``b = c = 0``): the arc-cosine kernel of degree one
+      (Cho & Saul 2009),
+      ``|w| |v| (sin(theta) + (pi - theta) cos(theta)) / (2 pi)``,
+      with ``theta`` the angle between ``w`` and ``v``.
+    * Biased units: quadrature in a rotated basis.  With
+      ``z_1 = w.x/|w|`` and ``v.x = v_1 z_1 + v_2 z_2`` (``z_2`` a standard
+      normal independent of ``z_1``), the inner expectation over ``z_2`` is
+      ``E[sigma(alpha + v_2 z_2)] = alpha Phi(alpha/v_2) + v_2 phi(alpha/v_2)``,
+      and the outer integral over the active half-line ``z_1 > -b/|w|``
+      (where ``sigma(w.x + b)`` is linear) is a Gauss-Legendre rule, split at
+      the kink ``z_1 = -c/v_1`` of the inner function.  Accuracy about 1e-13.
+
+    Parameters
+    ----------
+    w, v : array_like of shape (d,)
+        Non-zero weight vectors.
+    b, c : float
+        Biases.
+    n_nodes : int
+        Gauss-Legendre nodes per piece of the half-line (biased case only).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For non-finite or mismatched inputs or a zero weight vector.
+
+    Examples
+    --------
+    >>> round(relu_kernel([1.0, 0.0], [1.0, 0.0]), 12)  # E[sigma(z)^2] = 1/2
+    0.5
+    >>> round(relu_kernel([1.0, 0.0], [1.0, 0.0], 1.0, 1.0), 12)  # (1+b^2) Phi(b) + b phi(b)
+    1.924660216656
+    """
+    w = as_finite_array(w, "w", ndim=1)
+    v = as_finite_array(v, "v", shape=(w.shape[0],))
+    b = float(as_finite_array(b, "b", ndim=0))
+    c = float(as_finite_array(c, "c", ndim=0))
+    n_nodes = as_positive_int(n_nodes, "n_nodes")
+    w_hat, w_norm = _unit_vector(w, "w")
+    v_hat, v_norm = _unit_vector(v, "v")
+    if b == 0.0 and c == 0.0:  # Cho & Saul (2009), arc-cosine kernel of degree 1
+        cos_t = float(np.clip(w_hat @ v_hat, -1.0, 1.0))
+        theta = math.acos(cos_t)
+        return w_norm * v_norm * (math.sin(theta) + (math.pi - theta) * cos_t) / (2.0 * math.pi)
+    v1 = float(v @ w_hat)
+    v2 = float(np.linalg.norm(v - v1 * w_hat))
+    if v2 < 1e-14 * v_norm:
+        v2 = 0.0
+    kinks = (-c / v1,) if v1 != 0.0 else ()
+    t, weight = _half_line_rule(-b / w_norm, n_nodes, kinks)
+    return float(np.sum(weight * (w_norm * t + b) * _relu_mean(v1 * t + c, v2)))
+
+
+def _householder_basis(w_hat):
+    """Orthogonal symmetric ``H`` with first column ``w_hat`` (a Householder reflection)."""
+    d = w_hat.shape[0]
+    u = -w_hat.copy()
+    u[0] += 1.0
+    nu = float(u @ u)
+    if nu < 1e-30:
+        return np.eye(d)
+    return np.eye(d) - 2.0 * np.outer(u, u) / nu
+
+
+def relu_hermite_tensor_quadrature(w, b, order, *, n_nodes=120):
+    """Hermite coefficient ``E[sigma(w.x + b) He_order(x)]`` of one unit, by quadrature.
+
+    An independent check of ATV21, Lemma 3.5 that does not use the lemma:
+    in the rotated basis ``x = H z`` with ``H`` orthogonal and ``H e_1 = w/|w|``,
+    the unit is ``|w| sigma(z_1 + b/|w|)``.  The integral over ``z_1`` runs
+    over the active half-line ``z_1 > -b/|w|`` with a Gauss-Legendre rule
+    times the normal density (the integrand is a polynomial times a Gaussian
+    there, so convergence is exponential), and over ``z_2, ..., z_d`` with a
+    Gauss-Hermite rule of ``order // 2 + 1`` nodes per coordinate, exact for
+    the polynomial dependence on them.  Accuracy about 1e-13.
+
+    Parameters
+    ----------
+    w : array_like of shape (d,)
+        Non-zero weight vector (any norm).
+    b : float
+    order : int
+    n_nodes : int
+        Gauss-Legendre nodes on the active half-line.
+
+    Returns
+    -------
+    ndarray of shape ``(d,) * order``
+
+    Raises
+    ------
+    ValueError
+        For invalid inputs, or if ``d**order`` or the quadrature grid is too large.
+
+    Examples
+    --------
+    >>> T = relu_hermite_tensor_quadrature([0.6, 0.8], 0.5, 2)
+    >>> g2 = relu_hermite_coefficient(2, 0.5)  # Lemma 3.5: g_2(b) w w^T
+    >>> bool(np.allclose(T, g2 * np.outer([0.6, 0.8], [0.6, 0.8]), atol=1e-13))
+    True
+    """
+    from .tensors import check_full_tensor_size, hermite_tensor
+
+    w = as_finite_array(w, "w", ndim=1)
+    b = float(as_finite_array(b, "b", ndim=0))
+    order = as_nonnegative_int(order, "order")
+    n_nodes = as_positive_int(n_nodes, "n_nodes")
+    d = w.shape[0]
+    check_full_tensor_size(d, order)
+    w_hat, w_norm = _unit_vector(w, "w")
+    n_gauss = order // 2 + 1
+    if n_nodes * n_gauss ** (d - 1) > 2_000_000:
+        raise ValueError(
+            f"w: the quadrature grid in dimension d={d} would have "
+            f"{n_nodes * n_gauss ** (d - 1):,} nodes; use d <= 8 or a lower order"
+        )
+    t, wt = _half_line_rule(-b / w_norm, n_nodes)
+    g, gw = gauss_hermite_prob(n_gauss)
+    grids = np.meshgrid(t, *([g] * (d - 1)), indexing="ij")
+    weights = np.meshgrid(wt, *([gw] * (d - 1)), indexing="ij")
+    Z = np.stack([a.ravel() for a in grids], axis=1)  # (N, d) rotated coordinates
+    weight = np.prod(np.stack([a.ravel() for a in weights], axis=1), axis=1)
+    X = Z @ _householder_basis(w_hat).T  # x = H z
+    values = weight * (w_norm * Z[:, 0] + b)  # |w| sigma(z_1 + b/|w|) on the active half-line
+    He = hermite_tensor(X, order).reshape(X.shape[0], -1)
+    return (values @ He).reshape((d,) * order)
+
+
+def relu_hermite_energies(a, V, b, kmax):
+    """Parseval energies ``||f_k||_F^2 / k!``, ``k = 0..kmax``, of ``f(x) = sum_i a_i sigma(V_i.x + b_i)``.
+
+    By ATV21, Lemma 3.5, ``f_k = sum_i a_i |V_i| g_k(beta_i) w_i^{(x)k}`` with
+    ``w_i = V_i/|V_i|``, ``beta_i = b_i/|V_i|`` and ``g_k`` of
+    :func:`relu_hermite_coefficient`, so
+    ``||f_k||_F^2 / k! = sum_{i,j} c_i c_j gamma_k(beta_i) gamma_k(beta_j) (w_i.w_j)^k``
+    with ``c_i = a_i |V_i|`` and ``gamma_k = g_k / sqrt(k!)``.  The
+    normalised ``gamma_k`` are computed with the recurrence of the
+    orthonormal Hermite polynomials, so large ``k`` (thousands) is fine.
+    Parseval: ``E[f(x)^2] = sum_k ||f_k||_F^2 / k!``.
+
+    Parameters
+    ----------
+    a : array_like of shape (m,)
+        Output weights.
+    V : array_like of shape (m, d)
+        Non-zero rows (weight vectors of the hidden units).
+    b : array_like of shape (m,)
+        Biases.
+    kmax : int
+
+    Returns
+    -------
+    ndarray of shape (kmax + 1,)
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, non-finite values or a zero row of ``V``.
+
+    Examples
+    --------
+    >>> e = relu_hermite_energies([1.0], [[1.0, 0.0]], [0.0], 2)
+    >>> [round(float(t), 6) for t in e]  # phi(0)^2 * 2, 1/4, phi(0)^2 / 2
+    [0.159155, 0.25, 0.079577]
+    """
+    V = as_finite_array(V, "V", ndim=2)
+    m = V.shape[0]
+    a = as_finite_array(a, "a", shape=(m,))
+    b = as_finite_array(b, "b", shape=(m,))
+    kmax = as_nonnegative_int(kmax, "kmax")
+    norms = np.linalg.norm(V, axis=1)
+    if np.any(norms == 0.0):
+        raise ValueError(f"V: expected non-zero rows, got {int(np.sum(norms == 0.0))} zero rows")
+    c = a * norms
+    beta = b / norms
+    rho = (V / norms[:, None]) @ (V / norms[:, None]).T
+    gamma = np.empty((kmax + 1, m))
+    gamma[0] = beta * normal_cdf(beta) + normal_pdf(beta)
+    if kmax >= 1:
+        gamma[1] = normal_cdf(beta)
+    # orthonormal Hermite h_n = He_n / sqrt(n!): h_{n+1} = (x h_n - sqrt(n) h_{n-1}) / sqrt(n+1)
+    h_prev, h = np.zeros(m), np.ones(m)
+    pdf = normal_pdf(beta)
+    for k in range(2, kmax + 1):
+        n = k - 2  # h currently holds h_n(beta)
+        gamma[k] = (-1.0) ** k * h * pdf / math.sqrt(k * (k - 1.0))  # ATV21, Lemma 3.5
+        h_prev, h = h, (beta * h - math.sqrt(n) * h_prev) / math.sqrt(n + 1.0)
+    energies = np.empty(kmax + 1)
+    for k in range(kmax + 1):
+        u = c * gamma[k]
+        energies[k] = u @ (rho**k) @ u
+    return energies
+
+
+@dataclass(frozen=True)
+class MonteCarloEstimate:
+    """A Monte Carlo mean with its standard error, entrywise.
+
+    Attributes
+    ----------
+    mean : ndarray
+        The sample mean.
+    standard_error : ndarray
+        Same shape: sample standard deviation divided by ``sqrt(n)``.
+    n : int
+        Number of samples.
+    """
+
+    mean: np.ndarray
+    standard_error: np.ndarray
+    n: int
+
+
+def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
+    """Empirical Hermite coefficient ``T_k = (1/N) sum_n y_n He_k(x_n)`` with standard errors.
+
+    The estimator of ATV21, eq. (6), together with the entrywise standard
+    error ``s / sqrt(N)`` computed from the same samples (``s`` the sample
+    standard deviation of ``y_n He_k(x_n)[i_1..i_k]``), streamed in chunks so
+    that memory is ``O(chunk_size * d^k)``.  Only the distinct entries of the
+    symmetric tensor are computed.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,) or (n, 1)
+    order : int
+    chunk_size : int
+
+    Returns
+    -------
+    MonteCarloEstimate
+        ``mean`` and ``standard_error`` of shape ``(d,) * order``.
+
+    Raises
+    ------
+    ValueError
+        For invalid shapes or values, fewer than two samples, more than one
+        output column, or a too large full tensor.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((10_000, 2))
+    >>> est = hermite_coefficient_monte_carlo(X, X[:, 0], 1)  # E[x_0 x] = e_0
+    >>> bool(np.all(np.abs(est.mean - [1.0, 0.0]) < 4 * est.standard_error))
+    True
+    """
+    from ._validation import as_samples, as_targets
+    from .tensors import check_full_tensor_size, hermite_tensor_entries
+
+    X = as_samples(X)
+    n, d = X.shape
+    y = as_targets(y, n)
+    if y.shape[1] != 1:
+        raise ValueError(f"y: expected one output column, got shape {y.shape}")
+    if n < 2:
+        raise ValueError(f"X: expected at least 2 samples for a standard error, got {n}")
+    order = as_nonnegative_int(order, "order")
+    chunk_size = as_positive_int(chunk_size, "chunk_size")
+    check_full_tensor_size(d, order)
+    total = total_sq = None
+    scatter = None
+    for start in range(0, n, chunk_size):
+        entries, scatter = hermite_tensor_entries(X[start : start + chunk_size], order)
+        values = entries * y[start : start + chunk_size]
+        s, s2 = values.sum(axis=0), np.einsum("ij,ij->j", values, values)
+        total = s if total is None else total + s
+        total_sq = s2 if total_sq is None else total_sq + s2
+    mean = total / n
+    variance = np.maximum(total_sq - n * mean**2, 0.0) / (n - 1)
+    se = np.sqrt(variance / n)
+    shape = (d,) * order
+    return MonteCarloEstimate(mean[scatter].reshape(shape), se[scatter].reshape(shape), n)
