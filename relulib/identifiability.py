@@ -374,7 +374,7 @@ def sign_flip_pair(V, b=None, *, rng=None, tol=1e-9) -> SignFlipPair:
     null = Vt[rank:]  # orthonormal basis of {a : sum_i a_i (w_i, b_i) = 0}
     smin = float(s.min()) if s.size == k else 0.0
     if null.shape[0] == 0:
-        what = "the augmented vectors (w_i, b_i)" if biased else "the weight vectors w_i (rows of V)"
+        what = "augmented vectors (w_i, b_i)" if biased else "weight vectors w_i (rows of V)"
         raise ValueError(
             f"V: expected linearly dependent weight vectors (ATV21, Claim 4.8), got {k} "
             f"linearly independent {what} (smallest singular value {smin:.3g} > "
@@ -715,7 +715,8 @@ def l2_distance(f, g, *, merge_tol=1e-12) -> float:
                  + |p|^2 + q^2
 
     with ``K = relu_gaussian_kernel`` (``E[sigma(u.x + beta) x] = Phi(beta) u`` is
-    ``f_1`` of Lemma 3.5). Merging first avoids the cancellation
+    ``f_1`` of Lemma 3.5), after orienting every kink so that ``beta_j <= 0``
+    (``C sigma(t) = C sigma(-t) + C t``). Merging first avoids the cancellation
     ``E[f^2] - 2 E[fg] + E[g^2]`` for equal networks, so certified-equal
     networks get a distance at rounding level (about 1e-16), not 1e-8.
 
@@ -742,6 +743,13 @@ def l2_distance(f, g, *, merge_tol=1e-12) -> float:
         raise ValueError(f"g: expected input dimension d = {f.d} (that of f), got d = {g.d}")
     merge_tol = _as_tolerance(merge_tol, "merge_tol")
     C, U, beta, p, q = _reduce_difference(f, g, merge_tol)
+    # Orient every kink to its mostly inactive side (beta <= 0) with c sigma(t) = c sigma(-t) + c t:
+    # the large, almost affine part of a unit then cancels in (p, q) exactly instead of in the
+    # quadratic form (e.g. sigma(z + 5) - (z + 5) = sigma(-z - 5) is computed to full relative accuracy).
+    up = beta > 0
+    p = p + C[up] @ U[up]
+    q = q + float(C[up] @ beta[up])
+    U, beta = np.where(up[:, None], -U, U), np.where(up, -beta, beta)
     total = float(p @ p + q * q)
     if C.size:
         K = relu_gaussian_kernel(U, beta, U, beta)
