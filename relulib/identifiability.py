@@ -664,7 +664,9 @@ def relu_gaussian_kernel(V1, b1, V2, b2):
     a 2-D Gaussian integral evaluated exactly with the bivariate normal CDF
     (:func:`bivariate_normal_cdf`, via Owen's T). For ``b = c = 0`` this is the
     degree-1 arc-cosine kernel of Cho and Saul,
-    ``|v||u| (sin theta + (pi - theta) cos theta) / (2 pi)``. Zero rows give
+    ``|v||u| (sin theta + (pi - theta) cos theta) / (2 pi)``, i.e.
+    :func:`relulib.relu_kernel` (which evaluates biased pairs one at a time by
+    quadrature; this function is closed-form and vectorised over all pairs). Zero rows give
     ``sigma(b) E[sigma(u.x + c)]`` with ``E[sigma(u.x + c)] = |u| (gamma Phi(gamma) + phi(gamma))``.
 
     Parameters

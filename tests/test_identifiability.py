@@ -276,10 +276,13 @@ def test_kernel_special_cases():
     rng = np.random.default_rng(9)
     V1, V2 = rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
     K = rl.relu_gaussian_kernel(V1, None, V2, None)
-    n1, n2 = np.linalg.norm(V1, axis=1), np.linalg.norm(V2, axis=1)
-    theta = np.arccos(np.clip(V1 @ V2.T / np.outer(n1, n2), -1, 1))
-    arccos = np.outer(n1, n2) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / (2 * np.pi)
-    np.testing.assert_allclose(K, arccos, atol=1e-14)  # Cho and Saul, degree 1
+    arccos = np.array([[rl.relu_kernel(v1, v2) for v2 in V2] for v1 in V1])  # Cho and Saul, degree 1
+    np.testing.assert_allclose(K, arccos, atol=1e-14)
+    # biased: against the rotated-basis quadrature of rl.relu_kernel (accuracy about 1e-13)
+    b1, b2 = rng.normal(size=4), rng.normal(size=5)
+    Kb = rl.relu_gaussian_kernel(V1, b1, V2, b2)
+    ref = np.array([[rl.relu_kernel(v1, v2, c1, c2) for v2, c2 in zip(V2, b2)] for v1, c1 in zip(V1, b1)])
+    np.testing.assert_allclose(Kb, ref, atol=1e-11)
     # independent units factorise; parallel and antiparallel units against 1-D Gauss-Hermite
     b1, b2 = rng.normal(size=4), rng.normal(size=5)
     Kb = rl.relu_gaussian_kernel([[1.0, 0.0]], [b1[0]], [[0.0, 2.0]], [b2[0]])[0, 0]
