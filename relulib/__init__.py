@@ -100,6 +100,14 @@ from .networks import (
     random_network,
 )
 from .refine import CertificateWarning, RefinementResult, refine_by_patterns, relative_residual
+from .bjw19 import (  # chapters "Exact recovery" and "Noisy recovery" (BJW19)
+    CERTIFICATE_TOL,
+    activation_hermite_coefficient,
+    approximate_directions,
+    recover_exact,
+    recover_noisy,
+    zero_pattern_unit,
+)
 from .population import hermite_coefficient_factors, hermite_coefficients
 from .tensors import (
     MAX_FULL_TENSOR_ENTRIES,
@@ -162,6 +170,13 @@ __all__ = [
     "RefinementResult",
     "refine_by_patterns",
     "relative_residual",
+    # BJW19 exact and noisy recovery
+    "CERTIFICATE_TOL",
+    "activation_hermite_coefficient",
+    "approximate_directions",
+    "zero_pattern_unit",
+    "recover_exact",
+    "recover_noisy",
     # metrics
     "unit_distance_matrix",
     "match_units",

@@ -1,0 +1,457 @@
+"""BJW19: exact and noisy recovery of ``Y = U* f(V* X) + E`` (no bias, U* of full column rank).
+
+Bakshi, Jayaram and Woodruff (COLT 2019) learn a two-layer network with a
+rectified activation ``f`` (``f(t) = 0`` for ``t <= 0``, ``f(t) > 0``
+otherwise) from Gaussian inputs: *exactly* when ``E = 0`` and ``U*`` has full
+column rank, approximately under mean-zero noise. Only the paper's abstract
+is available; the pipeline below is the reconstruction of ALGORITHMS.md,
+section "BJW19" [reconstructed, checked]:
+
+1. Row span: the row span of ``Y`` equals that of ``f(V* X)`` (step 1).
+2. Moments: ``T_2 = E[y_r (x x^T - I)] = c_2 sum_i U*_ri v_i v_i^T`` for every
+   output ``r``; the outputs give the third mode of a tensor and Jennrich's
+   algorithm returns the rows ``v_i`` up to sign (step 2).
+3. Exact step: on the samples where ``v_i . x`` is most negative, the one
+   vector of the row span that vanishes is ``f(v_i^T X)``; it is found from a
+   null space (SVD), or from an l1 linear program when a few samples are
+   wrong; the wrong sign has no null vector. ``v_i`` then follows exactly from
+   ``f^{-1}`` on the active samples, and ``U = Y f(V X)^+`` (step 3).
+4. Certificate ``|Y - U f(V X)|_F / |Y|_F`` at rounding level (step 4).
+5. Noise: moments, sign fixing from the first moment, then activation-pattern
+   least squares iterated to convergence (step 5).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import integrate, optimize, sparse
+
+from ._validation import as_positive_int, as_rng, as_samples, as_targets
+from .decomposition import simultaneous_diagonalization
+from .moments import HermiteMomentAccumulator
+from .networks import TwoLayerNetwork, get_activation
+from .refine import CertificateWarning, refine_by_patterns, relative_residual
+
+__all__ = [
+    "activation_hermite_coefficient",
+    "approximate_directions",
+    "zero_pattern_unit",
+    "recover_exact",
+    "recover_noisy",
+    "CERTIFICATE_TOL",
+]
+
+#: Relative residual below which :func:`recover_exact` certifies its answer.
+CERTIFICATE_TOL = 1e-10
+
+
+def activation_hermite_coefficient(activation, order: int) -> float:
+    """``c_j = E[f(z) He_j(z)]`` for ``z ~ N(0, 1)``, by adaptive quadrature on ``(0, inf)``.
+
+    For ReLU, ``c_1 = 1/2`` and ``c_2 = 1/sqrt(2 pi)``. So that
+    ``E[f(v.x) He_j(x)] = c_j v^{(x) j}`` for unit ``v``.
+
+    Examples
+    --------
+    >>> round(float(activation_hermite_coefficient("relu", 2) * np.sqrt(2 * np.pi)), 12)
+    1.0
+    """
+    f = get_activation(activation)
+    he = np.polynomial.hermite_e.HermiteE.basis(order)
+
+    def integrand(t):
+        return float(f(np.array([t]))[0]) * he(t) * np.exp(-t * t / 2) / np.sqrt(2 * np.pi)
+
+    return float(integrate.quad(integrand, 0.0, np.inf, limit=200)[0])
+
+
+def _validate(X, Y, k):
+    X = as_samples(X, "X")
+    Y = as_targets(Y, X.shape[0], "Y")
+    k = as_positive_int(k, "k")
+    n, d = X.shape
+    if k > d:
+        raise ValueError(
+            f"k: expected at most d={d} hidden units (V* must have full row rank), got k={k}"
+        )
+    need = 10 * d * k
+    if n < need:
+        raise ValueError(f"X: expected at least 10 d k = {need} samples, got n={n}")
+    return X, Y, k
+
+
+def _second_moments(X, Y):
+    """``T_2`` for every output: shape (m, d, d)."""
+    return HermiteMomentAccumulator(X.shape[1]).update(X, Y).T2()
+
+
+def approximate_directions(X, Y, k, *, rng=None, T2=None, n_trials=5):
+    """Rows of ``V*`` up to sign from second moments and Jennrich (BJW19 step 2, reconstructed).
+
+    ``T_2[r] = c_2 sum_i U*_ri v_i v_i^T`` (one slice per output ``r``), so
+    random combinations ``M_g = sum_r g_r T_2[r] = V^T diag(c_2 U^T g) V`` are
+    simultaneously diagonalised (:func:`relulib.simultaneous_diagonalization`).
+    Needs ``m >= k`` outputs with ``U*`` of full column rank.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n, m)
+    k : int
+    rng : None, int or numpy.random.Generator
+    T2 : ndarray of shape (m, d, d), optional
+        Precomputed second moments.
+    n_trials : int, default 5
+        Random contraction pairs tried; the one whose eigenvectors are best
+        conditioned (largest smallest singular value) is kept.
+
+    Returns
+    -------
+    ndarray of shape (k, d)
+        Unit rows, each an estimate of ``+-v_i``.
+    """
+    rng = as_rng(rng)
+    T2 = _second_moments(X, Y) if T2 is None else T2
+    m, d, _ = T2.shape
+    # Project onto the k-dimensional span of the v_i: top eigenvectors of sum_r T_r^2.
+    S = np.einsum("rij,rjl->il", T2, T2)
+    _, evecs = np.linalg.eigh(S)
+    P = evecs[:, -k:]
+    best = None
+    for _ in range(n_trials):  # keep the best-conditioned of a few random contractions
+        g, h = rng.standard_normal((2, m))
+        Mg = P.T @ np.tensordot(g, T2, axes=1) @ P
+        Mh = P.T @ np.tensordot(h, T2, axes=1) @ P
+        A, _ = simultaneous_diagonalization(Mg, Mh, k)
+        score = np.linalg.svd(A, compute_uv=False)[-1]
+        if best is None or score > best[0]:
+            best = (score, A)
+    V = (P @ best[1]).T
+    return V / np.linalg.norm(V, axis=1, keepdims=True)
+
+
+def _null_vector(B, tol):
+    """Unit ``c`` with ``B c = 0`` to rounding, or ``None`` (SVD test)."""
+    _, s, vt = np.linalg.svd(B, full_matrices=False)
+    if s[0] == 0 or s[-1] > tol * s[0] or (len(s) > 1 and s[-2] <= tol * s[0]):
+        return None
+    return vt[-1]
+
+
+def _l1_null_vector(B, start):
+    """``argmin |B c|_1`` subject to ``start . c = 1``: a linear program (scipy.optimize.linprog).
+
+    Variables ``(c, t)`` with ``-t <= B c <= t``; robust to a few rows of ``B``
+    that do not vanish (samples where the unit is in fact active).
+    """
+    p, q = B.shape
+    cost = np.concatenate([np.zeros(q), np.ones(p)])
+    eye = sparse.identity(p, format="csr")
+    A_ub = sparse.vstack([sparse.hstack([B, -eye]), sparse.hstack([-B, -eye])], format="csr")
+    b_ub = np.zeros(2 * p)
+    A_eq = np.concatenate([start, np.zeros(p)])[None, :]
+    bounds = [(None, None)] * q + [(0, None)] * p
+    res = optimize.linprog(cost, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], bounds=bounds, method="highs")
+    return res.x[:q] if res.status == 0 else None
+
+
+def _solve_unit(X, r, act, tol):
+    """Exact ``v`` with ``r = alpha f(X v)`` from the active samples (BJW19 step 3, reconstructed).
+
+    Returns ``(v, alpha)`` or ``None`` if no such ``v`` exists to rounding.
+    """
+    active = r > tol * np.max(np.abs(r))
+    XA, rA = X[active], r[active]
+    if XA.shape[0] < X.shape[1]:
+        return None
+    if act.degree is not None:  # f(c t) = c^p f(t): invert and absorb the scale
+        v = np.linalg.lstsq(XA, act.inverse(rA), rcond=None)[0]
+        return v, 1.0
+    # Non-homogeneous f (e.g. rectified tanh): r = alpha f(X v) with unknown alpha.
+    top = np.max(rA)
+    best = None
+    for scale in (1.0001, 1.01, 1.1, 1.5, 2.0, 4.0, 8.0, 16.0):
+        with np.errstate(all="ignore"):
+            z = act.inverse(rA / (scale * top))
+        if not np.all(np.isfinite(z)):
+            continue
+        v, *_ = np.linalg.lstsq(XA, z, rcond=None)
+        err = np.linalg.norm(scale * top * act(XA @ v) - rA)
+        if best is None or err < best[0]:
+            best = (err, v, scale * top)
+    if best is None:
+        return None
+
+    def resid(theta):
+        return theta[0] * act(XA @ theta[1:]) - rA
+
+    theta0 = np.concatenate([[best[2]], best[1]])
+    sol = optimize.least_squares(resid, theta0, xtol=1e-15, ftol=1e-15, gtol=1e-15, method="lm")
+    return sol.x[1:], sol.x[0]
+
+
+def zero_pattern_unit(X, basis, direction, act, *, quantile=0.1, tol=1e-9):
+    """The exact step for one approximate direction and one sign (BJW19 step 3, reconstructed).
+
+    On the samples ``P`` with the most negative projections ``direction . x``
+    (the lowest ``quantile``), look for the vector of the row span (columns of
+    ``basis``) that vanishes on ``P``: the null space of ``basis[P]``, or the
+    l1 linear program when a few samples of ``P`` are wrong. If it exists it is
+    ``f(v^T X)`` up to scale, and ``v`` is solved for exactly.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    basis : ndarray of shape (n, k)
+        Orthonormal basis of the column span of ``Y``.
+    direction : ndarray of shape (d,)
+    act : Activation
+    quantile : float
+    tol : float
+        Relative level below which a singular value or a residual is zero.
+
+    Returns
+    -------
+    ndarray of shape (d,) or None
+        The exact row ``v`` (for ReLU scaled to unit norm), or ``None`` when no
+        vector of the span vanishes (the wrong sign).
+    """
+    proj = X @ direction
+    P = proj <= np.quantile(proj, quantile)
+    B = basis[P]
+    c = _null_vector(B, tol)
+    if c is None:  # a few samples of P may be active: l1 LP, then re-solve on its zero set
+        # The LP uses the 50 k most negative samples, the most trustworthy ones.
+        core = np.argsort(proj[P])[: 50 * basis.shape[1]]
+        c = _l1_null_vector(B[core], np.linalg.svd(B, full_matrices=False)[2][-1])
+        if c is None:
+            return None
+        scale = np.linalg.norm(B @ c, np.inf) + np.linalg.norm(basis @ c, np.inf)
+        zero = np.abs(B @ c) <= 1e-7 * scale
+        if np.count_nonzero(zero) < 0.9 * B.shape[0]:
+            return None
+        c = _null_vector(B[zero], tol)
+        if c is None:
+            return None
+    r = basis @ c
+    big = np.abs(r) > tol * np.max(np.abs(r))
+    r = r if np.sum(r[big]) > 0 else -r
+    if np.any(r[big] < 0):  # a rectified f is positive wherever it is non-zero
+        return None
+    sol = _solve_unit(X, np.where(big, r, 0.0), act, tol)
+    if sol is None:
+        return None
+    v, alpha = sol
+    fitted = alpha * act(X @ v)
+    if np.linalg.norm(fitted - np.where(big, r, 0.0)) > 1e3 * tol * np.linalg.norm(r):
+        return None
+    if act.degree is not None:
+        v = v / np.linalg.norm(v)
+    return v
+
+
+def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
+    """Exact recovery of ``Y = U* f(V* X)`` from finite noiseless samples (BJW19, reconstructed).
+
+    Steps (ALGORITHMS.md, "BJW19", steps 1-4 and 6): rows of ``V*`` up to sign
+    from second moments and Jennrich (:func:`approximate_directions`); for
+    each direction and sign the zero-pattern step (:func:`zero_pattern_unit`),
+    which gives ``v_i`` exactly or no null vector (the wrong sign); then
+    ``U = Y f(V X)^+`` and the certificate ``|Y - U f(V X)|_F / |Y|_F``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Gaussian inputs, one sample per row.
+    Y : ndarray of shape (n, m)
+        Noiseless labels ``f(X V*^T) U*^T``.
+    k : int
+        Hidden units, ``k <= d`` and ``k <= m``.
+    activation : str, Activation or callable, optional
+        Rectified activation with an inverse on ``(0, inf)``; default ``"relu"``.
+    rng : None, int or numpy.random.Generator
+        For the random contractions of Jennrich's algorithm.
+
+    Returns
+    -------
+    TwoLayerNetwork
+        Rows of ``V`` at unit norm for homogeneous ``f``.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or non-finite values; ``k > d``; fewer than ``10 d k``
+        samples; an activation without inverse; ``Y`` of rank below ``k``
+        (``U*`` rank deficient, e.g. ``m < k``): use
+        :func:`relulib.recover_fpt` then.
+
+    Warns
+    -----
+    CertificateWarning
+        If the relative residual exceeds :data:`CERTIFICATE_TOL`.
+
+    Examples
+    --------
+    >>> import relulib as rl
+    >>> net = rl.random_network(6, 3, m=4, rng=0)
+    >>> X, Y = rl.gaussian_samples(net, 5000, rng=1)
+    >>> est = recover_exact(X, Y, 3, rng=2)
+    >>> rl.parameter_error(net, est) < 1e-9
+    True
+    """
+    X, Y, k = _validate(X, Y, k)
+    act = get_activation("relu" if activation is None else activation)
+    if act.inverse is None:
+        raise ValueError(
+            f"activation: the exact step needs f^{{-1}} on (0, inf), got {act.name!r} without an "
+            "inverse; pass an Activation with `inverse`"
+        )
+    rng = as_rng(rng)
+    n, m = Y.shape
+    # Step 1: the row span of Y (columns here, samples are rows).
+    left, s, _ = np.linalg.svd(Y, full_matrices=False)
+    rank = int(np.sum(s > 1e-9 * s[0])) if s[0] > 0 else 0
+    if rank < k:
+        raise ValueError(
+            f"Y: expected rank k={k} (U* of full column rank; m={m} outputs), got rank {rank}; "
+            "U* is rank deficient: use the FPT method relulib.recover_fpt instead"
+        )
+    if rank > k:
+        raise ValueError(
+            f"Y: expected rank k={k} for noiseless labels, got rank {rank}; for noisy labels "
+            "use relulib.recover_noisy instead"
+        )
+    basis = left[:, :k]
+    T2 = _second_moments(X, Y)
+    found: list[np.ndarray] = []
+    for _attempt in range(4):  # fresh contractions if a unit was missed
+        for direction in approximate_directions(X, Y, k, rng=rng, T2=T2):
+            for sign in (1.0, -1.0):  # step 3: the wrong sign has no null vector
+                v = zero_pattern_unit(X, basis, sign * direction, act)
+                if v is None:
+                    continue
+                unit = v / np.linalg.norm(v)
+                if all(abs(unit @ w / np.linalg.norm(w)) < 1 - 1e-8 for w in found):
+                    found.append(v)
+                break
+        if len(found) >= k:
+            break
+    if len(found) < k:
+        # Fall back to the moment directions for the missing units; the certificate will fail.
+        extra = approximate_directions(X, Y, k, rng=rng, T2=T2)
+        found.extend(extra[: k - len(found)])
+    V = np.array(found[:k])
+    F = act(X @ V.T)
+    U = np.linalg.lstsq(F, Y, rcond=None)[0].T  # U = Y f(VX)^+
+    net = TwoLayerNetwork(U, V, None, act)
+    res = relative_residual(net, X, Y)
+    if res > CERTIFICATE_TOL:  # step 4: the certificate
+        warnings.warn(
+            f"recover_exact: certificate failed, relative residual |Y - U f(VX)| / |Y| = {res:.3e} "
+            f"> {CERTIFICATE_TOL:.0e}; try more samples, another rng, or relulib.recover_noisy",
+            CertificateWarning,
+            stacklevel=2,
+        )
+    return net
+
+
+def _moment_initialisation(X, Y, k, rng):
+    """Rows ``+-v_i`` (Jennrich), then ``U`` from ``T_2`` and signs from ``T_1`` (ReLU, no bias).
+
+    ``T_2[r] = c_2 sum_i U_ri v_i v_i^T`` is blind to the sign of ``v_i``;
+    ``T_1 = c_1 U diag(s) V`` then gives the signs ``s_i`` (the analogue of
+    ATV21's FixSigns, Algorithm 3). For ``m < k`` the slices come from
+    ``T_4[., ., g, g]`` (ALGORITHMS.md, BJW19 step 2: "with m = 1, use order 4").
+    """
+    n, d = X.shape
+    m = Y.shape[1]
+    c1, c2 = 0.5, 1.0 / np.sqrt(2 * np.pi)
+    if m >= k:
+        T2 = _second_moments(X, Y)
+        V = approximate_directions(X, Y, k, rng=rng, T2=T2)
+    else:
+        T2 = _second_moments(X, Y)
+        S = np.einsum("rij,rjl->il", T2, T2)
+        P = np.linalg.eigh(S)[1][:, -k:]
+        g = rng.standard_normal((2, d)) @ P @ P.T
+        acc = HermiteMomentAccumulator(d, g4=g).update(X, Y)
+        T4 = acc.T4()  # (m, 2, d, d)
+        A, _ = simultaneous_diagonalization(P.T @ T4[:, 0].sum(0) @ P, P.T @ T4[:, 1].sum(0) @ P, k)
+        V = (P @ A).T
+        V /= np.linalg.norm(V, axis=1, keepdims=True)
+    # U from T_2: least squares against the rank-one matrices c_2 v_i v_i^T.
+    G = np.stack([c2 * np.outer(v, v).ravel() for v in V], axis=1)  # (d^2, k)
+    U = np.linalg.lstsq(G, T2.reshape(m, -1).T, rcond=None)[0].T  # (m, k)
+    T1 = HermiteMomentAccumulator(d).update(X, Y).T1()  # (m, d)
+    # T_1 = sum_i z_i (c_1 U_i) v_i^T with z_i = s_i: linear least squares for z.
+    H = np.stack([np.outer(c1 * U[:, i], V[i]).ravel() for i in range(k)], axis=1)
+    z = np.linalg.lstsq(H, T1.ravel(), rcond=None)[0]
+    s = np.where(z >= 0, 1.0, -1.0)
+    return TwoLayerNetwork(U, V * s[:, None])
+
+
+def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> TwoLayerNetwork:
+    """Recovery under mean-zero label noise (BJW19, reconstructed; ATV21 networks with ``bias=True``).
+
+    Moments give a rough estimate (Jennrich on ``T_2`` for the rows up to sign,
+    ``U`` from ``T_2``, signs from ``T_1``); activation-pattern least squares
+    (:func:`relulib.refine_by_patterns`, ALGORITHMS.md step 5) is then iterated
+    to convergence. Its fixed point is the least-squares fit for its own
+    activation pattern, so the error falls like ``n^{-1/2}`` (BJW19 step 5).
+    With ``bias=True`` the initial estimate comes from
+    :func:`relulib.atv21.recover_with_bias` (ATV21's Algorithms 1-3) and the
+    biases are refined too. ReLU only.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n,) or (n, m)
+    k : int
+        Hidden units, ``k <= d``.
+    bias : bool, default False
+    rng : None, int or numpy.random.Generator
+    max_iter : int, default 50
+        Iterations of the pattern least squares.
+    n_init : int, default 3
+        Moment initialisations (fresh random contractions) refined; the
+        network with the smallest residual is returned.
+
+    Returns
+    -------
+    TwoLayerNetwork
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, non-finite values, ``k > d`` or fewer than ``10 d k`` samples.
+
+    Examples
+    --------
+    >>> import relulib as rl
+    >>> net = rl.random_network(5, 2, m=3, rng=0)
+    >>> X, Y = rl.gaussian_samples(net, 20000, noise=0.1, rng=1)
+    >>> rl.parameter_error(net, recover_noisy(X, Y, 2, rng=2)) < 0.05
+    True
+    """
+    X, Y, k = _validate(X, Y, k)
+    rng = as_rng(rng)
+    max_iter = as_positive_int(max_iter, "max_iter")
+    n_init = as_positive_int(n_init, "n_init")
+    best = None
+    for _ in range(n_init):  # a few random contractions; keep the smallest residual
+        if bias:
+            from .atv21 import recover_with_bias  # ATV21 Algorithms 1-3 for the initial estimate
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                init = recover_with_bias(X, Y, k, rng=rng)
+        else:
+            init = _moment_initialisation(X, Y, k, rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CertificateWarning)
+            res = refine_by_patterns(init, X, Y, fit_bias=bool(bias), max_iter=max_iter, tol=1e-7)
+        if best is None or res.residual < best.residual:
+            best = res
+    return best.network

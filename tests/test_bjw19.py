@@ -1,0 +1,146 @@
+"""Tests of relulib.bjw19: BJW19 exact and noisy recovery (ALGORITHMS.md, "BJW19")."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import relulib as rl
+from relulib.bjw19 import (
+    CERTIFICATE_TOL,
+    activation_hermite_coefficient,
+    approximate_directions,
+    recover_exact,
+    recover_noisy,
+)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_exact_recovery_twenty_instances(seed):
+    # Done-when: d = 20, k = 6, m = 8, n <= 5e4, error <= 1e-9 for every instance.
+    net = rl.random_network(20, 6, m=8, rng=seed)
+    X, Y = rl.gaussian_samples(net, 10_000, rng=1000 + seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", rl.CertificateWarning)
+        est = recover_exact(X, Y, 6, rng=seed)
+    assert rl.parameter_error(net, est) <= 1e-9
+    assert rl.relative_residual(est, X, Y) <= CERTIFICATE_TOL
+
+
+@pytest.mark.parametrize("activation", ["squared_relu", "rectified_tanh"])
+def test_exact_recovery_other_rectified_activations(activation):
+    net = rl.random_network(10, 4, m=5, activation=activation, rng=3)
+    X, Y = rl.gaussian_samples(net, 5000, rng=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", rl.CertificateWarning)
+        est = recover_exact(X, Y, 4, activation=activation, rng=5)
+    assert rl.parameter_error(net, est) <= 1e-9
+
+
+def test_custom_activation_with_inverse():
+    cube = rl.Activation("cubed_relu", lambda t: np.maximum(t, 0.0) ** 3, inverse=np.cbrt, degree=3.0)
+    net = rl.random_network(8, 3, m=4, activation=cube, rng=0)
+    X, Y = rl.gaussian_samples(net, 3000, rng=1)
+    assert rl.parameter_error(net, recover_exact(X, Y, 3, activation=cube, rng=2)) <= 1e-9
+
+
+def test_relu_hermite_coefficients():
+    assert activation_hermite_coefficient("relu", 1) == pytest.approx(0.5, abs=1e-12)
+    assert activation_hermite_coefficient("relu", 2) == pytest.approx(1 / np.sqrt(2 * np.pi), abs=1e-12)
+    # E[relu(z)^2 (z^2 - 1)] = (3 - 1) / 2
+    assert activation_hermite_coefficient("squared_relu", 2) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_approximate_directions_close_up_to_sign():
+    net = rl.random_network(10, 3, m=4, rng=7)
+    X, Y = rl.gaussian_samples(net, 20_000, rng=8)
+    V = approximate_directions(X, Y, 3, rng=9)
+    cos = np.abs(V @ net.V.T)
+    assert np.all(np.max(cos, axis=1) > 0.95)
+
+
+def test_certificate_warns_with_residual_on_noisy_labels():
+    net = rl.random_network(6, 3, m=3, rng=0)
+    X, Y = rl.gaussian_samples(net, 3000, rng=1)
+    E = np.zeros_like(Y)
+    E[:, :] = 1e-6 * np.random.default_rng(2).standard_normal((3000, 3))
+    with pytest.warns(rl.CertificateWarning, match="relative residual"):
+        recover_exact(X, Y + E, 3, rng=3)
+
+
+def test_rank_deficient_U_names_fpt():
+    net = rl.random_network(8, 4, m=2, rng=0)  # m < k
+    X, Y = rl.gaussian_samples(net, 2000, rng=1)
+    with pytest.raises(ValueError, match="recover_fpt"):
+        recover_exact(X, Y, 4)
+    U = np.ones((5, 3))  # m >= k but rank one
+    net = rl.TwoLayerNetwork(U, rl.random_network(8, 3, rng=2).V)
+    X, Y = rl.gaussian_samples(net, 2000, rng=3)
+    with pytest.raises(ValueError, match="rank deficient.*recover_fpt"):
+        recover_exact(X, Y, 3)
+
+
+def test_noisy_labels_rank_names_recover_noisy():
+    net = rl.random_network(8, 2, m=4, rng=0)
+    X, Y = rl.gaussian_samples(net, 2000, noise=0.1, rng=1)
+    with pytest.raises(ValueError, match="recover_noisy"):
+        recover_exact(X, Y, 2)
+
+
+def test_bad_inputs():
+    net = rl.random_network(5, 2, m=3, rng=0)
+    X, Y = rl.gaussian_samples(net, 1000, rng=1)
+    with pytest.raises(ValueError, match="k: expected at most d=5"):
+        recover_exact(X, Y, 6)
+    with pytest.raises(ValueError, match="k: expected a positive integer"):
+        recover_exact(X, Y, 0)
+    with pytest.raises(ValueError, match="Y: expected 1000 labels"):
+        recover_exact(X, Y[:-1], 2)
+    with pytest.raises(ValueError, match="X: expected a 2-D array"):
+        recover_exact(X[0], Y, 2)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="X: expected finite values"):
+        recover_exact(Xn, Y, 2)
+    with pytest.raises(ValueError, match="X: expected at least 10 d k = 100 samples"):
+        recover_exact(X[:50], Y[:50], 2)
+    with pytest.raises(ValueError, match="activation: the exact step needs"):
+        recover_exact(X, Y, 2, activation=lambda t: np.maximum(t, 0.0))
+    with pytest.raises(ValueError, match="k: expected at most d=5"):
+        recover_noisy(X, Y, 6)
+
+
+def test_noisy_error_slope():
+    # BJW19 step 5: the error falls like n^(-1/2); fitted slope within [-0.65, -0.35].
+    net = rl.random_network(5, 2, m=3, rng=3)
+    ns = np.array([1000, 2000, 4000, 8000, 16000, 32000])
+    errs = []
+    for n in ns:
+        e = [
+            rl.parameter_error(net, recover_noisy(*rl.gaussian_samples(net, int(n), noise=0.3, rng=rep * 7 + int(n)), 2, rng=rep))
+            for rep in range(3)
+        ]
+        errs.append(np.mean(e))
+    slope = np.polyfit(np.log(ns), np.log(errs), 1)[0]
+    assert -0.65 <= slope <= -0.35, (slope, errs)
+
+
+def test_noisy_close_to_oracle():
+    net = rl.random_network(8, 3, m=4, rng=5)
+    X, Y = rl.gaussian_samples(net, 20_000, noise=0.5, rng=6)
+    est = recover_noisy(X, Y, 3, rng=7)
+    oracle = rl.refine_by_patterns(net, X, Y, fit_bias=False, max_iter=1).network
+    ratio = rl.parameter_error(net, est) / rl.parameter_error(net, oracle)
+    assert 0.8 < ratio < 1.25
+
+
+def test_noisy_without_noise_is_exact():
+    net = rl.random_network(8, 3, m=4, rng=1)
+    X, Y = rl.gaussian_samples(net, 4000, rng=2)
+    assert rl.parameter_error(net, recover_noisy(X, Y, 3, rng=3)) < 1e-9
+
+
+def test_noisy_single_output_uses_fourth_order():
+    net = rl.random_network(5, 2, m=1, rng=11)
+    X, Y = rl.gaussian_samples(net, 40_000, noise=0.05, rng=12)
+    assert rl.parameter_error(net, recover_noisy(X, Y, 2, rng=13)) < 0.1
