@@ -100,6 +100,12 @@ from .networks import (
     random_network,
 )
 from .refine import CertificateWarning, RefinementResult, refine_by_patterns, relative_residual
+from .baselines import (  # chapter "Against gradient descent"
+    GradientDescentResult,
+    LossGradient,
+    fit_adam,
+    square_loss_gradient,
+)
 from .bjw19 import (  # chapters "Exact recovery" and "Noisy recovery" (BJW19)
     CERTIFICATE_TOL,
     activation_hermite_coefficient,
@@ -120,6 +126,11 @@ from .tensors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    # gradient-descent baseline (chapter "Against gradient descent")
+    "GradientDescentResult",
+    "LossGradient",
+    "fit_adam",
+    "square_loss_gradient",
     # networks
     "Activation",
     "ACTIVATIONS",
