@@ -44,9 +44,22 @@ Examples
 
 from .decomposition import (
     CPDecomposition,
+    cp_als,
+    eigenvalue_separation,
     flattening_rank,
     jennrich,
+    jennrich_slices,
+    khatri_rao,
+    kruskal_rank,
     simultaneous_diagonalization,
+)
+from .atv21 import (
+    Algorithm1Result,
+    fix_signs,
+    moment_estimate,
+    recover_from_coefficients,
+    recover_scalars,
+    recover_with_bias,
 )
 from .hermite import (
     gauss_hermite_prob,
@@ -176,6 +189,18 @@ __all__ = [
     "flattening_rank",
     "simultaneous_diagonalization",
     "jennrich",
+    "jennrich_slices",
+    "eigenvalue_separation",
+    "kruskal_rank",
+    "khatri_rao",
+    "cp_als",
+    # ATV21 pipeline
+    "Algorithm1Result",
+    "recover_scalars",
+    "fix_signs",
+    "recover_from_coefficients",
+    "moment_estimate",
+    "recover_with_bias",
     # refinement and certificates
     "CertificateWarning",
     "RefinementResult",

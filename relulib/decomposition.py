@@ -17,10 +17,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from ._validation import as_finite_array, as_positive_int, as_rng
 
-__all__ = ["CPDecomposition", "flattening_rank", "simultaneous_diagonalization", "jennrich"]
+__all__ = [
+    "CPDecomposition",
+    "flattening_rank",
+    "simultaneous_diagonalization",
+    "eigenvalue_separation",
+    "jennrich",
+    "jennrich_slices",
+    "kruskal_rank",
+    "khatri_rao",
+    "cp_als",
+]
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,39 @@ def flattening_rank(T, *, rtol=None) -> int:
     return int(np.sum(s > rtol * s[0]))
 
 
+def _diagonalize(Mg, Mh, rank):
+    """Eigen-decomposition of ``M_g M_h^{-1}`` on the rank-``rank`` spaces (complex output)."""
+    P, _, Qt = np.linalg.svd(Mg + Mh)
+    P, Q = P[:, :rank], Qt[:rank].T
+    G = P.T @ Mg @ Q
+    H = P.T @ Mh @ Q
+    # G H^{-1} = (P^T A) D_g D_h^{-1} (P^T A)^{-1}
+    evals, evecs = np.linalg.eig(np.linalg.solve(H.T, G.T).T)
+    return P, evals, evecs
+
+
+def eigenvalue_separation(eigenvalues) -> float:
+    """Score of a Jennrich draw: smallest eigenvalue gap relative to the largest modulus.
+
+    ``min_{r != s} |lambda_r - lambda_s| / max_r |lambda_r|`` when the eigenvalues
+    are real; a draw with complex eigenvalues (noise has pushed two real
+    eigenvalues into a conjugate pair) scores ``-max |Im| / max |lambda|``, below
+    every real draw. Larger is better: well-separated eigenvalues make the
+    eigenvectors stable (Davis-Kahan).
+    """
+    lam = np.asarray(eigenvalues)
+    scale = float(np.max(np.abs(lam))) if lam.size else 0.0
+    if scale == 0:
+        return 0.0
+    imag = float(np.max(np.abs(np.imag(lam))))
+    if imag > 1e-10 * scale:
+        return -imag / scale
+    re = np.sort(np.real(lam))
+    if re.size < 2:
+        return 1.0
+    return float(np.min(np.diff(re)) / scale)
+
+
 def simultaneous_diagonalization(Mg, Mh, rank):
     """Columns ``a_r`` from two slices ``M_g = A D_g B^T`` and ``M_h = A D_h B^T``.
 
@@ -85,18 +129,13 @@ def simultaneous_diagonalization(Mg, Mh, rank):
     """
     Mg = np.asarray(Mg, dtype=float)
     Mh = np.asarray(Mh, dtype=float)
-    P, _, Qt = np.linalg.svd(Mg + Mh)
-    P, Q = P[:, :rank], Qt[:rank].T
-    G = P.T @ Mg @ Q
-    H = P.T @ Mh @ Q
-    # G H^{-1} = (P^T A) D_g D_h^{-1} (P^T A)^{-1}
-    evals, evecs = np.linalg.eig(np.linalg.solve(H.T, G.T).T)
+    P, evals, evecs = _diagonalize(Mg, Mh, rank)
     A = P @ np.real(evecs)
     A /= np.linalg.norm(A, axis=0, keepdims=True)
     return A, np.real(evals)
 
 
-def jennrich(T, rank=None, *, rng=None) -> CPDecomposition:
+def jennrich(T, rank=None, *, rng=None, n_trials=1, average=False) -> CPDecomposition:
     """Jennrich's algorithm: the CP decomposition of a third-order tensor.
 
     Parameters
@@ -107,6 +146,17 @@ def jennrich(T, rank=None, *, rng=None) -> CPDecomposition:
         mode-1 flattening (:func:`flattening_rank`).
     rng : None, int or numpy.random.Generator
         For the random contraction vectors ``g, h``.
+    n_trials : int, default 1
+        Number of random pairs ``(g, h)`` drawn. With ``n_trials > 1`` and
+        ``average=False`` the draw whose eigenvalues are best separated
+        (:func:`eigenvalue_separation`) is kept: under noise the eigenvectors
+        of ``M_g M_h^{-1}`` are stable only when the eigenvalues are apart.
+    average : bool, default False
+        Instead average the first factors of all ``n_trials`` draws: the
+        columns of every draw are matched to those of the best-separated draw
+        (up to sign, by :func:`scipy.optimize.linear_sum_assignment` on
+        ``|cos|``), flipped and averaged. Under noise this reduces the
+        variance of each factor; with exact tensors it changes nothing.
 
     Returns
     -------
@@ -117,8 +167,9 @@ def jennrich(T, rank=None, *, rng=None) -> CPDecomposition:
     Raises
     ------
     ValueError
-        If ``T`` is not a finite 3-D array or ``rank`` exceeds ``min(d1, d2)``
-        (Jennrich needs the first two factor matrices of full column rank).
+        If ``T`` is not a finite 3-D array, ``rank`` exceeds ``min(d1, d2)``
+        (Jennrich needs the first two factor matrices of full column rank),
+        or ``n_trials`` is not a positive integer.
 
     Examples
     --------
@@ -141,8 +192,23 @@ def jennrich(T, rank=None, *, rng=None) -> CPDecomposition:
         raise ValueError(
             f"rank: Jennrich's algorithm needs rank <= min(d1, d2) = {min(d1, d2)}, got {rank}"
         )
-    g, h = rng.standard_normal((2, d3))
-    A, _ = simultaneous_diagonalization(T @ g, T @ h, rank)
+    n_trials = as_positive_int(n_trials, "n_trials")
+    draws = []
+    for _ in range(n_trials):
+        g, h = rng.standard_normal((2, d3))
+        P, evals, evecs = _diagonalize(T @ g, T @ h, rank)
+        A = P @ np.real(evecs)
+        A /= np.linalg.norm(A, axis=0, keepdims=True)
+        draws.append((eigenvalue_separation(evals), A))
+    best = max(range(n_trials), key=lambda t: draws[t][0])
+    A = draws[best][1]
+    if average and n_trials > 1:
+        total = np.zeros_like(A)
+        for _, At in draws:
+            cos = A.T @ At  # (rank, rank)
+            rows, cols = linear_sum_assignment(-np.abs(cos))
+            total[:, rows] += At[:, cols] * np.sign(cos[rows, cols])
+        A = total / np.linalg.norm(total, axis=0, keepdims=True)
     # Given A, each row of A^+ T_(1) is lambda_r vec(b_r c_r^T): a rank-one matrix.
     K = np.linalg.lstsq(A, T.reshape(d1, d2 * d3), rcond=None)[0].reshape(rank, d2, d3)
     weights = np.empty(rank)
@@ -155,3 +221,181 @@ def jennrich(T, rank=None, *, rng=None) -> CPDecomposition:
     norm = np.linalg.norm(T)
     residual = float(np.linalg.norm(T - cp.to_tensor()) / norm) if norm > 0 else 0.0
     return CPDecomposition(weights, (A, B, C), residual)
+
+
+def jennrich_slices(slices, reference, rank=None, *, rng=None, n_trials=1, average=False):
+    """Jennrich's eigenvector step from precomputed slices (contracted moments).
+
+    For slices ``M_j = A D_j B^T`` (e.g. ``T_3[., ., e_j]`` computed by
+    :class:`relulib.HermiteMomentAccumulator`) and a reference slice
+    ``R = A D_0 B^T`` with ``D_0`` invertible, the random combination
+    ``M_g = sum_j g_j M_j`` satisfies ``M_g R^{-1} = A D_g D_0^{-1} A^{-1}``
+    on the rank-``rank`` spaces: its eigenvectors are the columns of ``A``.
+    With ``R`` a second random combination this is :func:`jennrich`; with
+    ``R = T_2`` (ATV21: coefficients ``a_i phi(b_i) != 0``) the reference
+    slice is well conditioned even when some terms vanish from the ``M_j``.
+
+    Parameters
+    ----------
+    slices : array_like of shape (p, d1, d2)
+    reference : array_like of shape (d1, d2), optional
+        ``None`` draws a second random combination of the slices.
+    rank : int, optional
+        Default: numerical rank of ``reference`` (or of the slices).
+    rng : None, int or numpy.random.Generator
+    n_trials : int, default 1
+        Random combinations tried; the best-separated eigenvalues win
+        (:func:`eigenvalue_separation`).
+    average : bool, default False
+        Average the matched columns of all trials instead (see :func:`jennrich`).
+
+    Returns
+    -------
+    ndarray of shape (d1, rank)
+        Unit columns, each up to sign.
+
+    Raises
+    ------
+    ValueError
+        On shapes, non-finite values, or ``rank > min(d1, d2)``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> A = np.linalg.qr(rng.standard_normal((4, 4)))[0][:, :3]
+    >>> slices = np.einsum("ir,jr,pr->pij", A, A, rng.standard_normal((5, 3)))
+    >>> est = jennrich_slices(slices, A @ A.T, rng=1)
+    >>> bool(np.allclose(np.abs(est.T @ A).max(axis=0), 1.0))
+    True
+    """
+    S = as_finite_array(slices, "slices", ndim=3)
+    p, d1, d2 = S.shape
+    rng = as_rng(rng)
+    R = None if reference is None else as_finite_array(reference, "reference", shape=(d1, d2))
+    if rank is None:
+        rank = flattening_rank(S.sum(axis=0) if R is None else R)
+        rank = max(rank, 1)
+    rank = as_positive_int(rank, "rank")
+    if rank > min(d1, d2):
+        raise ValueError(f"rank: expected rank <= min(d1, d2) = {min(d1, d2)}, got {rank}")
+    n_trials = as_positive_int(n_trials, "n_trials")
+    draws = []
+    for _ in range(n_trials):
+        g = rng.standard_normal(p)
+        Mh = R if R is not None else np.tensordot(rng.standard_normal(p), S, axes=1)
+        P, evals, evecs = _diagonalize(np.tensordot(g, S, axes=1), Mh, rank)
+        A = P @ np.real(evecs)
+        A /= np.linalg.norm(A, axis=0, keepdims=True)
+        draws.append((eigenvalue_separation(evals), A))
+    best = max(range(n_trials), key=lambda t: draws[t][0])
+    A = draws[best][1]
+    if average and n_trials > 1:
+        total = np.zeros_like(A)
+        for _, At in draws:
+            cos = A.T @ At
+            rows, cols = linear_sum_assignment(-np.abs(cos))
+            total[:, rows] += At[:, cols] * np.sign(cos[rows, cols])
+        A = total / np.linalg.norm(total, axis=0, keepdims=True)
+    return A
+
+
+def kruskal_rank(A, *, rtol=1e-10) -> int:
+    """Kruskal rank: the largest ``r`` such that every ``r`` columns of ``A`` are independent.
+
+    Brute force over column subsets (small matrices only); a subset counts as
+    independent when its smallest singular value exceeds ``rtol`` times the
+    largest column norm. ``krank(A) <= rank(A)`` (Kruskal 1977).
+
+    Examples
+    --------
+    >>> kruskal_rank(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]))
+    2
+    >>> kruskal_rank(np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 1.0]]))
+    1
+    """
+    from itertools import combinations
+
+    A = as_finite_array(A, "A", ndim=2)
+    m = A.shape[1]
+    scale = float(np.max(np.linalg.norm(A, axis=0))) if m else 0.0
+    if scale == 0:
+        return 0
+    krank = 0
+    for r in range(1, min(A.shape) + 1):
+        ok = all(
+            np.linalg.svd(A[:, list(c)], compute_uv=False)[-1] > rtol * scale
+            for c in combinations(range(m), r)
+        )
+        if not ok:
+            break
+        krank = r
+    return krank
+
+
+def khatri_rao(A, B) -> np.ndarray:
+    """Column-wise Kronecker product ``[a_r (x) b_r]_r`` of shape (d1 d2, m)."""
+    A = as_finite_array(A, "A", ndim=2)
+    B = as_finite_array(B, "B", ndim=2)
+    if A.shape[1] != B.shape[1]:
+        raise ValueError(f"B: expected {A.shape[1]} columns like A, got shape {B.shape}")
+    return (A[:, None, :] * B[None, :, :]).reshape(-1, A.shape[1])
+
+
+def cp_als(T, rank, *, rng=None, max_iter=500, tol=1e-12) -> CPDecomposition:
+    """CP decomposition by alternating least squares from a random start (the usual baseline).
+
+    Each sweep solves ``A = T_(1) (C (.) B) [(C^T C) * (B^T B)]^+`` and its
+    two cyclic analogues (Kolda and Bader 2009, Section 3.4). No guarantee:
+    ALS may stall in "swamps" or local minima, which the chapter "Tensor
+    decomposition" compares with Jennrich's algorithm.
+
+    Parameters
+    ----------
+    T : array_like of shape (d1, d2, d3)
+    rank : int
+    rng : None, int or numpy.random.Generator
+    max_iter : int, default 500
+    tol : float, default 1e-12
+        Stop when the relative residual changes by less than ``tol``.
+
+    Returns
+    -------
+    CPDecomposition
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((4, 2))
+    >>> T = np.einsum("ir,jr,kr->ijk", A, A, A)
+    >>> cp_als(T, 2, rng=1).residual < 1e-6
+    True
+    """
+    T = as_finite_array(T, "T", ndim=3)
+    rank = as_positive_int(rank, "rank")
+    max_iter = as_positive_int(max_iter, "max_iter")
+    rng = as_rng(rng)
+    d1, d2, d3 = T.shape
+    F = [rng.standard_normal((dim, rank)) for dim in (d1, d2, d3)]
+    unfold = [
+        T.reshape(d1, -1),  # T_(1)[i, (j, k)]
+        np.moveaxis(T, 1, 0).reshape(d2, -1),  # [j, (i, k)]
+        np.moveaxis(T, 2, 0).reshape(d3, -1),  # [k, (i, j)]
+    ]
+    norm = np.linalg.norm(T)
+    previous = np.inf
+    for _ in range(max_iter):
+        for mode in range(3):
+            others = [F[o] for o in range(3) if o != mode]
+            KR = khatri_rao(others[0], others[1])
+            gram = (others[0].T @ others[0]) * (others[1].T @ others[1])
+            F[mode] = np.linalg.solve(gram.T, (unfold[mode] @ KR).T).T if np.linalg.cond(gram) < 1e12 \
+                else unfold[mode] @ KR @ np.linalg.pinv(gram)
+        approx = np.einsum("ir,jr,kr->ijk", *F)
+        residual = float(np.linalg.norm(T - approx) / norm) if norm > 0 else 0.0
+        if abs(previous - residual) < tol:
+            break
+        previous = residual
+    norms = [np.linalg.norm(f, axis=0) for f in F]
+    weights = norms[0] * norms[1] * norms[2]
+    factors = tuple(f / np.where(nf > 0, nf, 1.0) for f, nf in zip(F, norms))
+    return CPDecomposition(weights, factors, residual)

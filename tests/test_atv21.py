@@ -1,0 +1,162 @@
+"""Tests of relulib.atv21: ATV21 Algorithms 1-3 and the sample pipeline with polishing."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import relulib as rl
+from relulib.atv21 import _power_columns
+
+
+def _network_with_roots(d, k, seed, bias_scale=1.5):
+    """Random network whose first three biases sit at Hermite roots 0, +1, -1."""
+    rng = np.random.default_rng(seed)
+    net = rl.random_network(d, k, bias_scale=bias_scale, rng=rng)
+    b = net.b.copy()
+    b[:3] = [0.0, 1.0, -1.0]
+    return rl.TwoLayerNetwork(net.U, net.V, b), rng
+
+
+def _coefficients(net, ell):
+    return [rl.hermite_coefficients(net, t) for t in range(2 * ell + 3)]
+
+
+# --- Algorithm 2 -----------------------------------------------------------
+@pytest.mark.parametrize("ell", [1, 2, 3])
+def test_recover_scalars_consistent_index(ell):
+    net, _ = _network_with_roots(4, 4, seed=ell)
+    flips = np.array([1.0, -1.0, 1.0, -1.0])
+    tensors = {j: rl.hermite_coefficients(net, j) for j in range(2, ell + 4)}
+    est = rl.recover_scalars(flips[:, None] * net.V, tensors, ell)
+    # read in the orientation of the given directions: (a, xi b)
+    np.testing.assert_allclose(est.U[0], net.U[0], atol=1e-12)
+    np.testing.assert_allclose(est.b, flips * net.b, atol=1e-12)
+
+
+def test_printed_algorithm2_index_is_wrong_for_ell_2():
+    """The printed Lemma 4.5 (He_q instead of He_{q-2}) does not return the bias."""
+    net, _ = _network_with_roots(4, 4, seed=0)
+    tensors = {j: rl.hermite_coefficients(net, j) for j in range(2, 6)}
+    W = net.V
+    zeta = {j: np.linalg.lstsq(_power_columns(W, j), tensors[j].ravel(), rcond=None)[0] for j in tensors}
+    q = np.where(np.abs(zeta[3]) >= np.abs(zeta[4]), 3, 4)
+    pick = lambda off: np.where(q == 3, zeta[3 + off], zeta[4 + off])  # noqa: E731
+    printed = -(pick(1) + q * pick(-1)) / pick(0)
+    consistent = -(pick(1) + (q - 2) * pick(-1)) / pick(0)
+    np.testing.assert_allclose(consistent, net.b, atol=1e-12)
+    assert np.max(np.abs(printed - net.b)) > 0.5
+
+
+def test_recover_scalars_errors():
+    with pytest.raises(ValueError, match="tensors: expected the Hermite tensor of order 3"):
+        rl.recover_scalars(np.eye(3), {2: np.eye(3)})
+    with pytest.raises(ValueError, match=r"tensors\[2\]: expected shape"):
+        rl.recover_scalars(np.eye(3), {2: np.eye(4), 3: np.zeros((3, 3, 3))})
+    with pytest.raises(ValueError, match="directions: expected non-zero rows"):
+        rl.recover_scalars(np.zeros((2, 3)), {2: np.eye(3), 3: np.zeros((3, 3, 3))})
+
+
+# --- Algorithm 3 -----------------------------------------------------------
+def test_fix_signs_recovers_every_sign_pattern():
+    net, _ = _network_with_roots(6, 5, seed=3)
+    f1 = rl.hermite_coefficients(net, 1)
+    for pattern in range(2**5):
+        xi = np.array([1.0 if (pattern >> i) & 1 else -1.0 for i in range(5)])
+        flipped = rl.TwoLayerNetwork(net.U, xi[:, None] * net.V, xi * net.b)
+        fixed = rl.fix_signs(flipped, f1)
+        np.testing.assert_allclose(fixed.V, net.V, atol=1e-13)
+        np.testing.assert_allclose(fixed.b, net.b, atol=1e-13)
+
+
+def test_fix_signs_errors():
+    net = rl.random_network(3, 4, rng=0)
+    with pytest.raises(ValueError, match="k <= d"):
+        rl.fix_signs(net, np.zeros(3))
+    with pytest.raises(ValueError, match=r"f1: expected shape \(3\)"):
+        rl.fix_signs(rl.random_network(3, 2, rng=0), np.zeros(4))
+
+
+# --- Algorithm 1, population (Theorems 4.1 and 4.2) -----------------------
+@pytest.mark.parametrize("seed", range(5))
+def test_population_recovery_ell1_to_1e_12(seed):
+    net, _ = _network_with_roots(8, 6, seed)
+    res = rl.recover_from_coefficients(_coefficients(net, 1), rng=seed)
+    assert res.signs_fixed
+    assert rl.parameter_error(net, res.network) < 1e-12
+    # b = 0 vanishes from f_3 (He_1), b = +-1 from f_4 (He_2): each order misses units
+    assert (res.rank_odd, res.rank_even) == (5, 4)
+
+
+def test_population_recovery_ell2_up_to_sign():
+    net, _ = _network_with_roots(5, 8, seed=7)  # m = 8 > d = 5: overcomplete
+    res = rl.recover_from_coefficients(_coefficients(net, 2), ell=2, rng=0)
+    assert not res.signs_fixed
+    assert rl.parameter_error(net, res.network, up_to_sign=True) < 1e-10
+    assert res.network.k == 8
+    # b = 0 is a root of He_3 (f_5); He_4 has no root in {0, +-1}
+    assert (res.rank_odd, res.rank_even) == (7, 8)
+
+
+def test_recover_from_coefficients_errors():
+    net = rl.random_network(3, 2, rng=0)
+    f = _coefficients(net, 1)
+    with pytest.raises(ValueError, match="coefficients: expected the tensors f_0, ..., f_4"):
+        rl.recover_from_coefficients(f[:4])
+    bad = list(f)
+    bad[3] = np.full((3, 3, 3), np.nan)
+    with pytest.raises(ValueError, match=r"coefficients\[3\]: expected finite values"):
+        rl.recover_from_coefficients(bad)
+    with pytest.raises(ValueError, match="no rank-one terms"):
+        rl.recover_from_coefficients([np.zeros((3,) * t) for t in range(5)])
+
+
+# --- samples ---------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(20))
+def test_recover_with_bias_exact_on_noiseless_samples(seed):
+    """d = 10, k = 5, biases in [-1.5, 1.5] with roots 0 and +-1: exact to 1e-9."""
+    net, rng = _network_with_roots(10, 5, seed)
+    X, Y = rl.gaussian_samples(net, 200_000, rng=rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", rl.CertificateWarning)
+        est = rl.recover_with_bias(X, Y, 5, rng=rng)
+    assert rl.parameter_error(net, est) < 1e-9
+
+
+def test_recover_with_bias_warns_on_noisy_labels():
+    net, rng = _network_with_roots(5, 3, seed=1)
+    X, Y = rl.gaussian_samples(net, 20_000, noise=0.1, rng=rng)
+    with pytest.warns(rl.CertificateWarning, match="held-out relative residual"):
+        rl.recover_with_bias(X, Y, 3, rng=rng, max_restarts=0)
+
+
+def test_moment_estimate_is_rough_but_close():
+    net, rng = _network_with_roots(6, 3, seed=2)
+    X, Y = rl.gaussian_samples(net, 200_000, rng=rng)
+    est = rl.moment_estimate(X, Y, 3, rng=rng)
+    perm, _ = rl.match_units(net, est)
+    cos = np.abs(np.sum(net.V * est.normalized().V[perm], axis=1))
+    assert np.all(cos > 0.9)  # directions are found; scalars are only rough
+
+
+def test_recover_with_bias_errors():
+    X = np.random.default_rng(0).standard_normal((2000, 3))
+    y = X[:, 0]
+    with pytest.raises(ValueError, match="k: the full-rank .* k <= d"):
+        rl.recover_with_bias(X, y, 4)
+    with pytest.raises(ValueError, match="y: expected 2000 labels"):
+        rl.recover_with_bias(X, y[:-1], 2)
+    bad = X.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="X: expected finite values"):
+        rl.recover_with_bias(bad, y, 2)
+    ybad = y.copy()
+    ybad[3] = np.nan
+    with pytest.raises(ValueError, match="y: expected finite values"):
+        rl.recover_with_bias(X, ybad, 2)
+    with pytest.raises(ValueError, match="y: expected a single output"):
+        rl.recover_with_bias(X, np.c_[y, y], 2)
+    with pytest.raises(ValueError, match="X: expected at least"):
+        rl.recover_with_bias(X[:100], y[:100], 2)
+    with pytest.raises(ValueError, match="holdout"):
+        rl.recover_with_bias(X, y, 2, holdout=1.5)
