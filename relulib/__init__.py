@@ -127,6 +127,16 @@ from .bjw19 import (  # chapters "Exact recovery" and "Noisy recovery" (BJW19)
     recover_noisy,
     zero_pattern_unit,
 )
+from .fpt import (  # chapter "Beyond full rank: FPT" (BJW19 FPT, CKM20 filtered PCA)
+    DepthThreeNetwork,
+    FilteredPCAResult,
+    FPTResult,
+    blind_depth3_network,
+    filtered_pca,
+    principal_angle_sine,
+    recover_fpt,
+    span_from_moments,
+)
 from .population import hermite_coefficient_factors, hermite_coefficients
 from .tensors import (
     MAX_FULL_TENSOR_ENTRIES,
@@ -213,6 +223,15 @@ __all__ = [
     "zero_pattern_unit",
     "recover_exact",
     "recover_noisy",
+    # BJW19 FPT and CKM20 filtered PCA
+    "DepthThreeNetwork",
+    "FilteredPCAResult",
+    "FPTResult",
+    "blind_depth3_network",
+    "filtered_pca",
+    "principal_angle_sine",
+    "recover_fpt",
+    "span_from_moments",
     # metrics
     "unit_distance_matrix",
     "match_units",

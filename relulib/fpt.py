@@ -1,0 +1,444 @@
+"""Fixed-parameter tractable recovery (BJW19) and filtered PCA (CKM20), both reconstructed.
+
+BJW19's abstract announces an algorithm whose running time is polynomial in
+``d`` times a function of ``k`` alone, for ``U*`` without full column rank
+(e.g. ``m = 1`` output, or ``m < k``) and for arbitrary noise independent of
+``X``. CKM20's abstract announces fixed-parameter tractable learning of deep
+ReLU networks, built on recovering the span of the first-layer weights by
+*filtered PCA*. Neither algorithm is printed in our seeds; this module
+implements the reconstruction of ALGORITHMS.md ("BJW19" step 7, "CKM20"):
+
+1. **Span.** ``y`` depends on ``x`` only through ``V* x``, so every Hermite
+   moment of order 2 lies in the row span of ``V*``:
+   ``E[y (x x^T - I)] = c_2 sum_i U*_i v_i v_i^T`` (:func:`span_from_moments`).
+   When it is blind (a zero second moment), the filtered moments of
+   :func:`filtered_pca` still see the span.
+2. **Net search inside the k-dimensional span.** Project ``z = S^T x``
+   (``S`` of shape (d, k)); draw candidate first layers from a random net of
+   unit vectors of ``R^k``, refine each by activation-pattern least squares
+   in ``k`` dimensions and keep the smallest residual. The number of
+   candidates grows exponentially in ``k``; ``d`` enters only through the
+   span step and one final refinement, ``O(n d^2)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from ._validation import as_finite_array, as_positive_int, as_rng, as_samples, as_targets, describe
+from .hermite import normal_cdf
+from .moments import HermiteMomentAccumulator
+from .networks import TwoLayerNetwork
+
+__all__ = [
+    "principal_angle_sine",
+    "span_from_moments",
+    "DepthThreeNetwork",
+    "blind_depth3_network",
+    "FilteredPCAResult",
+    "filtered_pca",
+    "FPTResult",
+    "recover_fpt",
+]
+
+
+def principal_angle_sine(A, B) -> float:
+    """Sine of the largest principal angle between the column spans of ``A`` and ``B``.
+
+    ``0`` for equal spans, ``1`` when some direction of one is orthogonal to the other.
+
+    Examples
+    --------
+    >>> principal_angle_sine(np.eye(3)[:, :2], np.eye(3)[:, [1, 0]])
+    0.0
+    """
+    A = as_finite_array(A, "A", ndim=2)
+    B = as_finite_array(B, "B", ndim=2)
+    if A.shape[0] != B.shape[0]:
+        raise ValueError(f"B: expected {A.shape[0]} rows like A, got shape {B.shape}")
+    return float(np.round(np.sin(np.max(linalg.subspace_angles(A, B))), 15))
+
+
+def _validate(X, Y, k):
+    X = as_samples(X, "X")
+    Y = as_targets(Y, X.shape[0], "Y")
+    k = as_positive_int(k, "k")
+    n, d = X.shape
+    if k > d:
+        raise ValueError(f"k: expected at most d={d} directions, got k={k}")
+    if n < 10 * d * k:
+        raise ValueError(f"X: expected at least 10 d k = {10 * d * k} samples, got n={n}")
+    return X, Y, k
+
+
+def span_from_moments(X, Y, k) -> np.ndarray:
+    """Orthonormal basis of the row span of ``V*`` from second moments (BJW19 step 7, reconstructed).
+
+    ``T_2[r] = E[y_r (x x^T - I)] = c_2 sum_i U*_ri v_i v_i^T``; the top ``k``
+    eigenvectors of ``sum_r T_2[r]^2`` span the rows ``v_i`` whenever the
+    symmetric matrices ``sum_i U*_ri v_i v_i^T`` jointly have rank ``k``
+    (for ``m = 1``: every ``U*_1i != 0``). A constant offset in the noise
+    does not bias ``T_2`` because ``E[x x^T - I] = 0``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n,) or (n, m)
+    k : int
+
+    Returns
+    -------
+    ndarray of shape (d, k)
+
+    Examples
+    --------
+    >>> from relulib import random_network, gaussian_samples
+    >>> net = random_network(10, 2, rng=0)
+    >>> X, Y = gaussian_samples(net, 50_000, rng=1)
+    >>> principal_angle_sine(span_from_moments(X, Y, 2), net.V.T) < 0.1
+    True
+    """
+    X, Y, k = _validate(X, Y, k)
+    T2 = HermiteMomentAccumulator(X.shape[1]).update(X, Y).T2()
+    S = np.einsum("rij,rjl->il", T2, T2)
+    return np.linalg.eigh(S)[1][:, ::-1][:, :k].copy()
+
+
+class DepthThreeNetwork:
+    """``x -> c^T relu(W2 relu(W1 x + b1) + b2) + c0``: a depth-3 ReLU network with one output.
+
+    Parameters
+    ----------
+    W1 : array_like of shape (k1, d)
+    b1 : array_like of shape (k1,)
+    W2 : array_like of shape (k2, k1)
+    b2 : array_like of shape (k2,)
+    c : array_like of shape (k2,)
+    c0 : float, default 0
+
+    Its output depends on ``x`` only through ``W1 x``: the span that filtered
+    PCA recovers is the row span of ``W1``.
+    """
+
+    def __init__(self, W1, b1, W2, b2, c, c0=0.0):
+        self.W1 = as_finite_array(W1, "W1", ndim=2)
+        k1, d = self.W1.shape
+        self.b1 = as_finite_array(b1, "b1", shape=(k1,))
+        self.W2 = as_finite_array(W2, "W2", ndim=2)
+        if self.W2.shape[1] != k1:
+            raise ValueError(f"W2: expected {k1} columns, got shape {self.W2.shape}")
+        k2 = self.W2.shape[0]
+        self.b2 = as_finite_array(b2, "b2", shape=(k2,))
+        self.c = as_finite_array(c, "c", shape=(k2,))
+        self.c0 = float(as_finite_array(c0, "c0", ndim=0))
+
+    @property
+    def d(self) -> int:
+        return self.W1.shape[1]
+
+    def predict(self, X) -> np.ndarray:
+        """Outputs for samples ``X`` of shape (n, d): shape (n,)."""
+        X = as_samples(np.atleast_2d(X), "X", d=self.d)
+        h1 = np.maximum(X @ self.W1.T + self.b1, 0.0)
+        h2 = np.maximum(h1 @ self.W2.T + self.b2, 0.0)
+        return h2 @ self.c + self.c0
+
+    def samples(self, n, *, noise=0.0, rng=None):
+        """``x ~ N(0, I_d)`` and ``y = F(x) + noise * N(0, 1)``: ``(X (n, d), y (n,))``."""
+        n = as_positive_int(n, "n")
+        rng = as_rng(rng)
+        X = rng.standard_normal((n, self.d))
+        y = self.predict(X)
+        return X, y + noise * rng.standard_normal(n) if noise > 0 else y
+
+    def __repr__(self) -> str:
+        return f"DepthThreeNetwork(d={self.d}, widths=({self.W1.shape[0]}, {self.W2.shape[0]}))"
+
+
+def blind_depth3_network(d, *, beta=1.0, scale=3.0, rng=None):
+    """The depth-3 example where second moments are blind (ALGORITHMS.md, "CKM20") [checked].
+
+    ``F(x) = v1.x + scale * h(v2.x)`` with the odd function
+    ``h(t) = relu(t - beta) - relu(-t - beta) - 2 Phi(-beta) t``, whose linear
+    Hermite coefficient ``E[h(z) z] = 2 Phi(-beta) - 2 Phi(-beta)`` vanishes and
+    whose even coefficients vanish by oddness. So ``E[F x] = v1`` and
+    ``E[F (x x^T - I)] = 0``: plain moments see only ``v1``. Written as a
+    depth-3 network: six first-layer units on ``+-v1, +-v2`` (with biases
+    ``-beta``), a second layer ``relu(F), relu(-F)`` and output ``relu(F) - relu(-F) = F``.
+
+    Returns
+    -------
+    net : DepthThreeNetwork
+    V : ndarray of shape (2, d)
+        Orthonormal rows ``v1, v2``.
+
+    Examples
+    --------
+    >>> net, V = blind_depth3_network(6, rng=0)
+    >>> X, y = net.samples(200_000, rng=1)
+    >>> bool(np.abs(np.mean(y * (X @ V[1]) ** 2) - np.mean(y)) < 0.05)
+    True
+    """
+    d = as_positive_int(d, "d")
+    if d < 2:
+        raise ValueError(f"d: expected at least 2 dimensions, got {d}")
+    rng = as_rng(rng)
+    V = np.linalg.qr(rng.standard_normal((d, 2)))[0].T
+    v1, v2 = V
+    W1 = np.array([v2, -v2, v2, -v2, v1, -v1])
+    b1 = np.array([-beta, -beta, 0.0, 0.0, 0.0, 0.0])
+    slope = 2.0 * float(normal_cdf(-beta))
+    L = np.array([scale, -scale, -scale * slope, scale * slope, 1.0, -1.0])
+    net = DepthThreeNetwork(W1, b1, np.array([L, -L]), np.zeros(2), np.array([1.0, -1.0]))
+    return net, V
+
+
+@dataclass(frozen=True)
+class FilteredPCAResult:
+    """Outcome of :func:`filtered_pca`.
+
+    Attributes
+    ----------
+    basis : ndarray of shape (d, k)
+        Orthonormal directions, in the order found.
+    strengths : ndarray of shape (k,)
+        Top eigenvalue of the aggregated filtered moment in each round; a
+        value near the noise floor means the round found nothing.
+    """
+
+    basis: np.ndarray
+    strengths: np.ndarray
+
+
+def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
+    """CKM20 filtered PCA, iterated (reconstructed, ALGORITHMS.md "CKM20").
+
+    Round ``j`` looks for a new direction in the orthogonal complement ``P``
+    of the directions ``Q`` found so far. Samples are split into cells by
+    quantile bins of ``Q^T x``; in each cell ``c``, with residual
+    ``r = y - median_c(y)`` and filter ``1{|r| > tau_c}`` (``tau_c`` the
+    ``quantile`` of ``|r|`` in the cell),
+
+        A_c = E_c[1{|r| > tau_c} (P x x^T P - P)],   b_c = E_c[r P x].
+
+    Since ``y`` depends only on the projection of ``x`` onto the span, and
+    ``P x`` restricted to the span's complement is independent of the cell,
+    both have range inside the span. The new direction is the top
+    eigenvector of ``sum_c w_c (A_c^2 + b_c b_c^T)`` (``w_c`` the cell's
+    fraction of samples).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,) or (n, 1)
+    k : int
+        Dimension of the span to recover (rounds).
+    quantile : float, default 0.5
+        Filter threshold as a quantile of ``|r|`` in each cell.
+    n_bins : int, default 2
+        Quantile bins per direction found (``n_bins ** j`` cells in round ``j``).
+
+    Returns
+    -------
+    FilteredPCAResult
+
+    Examples
+    --------
+    >>> net, V = blind_depth3_network(8, rng=0)
+    >>> X, y = net.samples(40_000, rng=1)
+    >>> principal_angle_sine(filtered_pca(X, y, 2).basis, V.T) < 0.1
+    True
+    """
+    X, Y, k = _validate(X, y, k)
+    if Y.shape[1] != 1:
+        raise ValueError(f"y: expected one output, got shape {Y.shape}")
+    y = Y[:, 0]
+    quantile = float(quantile)
+    if not 0.0 <= quantile < 1.0:
+        raise ValueError(f"quantile: expected a number in [0, 1), got {quantile}")
+    n_bins = as_positive_int(n_bins, "n_bins")
+    n, d = X.shape
+    Q = np.zeros((d, 0))
+    strengths = []
+    for _round in range(k):
+        P = np.eye(d) - Q @ Q.T
+        labels = np.zeros(n, dtype=int)
+        for j in range(Q.shape[1]):  # cells of the directions found so far
+            s = X @ Q[:, j]
+            edges = np.quantile(s, np.linspace(0, 1, n_bins + 1)[1:-1])
+            labels = labels * n_bins + np.searchsorted(edges, s)
+        M = np.zeros((d, d))
+        for cell in np.unique(labels):
+            idx = labels == cell
+            Xc = X[idx] @ P
+            r = y[idx] - np.median(y[idx])
+            keep = np.abs(r) > np.quantile(np.abs(r), quantile)
+            nc = idx.sum()
+            A = Xc[keep].T @ Xc[keep] / nc - keep.mean() * P
+            b = Xc.T @ r / nc
+            M += (nc / n) * (A @ A + np.outer(b, b))
+        evals, evecs = np.linalg.eigh(P @ M @ P)
+        v = P @ evecs[:, -1]
+        Q = np.hstack([Q, (v / np.linalg.norm(v))[:, None]])
+        strengths.append(float(evals[-1]))
+    return FilteredPCAResult(Q, np.array(strengths))
+
+
+@dataclass(frozen=True)
+class FPTResult:
+    """Outcome of :func:`recover_fpt`.
+
+    Attributes
+    ----------
+    network : TwoLayerNetwork
+        ReLU network without bias, unit rows of ``V``.
+    offset : ndarray of shape (m,)
+        Fitted constant output offset (zeros unless ``intercept=True``).
+    residual : float
+        Relative residual ``|Y - offset - net(X)|_F / |Y - mean Y|_F`` on all samples.
+    n_candidates : int
+        Net points (candidate first layers) refined.
+    span : ndarray of shape (d, k)
+        The basis of the span used.
+    """
+
+    network: TwoLayerNetwork
+    offset: np.ndarray
+    residual: float
+    n_candidates: int
+    span: np.ndarray
+
+
+def _pattern_lsq(Z, Y, W, intercept, n_iter):
+    """Activation-pattern least squares in the coordinates ``Z`` (n, p), ReLU without bias.
+
+    Given the first layer ``W`` (k, p), fix the patterns ``1{w_i.z > 0}``,
+    solve one linear least-squares problem for ``G_i = u_i w_i^T`` (and an
+    offset), read ``u_i, w_i`` from the top singular pair, repeat.
+    Returns ``(U (m, k), W (k, p), offset (m,), residual sum of squares)``.
+    """
+    n, p = Z.shape
+    k = W.shape[0]
+    m = Y.shape[1]
+    U = np.zeros((m, k))
+    offset = np.zeros(m)
+    previous = None
+    rss = np.inf
+    for _ in range(n_iter):
+        active = (Z @ W.T) > 0
+        F = (active[:, :, None] * Z[:, None, :]).reshape(n, k * p)
+        if intercept:
+            F = np.hstack([F, np.ones((n, 1))])
+        theta = linalg.lstsq(F, Y, lapack_driver="gelsy", check_finite=False)[0]
+        rss = float(np.sum((Y - F @ theta) ** 2))
+        offset = theta[-1] if intercept else np.zeros(m)
+        G = theta[: k * p].reshape(k, p, m)
+        for i in range(k):
+            left, s, right_t = np.linalg.svd(G[i].T, full_matrices=False)  # (m, p) = u w^T
+            if s[0] == 0:
+                continue
+            w = right_t[0]
+            sign = 1.0 if w @ W[i] >= 0 else -1.0  # keep the half-space of the pattern
+            W[i] = sign * w
+            U[:, i] = sign * left[:, 0] * s[0]
+        if previous is not None and np.array_equal(active, previous):
+            break
+        previous = active
+    return U, W, offset, rss
+
+
+def recover_fpt(
+    X, Y, k, *, span=None, n_candidates=None, intercept=False, n_search=None, early_stop=True, rng=None
+) -> FPTResult:
+    """FPT recovery of ``Y = U* relu(V* X) + E`` for any ``U*`` (BJW19, reconstructed).
+
+    Works when ``U*`` has no full column rank (``m = 1``, ``m < k``) and for
+    noise independent of ``X`` (heavy-tailed, or with a non-zero mean: use
+    ``intercept=True``). Steps (ALGORITHMS.md, "BJW19" step 7):
+
+    1. the k-dimensional span ``S`` of the rows of ``V*``
+       (:func:`span_from_moments`, or a given ``span``, e.g. from :func:`filtered_pca`);
+    2. a random net of ``n_candidates`` first layers in ``R^k``, each refined
+       by activation-pattern least squares on ``z = S^T x`` (a ``k``-dimensional
+       problem); the best residual wins;
+    3. each candidate that improves the search residual is lifted to ``R^d``
+       and refined on all samples; the best full residual is returned.
+
+    Cost: ``O(n d^2)`` for the span plus ``n_candidates`` refinements of
+    ``k``-dimensional problems; ``n_candidates`` defaults to ``4 * 3**k``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n,) or (n, m)
+    k : int
+        Hidden units, ``k <= d``.
+    span : ndarray of shape (d, k), optional
+    n_candidates : int, optional
+    intercept : bool, default False
+        Fit a constant offset (noise with non-zero mean).
+    n_search : int, optional
+        Samples used in the search, default ``min(n, 1000 + 100 k^2)``.
+    early_stop : bool, default True
+        Stop the search once a lifted candidate has relative residual below
+        ``1e-10`` (noiseless data); ``False`` measures the full cost.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    FPTResult
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` samples,
+        a ``span`` of the wrong shape.
+
+    Examples
+    --------
+    >>> from relulib import random_network, gaussian_samples, parameter_error
+    >>> net = random_network(8, 3, m=1, rng=0)
+    >>> X, Y = gaussian_samples(net, 20_000, rng=1)
+    >>> parameter_error(net, recover_fpt(X, Y, 3, rng=2).network) < 1e-9
+    True
+    """
+    X, Y, k = _validate(X, Y, k)
+    rng = as_rng(rng)
+    n, d = X.shape
+    m = Y.shape[1]
+    if span is None:
+        S = span_from_moments(X, Y, k)
+    else:
+        S = as_finite_array(span, "span", shape=(d, k))
+        S = np.linalg.qr(S)[0]
+    n_candidates = 4 * 3**k if n_candidates is None else as_positive_int(n_candidates, "n_candidates")
+    n_search = min(n, 1000 + 100 * k * k) if n_search is None else min(n, as_positive_int(n_search, "n_search"))
+    # Step 2: net search in the k-dimensional span.
+    Zs, Ys = X[:n_search] @ S, Y[:n_search]
+    centred = float(np.linalg.norm(Y - (Y.mean(0) if intercept else 0.0))) or 1.0
+    best_rss, best = np.inf, None
+    tried = 0
+    for _ in range(n_candidates):
+        W0 = rng.standard_normal((k, k))
+        W0 /= np.linalg.norm(W0, axis=1, keepdims=True)
+        _, W, _, rss = _pattern_lsq(Zs, Ys, W0, intercept, n_iter=15)
+        tried += 1
+        if rss >= best_rss * (1 - 1e-9):
+            continue
+        best_rss = rss
+        # Step 3 for each improvement: lift to R^d and refine on all samples.
+        V0 = W @ S.T
+        V0 /= np.linalg.norm(V0, axis=1, keepdims=True)
+        U, V, offset, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=50)
+        norms = np.linalg.norm(V, axis=1)
+        net = TwoLayerNetwork(U * norms, V / norms[:, None])
+        residual = float(np.linalg.norm(Y - offset - net.predict(X)) / centred)
+        if best is None or residual < best[2]:
+            best = (net, offset, residual)
+        if early_stop and best[2] < 1e-10:  # certified exact: stop the search
+            break
+    net, offset, residual = best
+    return FPTResult(net, np.asarray(offset, dtype=float), residual, tried, S)
