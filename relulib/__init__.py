@@ -60,6 +60,8 @@ from .atv21 import (
     recover_from_coefficients,
     recover_scalars,
     recover_with_bias,
+    large_bias_surrogate,
+    relu_tail_l2,
 )
 from .hermite import (
     gauss_hermite_prob,
@@ -125,6 +127,7 @@ from .bjw19 import (  # chapters "Exact recovery" and "Noisy recovery" (BJW19)
     approximate_directions,
     recover_exact,
     recover_noisy,
+    recover_null_space,
     zero_pattern_unit,
 )
 from .fpt import (  # chapter "Beyond full rank: FPT" (BJW19 FPT, CKM20 filtered PCA)
@@ -211,6 +214,8 @@ __all__ = [
     "recover_from_coefficients",
     "moment_estimate",
     "recover_with_bias",
+    "relu_tail_l2",
+    "large_bias_surrogate",
     # refinement and certificates
     "CertificateWarning",
     "RefinementResult",
@@ -223,6 +228,7 @@ __all__ = [
     "zero_pattern_unit",
     "recover_exact",
     "recover_noisy",
+    "recover_null_space",
     # BJW19 FPT and CKM20 filtered PCA
     "DepthThreeNetwork",
     "FilteredPCAResult",

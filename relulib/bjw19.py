@@ -40,6 +40,7 @@ __all__ = [
     "zero_pattern_unit",
     "recover_exact",
     "recover_noisy",
+    "recover_null_space",
     "CERTIFICATE_TOL",
 ]
 
@@ -355,6 +356,51 @@ def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
             stacklevel=2,
         )
     return net
+
+
+def recover_null_space(X, Y, k, *, quantile=0.1, rng=None) -> TwoLayerNetwork:
+    """The exact step alone, applied to noisy labels: biased (ALGORITHMS.md, BJW19 step 5).
+
+    As in :func:`recover_exact` (ReLU), but with the top-``k`` left singular
+    vectors of a noisy ``Y`` as the span, the *smallest* singular vector of
+    ``basis[P]`` in place of an exact null vector (the sign with the smaller
+    singular value wins), the active samples ``r > 0``, and least squares for
+    ``v_i`` and ``U``. Noise in the span and in ``r`` does not average out:
+    the error stalls at a bias instead of falling like ``n^{-1/2}``. Shown in
+    the book to motivate :func:`recover_noisy`; no certificate.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n, m)
+    k : int
+    quantile : float, default 0.1
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    TwoLayerNetwork
+    """
+    X, Y, k = _validate(X, Y, k)
+    rng = as_rng(rng)
+    basis = np.linalg.svd(Y, full_matrices=False)[0][:, :k]
+    rows = []
+    for direction in approximate_directions(X, Y, k, rng=rng):
+        best = None
+        for sign in (1.0, -1.0):
+            proj = X @ (sign * direction)
+            P = proj <= np.quantile(proj, quantile)
+            _, s, vt = np.linalg.svd(basis[P], full_matrices=False)
+            if best is None or s[-1] / s[0] < best[0]:
+                best = (s[-1] / s[0], vt[-1])
+        r = basis @ best[1]
+        r = r if np.sum(r[r > 0]) > -np.sum(r[r < 0]) else -r
+        active = r > 0
+        v = np.linalg.lstsq(X[active], r[active], rcond=None)[0]
+        rows.append(v / np.linalg.norm(v))
+    V = np.array(rows)
+    U = np.linalg.lstsq(np.maximum(X @ V.T, 0.0), Y, rcond=None)[0].T
+    return TwoLayerNetwork(U, V)
 
 
 def _moment_initialisation(X, Y, k, rng):

@@ -144,3 +144,23 @@ def test_noisy_single_output_uses_fourth_order():
     net = rl.random_network(5, 2, m=1, rng=11)
     X, Y = rl.gaussian_samples(net, 40_000, noise=0.05, rng=12)
     assert rl.parameter_error(net, recover_noisy(X, Y, 2, rng=13)) < 0.1
+
+
+def test_noisy_with_bias_uses_atv21_initialisation():
+    atv21 = pytest.importorskip("relulib.atv21")
+    if not hasattr(atv21, "recover_with_bias"):
+        pytest.skip("relulib.atv21.recover_with_bias not available")
+    net = rl.random_network(6, 3, m=1, bias_scale=1.0, rng=0)
+    X, Y = rl.gaussian_samples(net, 10_000, noise=0.1, rng=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est = recover_noisy(X, Y, 3, bias=True, n_init=1, rng=2)
+    assert rl.parameter_error(net, est) < 0.05
+
+
+def test_null_space_step_is_biased_under_noise():
+    net = rl.random_network(6, 3, m=4, rng=3)
+    X, Y = rl.gaussian_samples(net, 8000, noise=0.3, rng=4)
+    e_null = rl.parameter_error(net, rl.recover_null_space(X, Y, 3, rng=1))
+    e_ls = rl.parameter_error(net, recover_noisy(X, Y, 3, rng=1))
+    assert e_null > 5 * e_ls
