@@ -60,6 +60,8 @@ from .atv21 import (
     recover_from_coefficients,
     recover_scalars,
     recover_with_bias,
+    large_bias_surrogate,
+    relu_tail_l2,
 )
 from .hermite import (
     gauss_hermite_prob,
@@ -212,6 +214,8 @@ __all__ = [
     "recover_from_coefficients",
     "moment_estimate",
     "recover_with_bias",
+    "relu_tail_l2",
+    "large_bias_surrogate",
     # refinement and certificates
     "CertificateWarning",
     "RefinementResult",

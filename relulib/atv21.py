@@ -41,7 +41,7 @@ from ._validation import (
     describe,
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
-from .hermite import hermite_prob
+from .hermite import hermite_prob, normal_cdf, normal_pdf
 from .moments import HermiteMomentAccumulator, empirical_hermite_tensor
 from .networks import TwoLayerNetwork
 from .refine import CertificateWarning, refine_by_patterns, relative_residual
@@ -54,6 +54,8 @@ __all__ = [
     "recover_from_coefficients",
     "moment_estimate",
     "recover_with_bias",
+    "relu_tail_l2",
+    "large_bias_surrogate",
 ]
 
 _SQRT_2PI = np.sqrt(2.0 * np.pi)
@@ -656,3 +658,82 @@ def recover_with_bias(
             stacklevel=2,
         )
     return net
+
+
+# ---------------------------------------------------------------------------
+# Large biases (ATV21, Theorem 3.2 and footnotes 3-4)
+# ---------------------------------------------------------------------------
+def relu_tail_l2(b):
+    """``E[sigma(z - |b|)^2] = (1 + b^2) Phi(-|b|) - |b| phi(b)`` for ``z ~ N(0, 1)``.
+
+    The squared L2 cost of replacing a unit ``sigma(w.x + b)`` (``|w| = 1``) by
+    the affine function ``w.x + b`` when ``b > 0``, or by 0 when ``b < 0``:
+    the difference is ``-sigma(-w.x - b)`` resp. ``sigma(w.x + b)``, a ReLU of
+    a standard normal shifted by ``-|b|`` (ALGORITHMS.md, step 6).
+
+    Examples
+    --------
+    >>> round(float(relu_tail_l2(3.0)), 6)
+    0.000203
+    """
+    b = np.abs(as_finite_array(b, "b"))
+    return (1.0 + b**2) * normal_cdf(-b) - b * normal_pdf(b)
+
+
+def large_bias_surrogate(net, threshold=3.0) -> TwoLayerNetwork:
+    """A network with at most ``k' + 2`` units that replaces the units with ``|b_i| >= threshold``.
+
+    Units with ``b_i >= threshold`` become the affine function
+    ``a_i (w_i.x + b_i)``, units with ``b_i <= -threshold`` become 0, and the
+    sum ``v.x + c`` of the affine parts is written with two ReLU units,
+    ``|v| sigma(v^.x + c/|v|) - |v| sigma(-v^.x - c/|v|)``, since
+    ``sigma(t) - sigma(-t) = t`` (ATV21, footnotes 3 and 4; Claim D.14). The
+    other ``k'`` units are kept. If the large units cancel (``v = 0``), a
+    constant is left, which a bias-free ReLU pair cannot hold: then ``|c|``
+    is written as ``(c/40) (sigma(x_1 + 20) + sigma(-x_1 + 20))``, exact for
+    ``|x_1| < 20`` [reconstructed].
+
+    Parameters
+    ----------
+    net : TwoLayerNetwork
+        Single-output ReLU network.
+    threshold : float, default 3.0
+
+    Returns
+    -------
+    TwoLayerNetwork
+
+    Examples
+    --------
+    >>> net = TwoLayerNetwork([[1.0, 2.0]], [[1.0, 0.0], [0.0, 1.0]], [0.5, 4.0])
+    >>> large_bias_surrogate(net).k
+    3
+    """
+    if not isinstance(net, TwoLayerNetwork):
+        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    if net.m != 1 or net.activation.name != "relu":
+        raise ValueError("net: expected a single-output ReLU network")
+    threshold = float(threshold)
+    if not threshold > 0:
+        raise ValueError(f"threshold: expected a positive number, got {threshold}")
+    unit = net.normalized()
+    a, V, b = unit.U[0], unit.V, unit.b
+    small = np.abs(b) < threshold
+    pos = b >= threshold
+    v = (a[pos, None] * V[pos]).sum(axis=0)
+    c = float(np.sum(a[pos] * b[pos]))
+    U_new, V_new, b_new = list(a[small]), list(V[small]), list(b[small])
+    norm = float(np.linalg.norm(v))
+    if norm > 0:
+        U_new += [norm, -norm]
+        V_new += [v / norm, -v / norm]
+        b_new += [c / norm, -c / norm]
+    elif c != 0:
+        e1 = np.eye(net.d)[0]
+        # c = (c / 40) (sigma(x_1 + 20) + sigma(-x_1 + 20)) whenever |x_1| < 20
+        U_new += [c / 40.0, c / 40.0]
+        V_new += [e1, -e1]
+        b_new += [20.0, 20.0]
+    if not U_new:  # everything vanished: a single zero unit
+        U_new, V_new, b_new = [0.0], [np.eye(net.d)[0]], [0.0]
+    return TwoLayerNetwork(np.array(U_new)[None, :], np.array(V_new), np.array(b_new))

@@ -160,3 +160,35 @@ def test_recover_with_bias_errors():
         rl.recover_with_bias(X[:100], y[:100], 2)
     with pytest.raises(ValueError, match="holdout"):
         rl.recover_with_bias(X, y, 2, holdout=1.5)
+
+
+# --- large biases ----------------------------------------------------------
+def test_relu_tail_l2_matches_quadrature():
+    from scipy.integrate import quad
+
+    for b in (0.5, 2.0, 3.0, -3.0):
+        num = quad(lambda z: max(z - abs(b), 0.0) ** 2 * rl.normal_pdf(z), abs(b), np.inf)[0]
+        assert abs(rl.relu_tail_l2(b) - num) < 1e-10
+    assert abs(float(rl.relu_tail_l2(3.0)) - 2.0e-4) < 5e-6  # ALGORITHMS.md, step 6
+
+
+def test_large_bias_surrogate_error_is_the_closed_form():
+    """One large unit on each side, orthogonal directions: the L2 errors add up exactly."""
+    net = rl.TwoLayerNetwork([[1.0, 2.0, -1.5]], np.eye(3), [0.5, 3.5, -3.2])
+    g = rl.large_bias_surrogate(net)
+    assert g.k == 3  # one small unit + 2
+    X = np.random.default_rng(0).standard_normal((1_000_000, 3))
+    diff2 = (net.predict(X) - g.predict(X))[:, 0] ** 2
+    expected = 4 * rl.relu_tail_l2(3.5) + 2.25 * rl.relu_tail_l2(3.2)
+    assert abs(diff2.mean() - expected) < 5 * diff2.std() / np.sqrt(diff2.size)
+    # affine part cancels exactly on samples where the large units are in their linear regime
+    small = rl.TwoLayerNetwork([[1.0]], [[1.0, 0.0, 0.0]], [0.5])
+    with pytest.raises(ValueError, match="threshold"):
+        rl.large_bias_surrogate(small, threshold=0.0)
+
+
+def test_large_bias_surrogate_constant_only():
+    net = rl.TwoLayerNetwork([[1.0, -1.0]], [[1.0, 0.0], [1.0, 0.0]], [4.0, 3.0])
+    g = rl.large_bias_surrogate(net)  # 1 (x1 + 4) - (x1 + 3) = 1
+    X = np.random.default_rng(1).uniform(-5, 5, (100, 2))
+    np.testing.assert_allclose(g.predict(X)[:, 0], 1.0, atol=1e-12)
