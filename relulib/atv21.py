@@ -536,8 +536,13 @@ def _estimate_from_moments(mom: _SampleMoments, k, rng, n_trials, source) -> Two
     # Step 4 (reconstructed for noisy tensors): greedy union
     U = _select_directions(candidates, k, {2: T2p, 3: T3p, 4: T4p})
     # Step 5: Algorithm 2 in the projected coordinates, then lift to R^d
-    small = recover_scalars(U, {2: T2p, 3: T3p}, 1)
-    net = TwoLayerNetwork(small.U, small.V @ mom.P.T, small.b)
+    # (Algorithm 2, l = 1, inlined so that noisy ratios can be clipped: a bias
+    # estimate beyond |b| = 4 is noise, and exp(b^2 / 2) would overflow)
+    z2 = _coefficients_against(U, T2p, 2)
+    z3 = _coefficients_against(U, T3p, 3)
+    b = np.clip(-z3 / np.where(z2 == 0, np.finfo(float).tiny, z2), -4.0, 4.0)
+    a = _SQRT_2PI * z2 * np.exp(b**2 / 2)
+    net = TwoLayerNetwork(a[None, :], U @ mom.P.T, b)
     # Step 6: Algorithm 3
     return fix_signs(net, mom.T1)
 
@@ -641,12 +646,20 @@ def recover_with_bias(
     # polishing samples, the tensor stage is rerun with other orders / draws.
     best = None
     for attempt, source in enumerate(("union", "order3", "order4", "union", "union")[:max_restarts + 1]):
-        rough = _estimate_from_moments(moments, k, rng, 10, source)
-        result = refine_by_patterns(rough, Xt[:m], yt[:m], max_iter=30)
+        try:
+            rough = _estimate_from_moments(moments, k, rng, 10, source)
+            result = refine_by_patterns(rough, Xt[:m], yt[:m], max_iter=30)
+        except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
+            continue
         if best is None or result.residual < best.residual:
             best = result
         if result.residual <= certificate_tol:
             break
+    if best is None:
+        raise ValueError(
+            "X: the tensor stage produced no usable estimate in any attempt; "
+            "use more samples or check that y comes from a ReLU network with k units"
+        )
     net = best.network
     residual = relative_residual(net, X[hold], y[hold])  # the certificate
     if not residual <= certificate_tol:
