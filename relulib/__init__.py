@@ -50,7 +50,6 @@ from .decomposition import (
     jennrich,
     jennrich_slices,
     khatri_rao,
-    kruskal_rank,
     simultaneous_diagonalization,
 )
 from .atv21 import (
@@ -204,7 +203,6 @@ __all__ = [
     "jennrich",
     "jennrich_slices",
     "eigenvalue_separation",
-    "kruskal_rank",
     "khatri_rao",
     "cp_als",
     # ATV21 pipeline

@@ -28,7 +28,6 @@ __all__ = [
     "eigenvalue_separation",
     "jennrich",
     "jennrich_slices",
-    "kruskal_rank",
     "khatri_rao",
     "cp_als",
 ]
@@ -297,39 +296,6 @@ def jennrich_slices(slices, reference, rank=None, *, rng=None, n_trials=1, avera
             total[:, rows] += At[:, cols] * np.sign(cos[rows, cols])
         A = total / np.linalg.norm(total, axis=0, keepdims=True)
     return A
-
-
-def kruskal_rank(A, *, rtol=1e-10) -> int:
-    """Kruskal rank: the largest ``r`` such that every ``r`` columns of ``A`` are independent.
-
-    Brute force over column subsets (small matrices only); a subset counts as
-    independent when its smallest singular value exceeds ``rtol`` times the
-    largest column norm. ``krank(A) <= rank(A)`` (Kruskal 1977).
-
-    Examples
-    --------
-    >>> kruskal_rank(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]))
-    2
-    >>> kruskal_rank(np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 1.0]]))
-    1
-    """
-    from itertools import combinations
-
-    A = as_finite_array(A, "A", ndim=2)
-    m = A.shape[1]
-    scale = float(np.max(np.linalg.norm(A, axis=0))) if m else 0.0
-    if scale == 0:
-        return 0
-    krank = 0
-    for r in range(1, min(A.shape) + 1):
-        ok = all(
-            np.linalg.svd(A[:, list(c)], compute_uv=False)[-1] > rtol * scale
-            for c in combinations(range(m), r)
-        )
-        if not ok:
-            break
-        krank = r
-    return krank
 
 
 def khatri_rao(A, B) -> np.ndarray:
