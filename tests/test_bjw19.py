@@ -117,7 +117,7 @@ def test_noisy_error_slope():
     errs = []
     for n in ns:
         e = [
-            rl.parameter_error(net, recover_noisy(*rl.gaussian_samples(net, int(n), noise=0.3, rng=rep * 7 + int(n)), 2, rng=rep))
+            rl.parameter_error(net, recover_noisy(*rl.gaussian_samples(net, int(n), noise=0.3, rng=rep * 7 + int(n)), 2, n_init=1, rng=rep))
             for rep in range(3)
         ]
         errs.append(np.mean(e))
@@ -127,8 +127,8 @@ def test_noisy_error_slope():
 
 def test_noisy_close_to_oracle():
     net = rl.random_network(8, 3, m=4, rng=5)
-    X, Y = rl.gaussian_samples(net, 20_000, noise=0.5, rng=6)
-    est = recover_noisy(X, Y, 3, rng=7)
+    X, Y = rl.gaussian_samples(net, 10_000, noise=0.5, rng=6)
+    est = recover_noisy(X, Y, 3, n_init=1, rng=7)
     oracle = rl.refine_by_patterns(net, X, Y, fit_bias=False, max_iter=1).network
     ratio = rl.parameter_error(net, est) / rl.parameter_error(net, oracle)
     assert 0.8 < ratio < 1.25
@@ -162,5 +162,5 @@ def test_null_space_step_is_biased_under_noise():
     net = rl.random_network(6, 3, m=4, rng=3)
     X, Y = rl.gaussian_samples(net, 8000, noise=0.3, rng=4)
     e_null = rl.parameter_error(net, rl.recover_null_space(X, Y, 3, rng=1))
-    e_ls = rl.parameter_error(net, recover_noisy(X, Y, 3, rng=1))
+    e_ls = rl.parameter_error(net, recover_noisy(X, Y, 3, n_init=1, rng=1))
     assert e_null > 5 * e_ls
