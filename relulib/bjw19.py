@@ -495,9 +495,14 @@ def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> Tw
                 init = recover_with_bias(X, Y, k, rng=rng)
         else:
             init = _moment_initialisation(X, Y, k, rng)
+        # Stop once a step is 1% of the statistical resolution sqrt(k (d + m) / n): with
+        # noise a few boundary samples flip forever. Then a few strict iterations, so that
+        # noiseless data still converge to rounding.
+        loose = 0.01 * np.sqrt(k * (X.shape[1] + Y.shape[1]) / X.shape[0])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CertificateWarning)
-            res = refine_by_patterns(init, X, Y, fit_bias=bool(bias), max_iter=max_iter, tol=1e-7)
+            res = refine_by_patterns(init, X, Y, fit_bias=bool(bias), max_iter=max_iter, tol=loose)
+            res = refine_by_patterns(res.network, X, Y, fit_bias=bool(bias), max_iter=5, tol=1e-12)
         if best is None or res.residual < best.residual:
             best = res
     return best.network

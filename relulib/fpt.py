@@ -312,7 +312,7 @@ class FPTResult:
     span: np.ndarray
 
 
-def _pattern_lsq(Z, Y, W, intercept, n_iter):
+def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
     """Activation-pattern least squares in the coordinates ``Z`` (n, p), ReLU without bias.
 
     Given the first layer ``W`` (k, p), fix the patterns ``1{w_i.z > 0}``,
@@ -347,7 +347,7 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter):
             U[:, i] = sign * left[:, 0] * s[0]
         if previous is not None and np.array_equal(active, previous):
             break
-        if np.max(np.abs(W - W_old)) < 1e-9:  # with noise a few boundary samples may flip forever
+        if np.max(np.abs(W - W_old)) < step_tol:  # with noise a few boundary samples may flip forever
             break
         previous = active
     return U, W, offset, rss
@@ -435,7 +435,9 @@ def recover_fpt(
         # Step 3 for each improvement: lift to R^d and refine on all samples.
         V0 = W @ S.T
         V0 /= np.linalg.norm(V0, axis=1, keepdims=True)
-        U, V, offset, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=50)
+        loose = 0.01 * np.sqrt(k * (d + m) / n)  # 1% of the statistical resolution
+        _, V0, _, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=50, step_tol=loose)
+        U, V, offset, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=5)
         norms = np.linalg.norm(V, axis=1)
         net = TwoLayerNetwork(U * norms, V / norms[:, None])
         residual = float(np.linalg.norm(Y - offset - net.predict(X)) / centred)
