@@ -1,0 +1,422 @@
+"""Benchmark: the provable pipelines against gradient descent, and their scaling.
+
+Run from the repository root (one command, about 15 minutes on 2 shared cores):
+
+    python3 benchmarks/versus_gd.py
+
+    python3 benchmarks/versus_gd.py --quick --out /tmp/vgd   # smoke run, at most 2 instances per setting
+
+It writes into ``benchmarks/results/`` (committed; the chapter "Against
+gradient descent" and the README quote these files):
+
+* ``versus_gd_instances.csv``: one row per (setting, instance): parameter
+  error and wall time of the tensor method, of the gradient-descent baseline
+  (``relulib.fit_adam``), of the baseline followed by activation-pattern
+  refinement, and, with noise, of the oracle (pattern least squares started at
+  the truth); the time ratio GD / tensor of the instance pair.
+* ``versus_gd_summary.json``: per setting, success rates (parameter error
+  <= 1e-6) and median times, plus the machine (date, ``nproc``, load average
+  at start and end), the instance counts and budgets actually used.
+* ``scaling.json``: time against n and d, with fitted exponents
+  (least-squares slope of log time on log n or log d) and peak traced memory:
+  moment estimation (``rl.HermiteMomentAccumulator``: T_0..T_2 and one
+  contraction of T_3 and of T_4) streamed over n = 1e4 ... 1e7 samples drawn
+  chunk by chunk (d = 20), and over d = 10 ... 200 (n = 1e5); the full
+  pipelines (``recover_with_bias``, ``recover_exact``, and ``fit_adam`` with
+  2000 mini-batch steps) over n = 1e4 ... 1e6 (d = 8, k = 4; they take the
+  samples in memory, so 1e7 is left out) and over d = 10 ... 200 (n = 5e4,
+  k = 5). Each pipeline call has a 20 s limit (``SCALING_TIME_LIMIT``); a
+  sequence stops at the first call that hits it, and the exponent is fitted
+  to the calls that finished. Times are taken without tracemalloc (its hook
+  slows small-array code); the memory peak comes from a second, traced call.
+
+Settings. Two model families, each with the paper's method:
+
+* ``biased``: ``f(x) = a^T relu(W^T x + b)``, one output, biases uniform in
+  [-1, 1] (ATV21). Noiseless: ``rl.recover_with_bias``; noisy:
+  ``rl.recover_noisy(..., bias=True)``.
+* ``multi``: ``Y = U* relu(V* X)``, ``m = k`` outputs, no bias (BJW19).
+  Noiseless: ``rl.recover_exact``; noisy: ``rl.recover_noisy``.
+
+for (d, k) in {(8, 4), (20, 6), (50, 10)}, noiseless and with label noise of
+standard deviation 0.1. Noiseless settings use n = 2e4, 1e5, 2e5 samples for
+the three sizes (``N_SAMPLES``); noisy ones n = 2e4 (``N_SAMPLES_NOISY``).
+Instance ``i`` of a setting is the network
+``rl.random_network(d, k, m, rng=SEED + i)`` with samples from
+``rng=SEED + 10**6 + i``; both methods get the *same* samples.
+
+Gradient descent: Adam, learning rate 1e-2, mini-batches of 256, true width,
+random start (seeded), a step budget per setting (``GD_STEPS``), stopping
+early when a mini-batch loss falls below 1e-20 (noiseless). A step budget,
+not a wall-clock budget, keeps the runs deterministic.
+
+Instance counts. The issue asks for 50 instances per setting. To fit in 20
+minutes on 2 cores, only the noiseless (8, 4) settings use 50; the others use
+fewer (``N_INSTANCES`` below: noisy (8, 4) 10, noiseless (20, 6) 10, noisy
+(20, 6) 2, noiseless (50, 10) 1, noisy (50, 10) 1), because one call of the
+tensor pipelines there costs from several seconds to minutes (measured costs in
+the comment above ``N_INSTANCES``). Each tensor call also has a wall-clock
+limit (``TENSOR_TIME_LIMIT``: 60, 90, 150 s for the three sizes); a call
+that hits it is a failure. The
+counts actually used are written into the summary. These counts were chosen so
+that the run fits while four other developers load the same 2 cores; on a quiet
+machine raise them in ``N_INSTANCES`` (the script then takes longer).
+Pattern refinement after GD and the oracle run at most ``REFINE_MAX_ITER`` = 10
+least-squares solves on the first ``REFINE_SAMPLES`` = 20 000 samples.
+
+Timing: every instance runs in one of ``--workers`` processes (default 2,
+one per core) with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1`` etc., set
+before numpy is imported), the same for both methods. Timings on a shared
+machine are disturbed by its load; the summary records the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+if __name__ == "__main__":  # single-threaded BLAS in this process and in its workers
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = "1"
+
+import csv
+import datetime
+import json
+import multiprocessing
+import signal
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import relulib as rl  # noqa: E402
+
+SEED = 20260
+SIZES = [(8, 4), (20, 6), (50, 10)]
+NOISE = 0.1
+SUCCESS_TOL = 1e-6
+# Instances per (size, noisy). The issue asks for 50; measured costs of the
+# tensor pipelines on this machine (2 cores, shared) force fewer where marked,
+# to stay under 20 minutes: recover_noisy takes 2-70 s per instance at
+# (8, 4) and 30-190 s at (20, 6); recover_with_bias 2-25 s at (20, 6) with
+# n = 1e5 and about 40-135 s at (50, 10) with n = 2e5; recover_exact at
+# (50, 10) can exceed a minute.
+N_INSTANCES = {
+    ((8, 4), False): 50,
+    ((8, 4), True): 10,  # fewer: recover_noisy costs 2-70 s per instance
+    ((20, 6), False): 10,  # fewer: recover_with_bias costs 2-25 s per instance
+    ((20, 6), True): 2,  # fewer: recover_noisy costs 30-190 s per instance
+    ((50, 10), False): 1,  # fewer: recover_with_bias costs 40-135 s per instance
+    ((50, 10), True): 1,  # fewer: recover_noisy is expected to hit the time limit
+}
+# Pattern refinement after GD, and the oracle, use the first REFINE_SAMPLES samples
+# (like recover_with_bias, whose polishing uses at most 10 000): on all 2e5
+# samples at (50, 10) one least-squares solve has a 2e5 x 510 design matrix.
+REFINE_SAMPLES = 20_000
+REFINE_MAX_ITER = 10  # with noise the pattern iteration may cycle; 10 solves suffice from a good start
+# Noisy settings use n = 20 000 at every size, so that the oracle (pattern least
+# squares from the truth, on the same REFINE_SAMPLES = n samples) is the
+# statistical benchmark for exactly the data the methods see.
+N_SAMPLES_NOISY = 20_000
+N_SAMPLES = {(8, 4): 20_000, (20, 6): 100_000, (50, 10): 200_000}
+GD_STEPS = {(8, 4): 4000, (20, 6): 6000, (50, 10): 8000}
+# Wall-clock limit of one tensor-method call (SIGALRM in the worker). A call that
+# hits it counts as a failure, with its time recorded as the limit (censored).
+TENSOR_TIME_LIMIT = {(8, 4): 60, (20, 6): 90, (50, 10): 150}
+SCALING_TIME_LIMIT = 20
+GD = dict(learning_rate=1e-2, batch_size=256)
+GD_LOSS_TOL = 1e-20
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def _has(name):
+    return hasattr(rl, name)
+
+
+def tensor_method(family, noisy):
+    """Name of the relulib function for a setting, or None if it is not available."""
+    if noisy:
+        return "recover_noisy" if _has("recover_noisy") else None
+    name = "recover_with_bias" if family == "biased" else "recover_exact"
+    return name if _has(name) else None
+
+
+def _instance(family, d, k, noisy, i):
+    m = 1 if family == "biased" else k
+    net = rl.random_network(d, k, m, bias_scale=1.0 if family == "biased" else 0.0, rng=SEED + i)
+    n = N_SAMPLES_NOISY if noisy else N_SAMPLES[(d, k)]
+    X, Y = rl.gaussian_samples(net, n, noise=NOISE if noisy else 0.0, rng=SEED + 10**6 + i)
+    return net, X, Y
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _TimeLimit("wall-clock limit hit")
+
+
+def _timed(fn, limit=None):
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if limit is not None:
+            signal.signal(signal.SIGALRM, _on_alarm)
+            signal.alarm(int(limit))
+        try:
+            out = fn()
+            failed = ""
+        except Exception as exc:  # a failure counts as a failed instance, and is recorded
+            out, failed = None, f"{type(exc).__name__}: {exc}"[:200]
+        finally:
+            if limit is not None:
+                signal.alarm(0)
+    return out, time.perf_counter() - t0, len(caught), failed
+
+
+def run_instance(task):
+    family, d, k, noisy, i, gd_steps = task
+    net, X, Y = _instance(family, d, k, noisy, i)
+    bias = family == "biased"
+    row = dict(family=family, d=d, k=k, noisy=int(noisy), instance=i, n=X.shape[0])
+    method = tensor_method(family, noisy)
+    row["tensor_method"] = method or "missing"
+    if method is not None:
+        fn = getattr(rl, method)
+        kwargs = dict(rng=SEED + i)
+        if method == "recover_noisy":
+            kwargs["bias"] = bias
+        est, t, nwarn, failed = _timed(lambda: fn(X, Y, k, **kwargs), TENSOR_TIME_LIMIT[(d, k)])
+        row.update(tensor_error=rl.parameter_error(net, est) if est is not None else float("inf"),
+                   tensor_seconds=t, tensor_warnings=nwarn, tensor_failure=failed)
+    else:
+        row.update(tensor_error=float("nan"), tensor_seconds=float("nan"), tensor_warnings=0, tensor_failure="missing")
+    res, t, _, _ = _timed(lambda: rl.fit_adam(
+        X, Y, k, bias=bias, max_steps=gd_steps, loss_tol=0.0 if noisy else GD_LOSS_TOL, rng=SEED + 2 * 10**6 + i, **GD))
+    row.update(gd_error=rl.parameter_error(net, res.network), gd_seconds=t, gd_steps=res.steps,
+               gd_stopped_by=res.stopped_by, gd_final_loss=res.final_loss)
+    Xr, Yr = X[:REFINE_SAMPLES], Y[:REFINE_SAMPLES]
+    ref, t2, _, _ = _timed(lambda: rl.refine_by_patterns(res.network, Xr, Yr, fit_bias=bias, max_iter=REFINE_MAX_ITER))
+    row.update(gd_refined_error=rl.parameter_error(net, ref.network) if ref is not None else float("inf"),
+               gd_refined_seconds=t + t2)
+    if noisy:  # the statistical benchmark: pattern least squares from the truth
+        orc = rl.refine_by_patterns(net, Xr, Yr, fit_bias=bias, max_iter=REFINE_MAX_ITER)
+        row["oracle_error"] = rl.parameter_error(net, orc.network)
+    else:
+        row["oracle_error"] = 0.0
+    row["time_ratio_gd_over_tensor"] = row["gd_seconds"] / row["tensor_seconds"]
+    return row
+
+
+def _median(values):
+    values = [v for v in values if np.isfinite(v)]
+    return float(np.median(values)) if values else float("nan")
+
+
+def summarise(rows):
+    out = []
+    keys = sorted({(r["family"], r["d"], r["k"], r["noisy"]) for r in rows})
+    for family, d, k, noisy in keys:
+        rs = [r for r in rows if (r["family"], r["d"], r["k"], r["noisy"]) == (family, d, k, noisy)]
+        s = dict(family=family, d=d, k=k, noisy=noisy, instances=len(rs), n=rs[0]["n"],
+                 tensor_method=rs[0]["tensor_method"], gd_steps_budget=GD_STEPS[(d, k)],
+                 tensor_time_limit=TENSOR_TIME_LIMIT[(d, k)],
+                 tensor_hit_time_limit=int(sum("limit" in r["tensor_failure"] for r in rs)),
+                 tensor_failures=int(sum(bool(r["tensor_failure"]) for r in rs)))
+        for who in ("tensor", "gd", "gd_refined"):
+            errs = [r[f"{who}_error"] for r in rs]
+            s[f"{who}_success_rate"] = float(np.mean([e <= SUCCESS_TOL for e in errs]))
+            s[f"{who}_median_error"] = _median(errs)
+        for who in ("tensor", "gd", "gd_refined"):
+            s[f"{who}_median_seconds"] = _median([r[f"{who}_seconds"] for r in rs])
+        s["median_time_ratio_gd_over_tensor"] = _median([r["time_ratio_gd_over_tensor"] for r in rs])
+        s["gd_stopped_by_budget"] = int(sum(r["gd_stopped_by"] == "steps" for r in rs))
+        if noisy:
+            s["oracle_median_error"] = _median([r["oracle_error"] for r in rs])
+            for who in ("tensor", "gd", "gd_refined"):
+                s[f"{who}_within_2x_oracle_rate"] = float(np.mean(
+                    [r[f"{who}_error"] <= 2 * r["oracle_error"] for r in rs]))
+        out.append(s)
+    return out
+
+
+# ---------------------------------------------------------------- scaling
+def _fit_exponent(xs, ts):
+    xs, ts = np.asarray(xs, float), np.asarray(ts, float)
+    ok = np.isfinite(ts) & (ts > 0)
+    return float(np.polyfit(np.log(xs[ok]), np.log(ts[ok]), 1)[0]) if ok.sum() >= 2 else float("nan")
+
+
+def _stream_moments(d, n, rng, chunk=100_000):
+    """Stream n samples into the accumulator (T_0..T_2, one T_3 and one T_4 contraction)."""
+    net = rl.random_network(d, 5 if d >= 5 else d, bias_scale=1.0, rng=rng)
+    g, h = rng.standard_normal((2, d))
+    acc = rl.HermiteMomentAccumulator(d, g3=g, g4=g, h4=h)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    done = 0
+    while done < n:
+        X, y = rl.gaussian_samples(net, min(chunk, n - done), rng=rng)
+        acc.update(X, y)
+        done += X.shape[0]
+    acc.T3(), acc.T4()
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return seconds, peak
+
+
+def _pipeline_run(name, d, k, n, rng_seed):
+    family = "multi" if name == "recover_exact" else "biased"
+    m = k if family == "multi" else 1
+    net = rl.random_network(d, k, m, bias_scale=1.0 if family == "biased" else 0.0, rng=rng_seed)
+    X, Y = rl.gaussian_samples(net, n, rng=rng_seed + 1)
+    if name == "fit_adam":
+        fn = lambda: rl.fit_adam(X, Y, k, max_steps=2000, rng=rng_seed, **GD)  # noqa: E731
+    else:
+        fn = lambda: getattr(rl, name)(X, Y, k, rng=rng_seed)  # noqa: E731
+    # Timed without tracemalloc (its per-allocation hook slows small-array code, e.g.
+    # 2000 Adam steps by a factor ~10); the peak memory comes from a second, traced
+    # run, made only when the timed one took under 5 s.
+    out, seconds, _, failed = _timed(fn, SCALING_TIME_LIMIT)
+    peak = float("nan")
+    if not failed and seconds < 5:
+        tracemalloc.start()
+        _timed(fn, SCALING_TIME_LIMIT)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    est = out.network if (name == "fit_adam" and out is not None) else out
+    err = rl.parameter_error(net, est) if est is not None else float("inf")
+    return dict(seconds=seconds, peak_mib=peak, error=err, failure=failed)
+
+
+def pipeline_sequence(task):
+    """Time one method along a grid of n (d = 8, k = 4) or of d (n = 5e4, k = 5).
+
+    Stops the sequence at the first call that hits the time limit (larger sizes cost more).
+    """
+    name, axis, grid = task
+    rows = []
+    for v in grid:
+        n, d, k = (v, 8, 4) if axis == "n" else (50_000, v, 5)
+        r = _pipeline_run(name, d, k, n, SEED + v % 997)
+        rows.append(dict(n=n, d=d, k=k, **r))
+        if r["failure"]:
+            break
+    ok = [r for r in rows if not r["failure"]]
+    exponent = _fit_exponent([r[axis] for r in ok], [r["seconds"] for r in ok])
+    return f"{name}_vs_{axis}", dict(rows=rows, exponent=exponent, points_fitted=len(ok))
+
+
+def scaling(quick, workers):
+    out = {}
+    rng = np.random.default_rng(SEED)
+    ns = [10_000, 100_000, 1_000_000] if quick else [10_000, 100_000, 1_000_000, 10_000_000]
+    rows = []
+    for n in ns:
+        t, peak = _stream_moments(20, n, rng)
+        rows.append(dict(n=n, d=20, seconds=t, peak_mib=peak / 2**20))
+        print(f"  moments n={n:.0e} d=20: {t:.2f} s, peak {peak / 2**20:.1f} MiB", flush=True)
+    out["moments_vs_n"] = dict(rows=rows, exponent=_fit_exponent(ns, [r["seconds"] for r in rows]))
+    ds = [10, 20, 50] if quick else [10, 20, 50, 100, 200]
+    rows = []
+    for d in ds:
+        t, peak = _stream_moments(d, 100_000, rng)
+        rows.append(dict(n=100_000, d=d, seconds=t, peak_mib=peak / 2**20))
+        print(f"  moments n=1e5 d={d}: {t:.2f} s, peak {peak / 2**20:.1f} MiB", flush=True)
+    out["moments_vs_d"] = dict(rows=rows, exponent=_fit_exponent(ds, [r["seconds"] for r in rows]))
+
+    methods = [m for m in ("recover_with_bias", "recover_exact") if _has(m)] + ["fit_adam"]
+    out["pipelines_missing"] = [m for m in ("recover_with_bias", "recover_exact") if not _has(m)]
+    pn = [10_000, 30_000, 100_000] if quick else [10_000, 30_000, 100_000, 300_000, 1_000_000]
+    pd = [10, 20, 50] if quick else [10, 20, 50, 100, 200]
+    tasks = [(name, "n", pn) for name in methods] + [(name, "d", pd) for name in methods]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for key, val in pool.imap_unordered(pipeline_sequence, tasks, chunksize=1):
+            out[key] = val
+            for r in val["rows"]:
+                print(f"  {key} n={r['n']:.0e} d={r['d']} k={r['k']}: {r['seconds']:.2f} s, "
+                      f"error {r['error']:.1e}, peak {r['peak_mib']:.0f} MiB {r['failure'][:40]}", flush=True)
+    return out
+
+
+def machine():
+    with open("/proc/loadavg") as fh:
+        load = fh.read().split()[:3]
+    try:
+        import subprocess
+
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+    except OSError:
+        head = ""
+    return dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                nproc=os.cpu_count(), loadavg=" ".join(load), numpy=np.__version__, git_head=head)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 instances per setting, small scaling grid")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--out", default=RESULTS, help="output folder (default benchmarks/results)")
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--sizes", default=None, help="debugging: e.g. '8,4;20,6' (default: all three)")
+    args = parser.parse_args()
+    sizes = SIZES if args.sizes is None else [tuple(int(v) for v in s.split(",")) for s in args.sizes.split(";")]
+    os.makedirs(args.out, exist_ok=True)
+    start = machine()
+    t0 = time.perf_counter()
+    counts = {(key, noisy): (min(2, N_INSTANCES[(key, noisy)]) if args.quick else N_INSTANCES[(key, noisy)])
+              for key in sizes for noisy in (False, True)}
+    # the slowest tasks first, so that the two workers finish together
+    tasks = [(family, d, k, noisy, i, GD_STEPS[(d, k)])
+             for (d, k) in reversed(sizes) for noisy in (True, False) for family in ("biased", "multi")
+             for i in range(counts[((d, k), noisy)])]
+    print(f"{len(tasks)} instance pairs on {args.workers} workers", flush=True)
+    rows = []
+    with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+        for j, row in enumerate(pool.imap_unordered(run_instance, tasks, chunksize=1)):
+            rows.append(row)
+            if (j + 1) % 20 == 0:
+                print(f"  {j + 1}/{len(tasks)} done, {time.perf_counter() - t0:.0f} s", flush=True)
+    rows.sort(key=lambda r: (r["family"], r["d"], r["noisy"], r["instance"]))
+    comparison_seconds = time.perf_counter() - t0
+    with open(os.path.join(args.out, "versus_gd_instances.csv"), "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    summary = summarise(rows)
+    for s in summary:
+        print(f"{s['family']:6s} d={s['d']:2d} k={s['k']:2d} noisy={s['noisy']} [{s['instances']}]: "
+              f"{s['tensor_method']} success {s['tensor_success_rate']:.2f} median {s['tensor_median_seconds']:.2f} s | "
+              f"GD success {s['gd_success_rate']:.2f} median {s['gd_median_seconds']:.2f} s | "
+              f"GD+refine {s['gd_refined_success_rate']:.2f} | ratio {s['median_time_ratio_gd_over_tensor']:.1f}", flush=True)
+    scal = {} if args.skip_scaling else scaling(args.quick, args.workers)
+    for key, val in scal.items():
+        if isinstance(val, dict) and "exponent" in val:
+            print(f"  exponent {key}: {val['exponent']:.2f}")
+    end = machine()
+    meta = dict(command="python3 benchmarks/versus_gd.py" + (" --quick" if args.quick else ""),
+                machine_start=start, machine_end=end, workers=args.workers, blas_threads=1,
+                comparison_seconds=comparison_seconds, total_seconds=time.perf_counter() - t0,
+                instances={f"{d},{k},{'noisy' if nz else 'noiseless'}": c for ((d, k), nz), c in counts.items()},
+                tensor_time_limit={f"{d},{k}": TENSOR_TIME_LIMIT[(d, k)] for d, k in SIZES},
+                scaling_time_limit=SCALING_TIME_LIMIT, n_samples={f"{d},{k}": N_SAMPLES[(d, k)] for d, k in SIZES}, n_samples_noisy=N_SAMPLES_NOISY, refine_samples=REFINE_SAMPLES,
+                gd_steps={f"{d},{k}": GD_STEPS[(d, k)] for d, k in SIZES}, gd=dict(GD, loss_tol=GD_LOSS_TOL),
+                noise=NOISE, success_tol=SUCCESS_TOL,
+                missing=[m for m in ("recover_with_bias", "recover_exact", "recover_noisy") if not _has(m)],
+                note="Timings taken on a shared 2-core machine while other developers ran tests; see loadavg.")
+    with open(os.path.join(args.out, "versus_gd_summary.json"), "w") as fh:
+        json.dump(dict(meta=meta, settings=summary), fh, indent=1)
+    with open(os.path.join(args.out, "scaling.json"), "w") as fh:
+        json.dump(dict(meta=meta, **scal), fh, indent=1)
+    print(f"done in {time.perf_counter() - t0:.0f} s; results in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
