@@ -134,6 +134,29 @@ def simultaneous_diagonalization(Mg, Mh, rank):
     return A, np.real(evals)
 
 
+def _best_eigenvectors(draw_slices, rank, n_trials, average):
+    """Shared trial loop of :func:`jennrich` and :func:`jennrich_slices`.
+
+    ``draw_slices()`` returns one random pair ``(M_g, M_h)``; each pair is
+    diagonalised (:func:`simultaneous_diagonalization`) and the draw with the
+    best-separated eigenvalues wins, or, with ``average``, the columns of all
+    draws are matched to the winner (up to sign) and averaged.
+    """
+    draws = []
+    for _ in range(n_trials):
+        A, evals = simultaneous_diagonalization(*draw_slices(), rank)
+        draws.append((eigenvalue_separation(evals), A))
+    A = max(draws, key=lambda draw: draw[0])[1]
+    if average and n_trials > 1:
+        total = np.zeros_like(A)
+        for _, At in draws:
+            cos = A.T @ At  # (rank, rank)
+            rows, cols = linear_sum_assignment(-np.abs(cos))
+            total[:, rows] += At[:, cols] * np.sign(cos[rows, cols])
+        A = total / np.linalg.norm(total, axis=0, keepdims=True)
+    return A
+
+
 def jennrich(T, rank=None, *, rng=None, n_trials=1, average=False) -> CPDecomposition:
     """Jennrich's algorithm: the CP decomposition of a third-order tensor.
 
@@ -192,22 +215,12 @@ def jennrich(T, rank=None, *, rng=None, n_trials=1, average=False) -> CPDecompos
             f"rank: Jennrich's algorithm needs rank <= min(d1, d2) = {min(d1, d2)}, got {rank}"
         )
     n_trials = as_positive_int(n_trials, "n_trials")
-    draws = []
-    for _ in range(n_trials):
+
+    def draw_slices():
         g, h = rng.standard_normal((2, d3))
-        P, evals, evecs = _diagonalize(T @ g, T @ h, rank)
-        A = P @ np.real(evecs)
-        A /= np.linalg.norm(A, axis=0, keepdims=True)
-        draws.append((eigenvalue_separation(evals), A))
-    best = max(range(n_trials), key=lambda t: draws[t][0])
-    A = draws[best][1]
-    if average and n_trials > 1:
-        total = np.zeros_like(A)
-        for _, At in draws:
-            cos = A.T @ At  # (rank, rank)
-            rows, cols = linear_sum_assignment(-np.abs(cos))
-            total[:, rows] += At[:, cols] * np.sign(cos[rows, cols])
-        A = total / np.linalg.norm(total, axis=0, keepdims=True)
+        return T @ g, T @ h
+
+    A = _best_eigenvectors(draw_slices, rank, n_trials, average)
     # Given A, each row of A^+ T_(1) is lambda_r vec(b_r c_r^T): a rank-one matrix.
     K = np.linalg.lstsq(A, T.reshape(d1, d2 * d3), rcond=None)[0].reshape(rank, d2, d3)
     weights = np.empty(rank)
@@ -278,24 +291,13 @@ def jennrich_slices(slices, reference, rank=None, *, rng=None, n_trials=1, avera
     if rank > min(d1, d2):
         raise ValueError(f"rank: expected rank <= min(d1, d2) = {min(d1, d2)}, got {rank}")
     n_trials = as_positive_int(n_trials, "n_trials")
-    draws = []
-    for _ in range(n_trials):
+
+    def draw_slices():
         g = rng.standard_normal(p)
         Mh = R if R is not None else np.tensordot(rng.standard_normal(p), S, axes=1)
-        P, evals, evecs = _diagonalize(np.tensordot(g, S, axes=1), Mh, rank)
-        A = P @ np.real(evecs)
-        A /= np.linalg.norm(A, axis=0, keepdims=True)
-        draws.append((eigenvalue_separation(evals), A))
-    best = max(range(n_trials), key=lambda t: draws[t][0])
-    A = draws[best][1]
-    if average and n_trials > 1:
-        total = np.zeros_like(A)
-        for _, At in draws:
-            cos = A.T @ At
-            rows, cols = linear_sum_assignment(-np.abs(cos))
-            total[:, rows] += At[:, cols] * np.sign(cos[rows, cols])
-        A = total / np.linalg.norm(total, axis=0, keepdims=True)
-    return A
+        return np.tensordot(g, S, axes=1), Mh
+
+    return _best_eigenvectors(draw_slices, rank, n_trials, average)
 
 
 def khatri_rao(A, B) -> np.ndarray:
