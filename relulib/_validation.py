@@ -18,6 +18,7 @@ __all__ = [
     "as_positive_int",
     "as_nonnegative_int",
     "as_rng",
+    "as_recovery_problem",
     "describe",
 ]
 
@@ -108,3 +109,25 @@ def as_rng(rng) -> np.random.Generator:
         raise ValueError(
             f"rng: expected None, an integer seed or a numpy.random.Generator, got {describe(rng)}"
         ) from exc
+
+
+def as_recovery_problem(
+    X, Y, k, *, y_name="Y", k_message="k: expected at most d={d} hidden units, got k={k}",
+    min_samples_per_dk=0,
+):
+    """Validate the data of a recovery method: ``X`` (n, d), labels (n, m), ``1 <= k <= d``.
+
+    ``k_message`` (formatted with ``d`` and ``k``) explains why ``k > d`` is
+    refused by the caller's method; with ``min_samples_per_dk = c`` at least
+    ``c d k`` samples are required. Returns ``(X, Y (n, m), k)``.
+    """
+    X = as_samples(X, "X")
+    Y = as_targets(Y, X.shape[0], y_name)
+    k = as_positive_int(k, "k")
+    n, d = X.shape
+    if k > d:
+        raise ValueError(k_message.format(d=d, k=k))
+    need = min_samples_per_dk * d * k
+    if n < need:
+        raise ValueError(f"X: expected at least {min_samples_per_dk} d k = {need} samples, got n={n}")
+    return X, Y, k

@@ -28,16 +28,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
 from ._validation import (
     as_finite_array,
     as_positive_int,
+    as_recovery_problem,
     as_rng,
-    as_samples,
-    as_targets,
     describe,
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
@@ -383,17 +381,13 @@ def recover_from_coefficients(coefficients, *, ell=1, rng=None, n_trials=5) -> A
 # Finite samples, l = 1
 # ---------------------------------------------------------------------------
 def _validate_problem(X, y, k):
-    X = as_samples(X, "X")
-    Y = as_targets(y, X.shape[0], "y")
+    X, Y, k = as_recovery_problem(
+        X, y, k, y_name="y",
+        k_message="k: the full-rank (l = 1) algorithm needs k <= d linearly independent units, "
+        "got k={k} > d={d}",
+    )
     if Y.shape[1] != 1:
         raise ValueError(f"y: expected a single output, shape (n,) or (n, 1), got shape {Y.shape}")
-    k = as_positive_int(k, "k")
-    n, d = X.shape
-    if k > d:
-        raise ValueError(
-            f"k: the full-rank (l = 1) algorithm needs k <= d linearly independent units, "
-            f"got k={k} > d={d}"
-        )
     return X, Y[:, 0], k
 
 

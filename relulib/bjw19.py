@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 from scipy import integrate, optimize, sparse
 
-from ._validation import as_positive_int, as_rng, as_samples, as_targets
+from ._validation import as_positive_int, as_recovery_problem, as_rng
 from .decomposition import simultaneous_diagonalization
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork, get_activation
@@ -69,18 +69,11 @@ def activation_hermite_coefficient(activation, order: int) -> float:
 
 
 def _validate(X, Y, k):
-    X = as_samples(X, "X")
-    Y = as_targets(Y, X.shape[0], "Y")
-    k = as_positive_int(k, "k")
-    n, d = X.shape
-    if k > d:
-        raise ValueError(
-            f"k: expected at most d={d} hidden units (V* must have full row rank), got k={k}"
-        )
-    need = 10 * d * k
-    if n < need:
-        raise ValueError(f"X: expected at least 10 d k = {need} samples, got n={n}")
-    return X, Y, k
+    return as_recovery_problem(
+        X, Y, k,
+        k_message="k: expected at most d={d} hidden units (V* must have full row rank), got k={k}",
+        min_samples_per_dk=10,
+    )
 
 
 def _second_moments(X, Y):

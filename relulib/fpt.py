@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from ._validation import as_finite_array, as_positive_int, as_rng, as_samples, as_targets, describe
+from ._validation import as_finite_array, as_positive_int, as_recovery_problem, as_rng, as_samples
 from .hermite import normal_cdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
@@ -63,15 +63,9 @@ def principal_angle_sine(A, B) -> float:
 
 
 def _validate(X, Y, k):
-    X = as_samples(X, "X")
-    Y = as_targets(Y, X.shape[0], "Y")
-    k = as_positive_int(k, "k")
-    n, d = X.shape
-    if k > d:
-        raise ValueError(f"k: expected at most d={d} directions, got k={k}")
-    if n < 10 * d * k:
-        raise ValueError(f"X: expected at least 10 d k = {10 * d * k} samples, got n={n}")
-    return X, Y, k
+    return as_recovery_problem(
+        X, Y, k, k_message="k: expected at most d={d} directions, got k={k}", min_samples_per_dk=10
+    )
 
 
 def span_from_moments(X, Y, k) -> np.ndarray:
