@@ -38,8 +38,8 @@ def best_of(fn, repeat=3):
 
 def table(n: int, dims, repeat: int) -> None:
     print(f"n = {n:.0e}")
-    print(f"| d | X.T @ (y X) | T_3[.,.,g] | ratio | T_4[.,.,g,h] | ratio |")
-    print(f"|---|---|---|---|---|---|")
+    print("| d | X.T @ (y X) | T_3[.,.,g] | ratio | T_4[.,.,g,h] | ratio |")
+    print("|---|---|---|---|---|---|")
     for d in dims:
         rng = np.random.default_rng(d)
         net = rl.random_network(d, 5, bias_scale=1.0, rng=rng)

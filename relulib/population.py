@@ -12,7 +12,6 @@ A network with non-unit rows of ``V`` is normalised first
 
 from __future__ import annotations
 
-import numpy as np
 
 from ._validation import as_nonnegative_int, describe
 from .hermite import relu_hermite_coefficient

@@ -20,7 +20,6 @@ is the statistical benchmark ("oracle") when that pattern is the true one.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
