@@ -32,6 +32,7 @@ from ._validation import as_finite_array, as_positive_int, as_recovery_problem, 
 from .hermite import normal_cdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
+from .refine import _least_squares
 
 __all__ = [
     "principal_angle_sine",
@@ -327,7 +328,7 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
         F = (active[:, :, None] * Z[:, None, :]).reshape(n, k * p)
         if intercept:
             F = np.hstack([F, np.ones((n, 1))])
-        theta = linalg.lstsq(F, Y, lapack_driver="gelsy", check_finite=False)[0]
+        theta = _least_squares(F, Y)
         rss = float(np.sum((Y - F @ theta) ** 2))
         offset = theta[-1] if intercept else np.zeros(m)
         G = theta[: k * p].reshape(k, p, m)

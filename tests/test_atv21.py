@@ -130,6 +130,20 @@ def test_recover_with_bias_warns_on_noisy_labels():
         rl.recover_with_bias(X, Y, 3, rng=rng, max_restarts=0)
 
 
+def test_projected_moments_equal_the_full_hermite_tensors_of_the_projection():
+    from relulib.atv21 import _projected_moments
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3000, 7))
+    r = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] ** 2
+    P = np.linalg.qr(rng.standard_normal((7, 4)))[0]
+    T2, T3, T4 = _projected_moments(X, r, P, chunk=1000)  # three chunks
+    Z = X @ P
+    for T, j in ((T2, 2), (T3, 3), (T4, 4)):
+        assert T.shape == (4,) * j
+        assert np.allclose(T, rl.empirical_hermite_tensor(Z, r, j), rtol=0, atol=1e-12)
+
+
 def test_moment_estimate_is_rough_but_close():
     net, rng = _network_with_roots(6, 3, seed=2)
     X, Y = rl.gaussian_samples(net, 200_000, rng=rng)

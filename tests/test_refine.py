@@ -53,3 +53,44 @@ def test_relative_residual_and_bad_inputs():
         rl.refine_by_patterns(net, X[:5], Y[:5])
     with pytest.raises(ValueError, match="margin: expected a non-negative number"):
         rl.refine_by_patterns(net, X, Y, margin=-1.0)
+
+
+# --- the least-squares solver inside the pattern iteration -------------------
+def _pattern_design(n, d, k, seed, dead_unit=False):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    V = rng.standard_normal((k, d))
+    active = X @ V.T > 0
+    if dead_unit:
+        active[:, 0] = False  # a unit that is never active: F has k - 1 blocks of rank d + 1
+    from relulib.refine import _pattern_features
+
+    return _pattern_features(X, active, True), rng
+
+
+def test_normal_equations_match_a_qr_solve_to_rounding():
+    from scipy import linalg
+
+    from relulib.refine import _least_squares
+
+    F, rng = _pattern_design(5000, 12, 5, seed=0)
+    Y = rng.standard_normal((5000, 2))
+    reference = linalg.lstsq(F, Y, lapack_driver="gelsd")[0]
+    theta = _least_squares(F, Y)
+    assert np.max(np.abs(theta - reference)) < 1e-13 * np.max(np.abs(reference))
+    # a consistent system (noiseless data) is solved to rounding
+    exact = rng.standard_normal((F.shape[1], 1))
+    assert np.max(np.abs(_least_squares(F, F @ exact) - exact)) < 1e-13
+
+
+def test_rank_deficient_pattern_falls_back_to_a_minimum_norm_type_solve():
+    from relulib.refine import _least_squares
+
+    F, rng = _pattern_design(3000, 6, 3, seed=1, dead_unit=True)
+    Y = rng.standard_normal((3000, 1))
+    theta = _least_squares(F, Y)  # Cholesky of F^T F fails: the gelsy branch answers
+    assert np.all(np.isfinite(theta))
+    assert np.all(theta[:7] == 0)  # the dead unit's block gets no weight
+    # and the fit is the least-squares fit on the live blocks
+    live = np.linalg.lstsq(F[:, 7:], Y, rcond=None)[0]
+    assert np.allclose(theta[7:], live, atol=1e-12)
