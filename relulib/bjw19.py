@@ -156,10 +156,13 @@ def _solve_unit(X, r, act, tol):
 
     Returns ``(v, alpha)`` or ``None`` if no such ``v`` exists to rounding.
     """
-    active = r > tol * np.max(np.abs(r))
-    XA, rA = X[active], r[active]
-    if XA.shape[0] < X.shape[1]:
+    active = np.flatnonzero(r > tol * np.max(np.abs(r)))
+    if active.size < X.shape[1]:
         return None
+    # The system r = alpha f(X v) is consistent: 50 d of its equations determine v
+    # as well as all of them (the caller checks the fit on every sample).
+    active = active[: 50 * X.shape[1]]
+    XA, rA = X[active], r[active]
     if act.degree is not None:  # f(c t) = c^p f(t): invert and absorb the scale
         v = np.linalg.lstsq(XA, act.inverse(rA), rcond=None)[0]
         return v, 1.0
@@ -439,9 +442,10 @@ def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> Tw
     (:func:`relulib.refine_by_patterns`, ALGORITHMS.md step 5) is then iterated
     to convergence. Its fixed point is the least-squares fit for its own
     activation pattern, so the error falls like ``n^{-1/2}`` (BJW19 step 5).
-    With ``bias=True`` the initial estimate comes from
-    :func:`relulib.atv21.recover_with_bias` (ATV21's Algorithms 1-3) and the
-    biases are refined too. ReLU only.
+    With ``bias=True`` (one output) the initial estimates come from the tensor
+    stage of :func:`relulib.recover_with_bias` (ATV21's Algorithms 1-3 on
+    residualised, projected moments, computed once; orders 3 and 4 together,
+    then each alone) and the biases are refined too. ReLU only.
 
     Parameters
     ----------
@@ -464,7 +468,8 @@ def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> Tw
     Raises
     ------
     ValueError
-        Bad shapes, non-finite values, ``k > d`` or fewer than ``10 d k`` samples.
+        Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` samples; with
+        ``bias=True``, more than one output or no usable tensor estimate in ``n_init`` attempts.
 
     Examples
     --------
@@ -478,14 +483,19 @@ def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> Tw
     rng = as_rng(rng)
     max_iter = as_positive_int(max_iter, "max_iter")
     n_init = as_positive_int(n_init, "n_init")
-    best = None
-    for _ in range(n_init):  # a few random contractions; keep the smallest residual
-        if bias:
-            from .atv21 import recover_with_bias  # ATV21 Algorithms 1-3 for the initial estimate
+    if bias:  # ATV21 Algorithms 1-3 for the initial estimates; the moments are computed once
+        from .atv21 import _estimate_from_moments, _sample_moments
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                init = recover_with_bias(X, Y, k, rng=rng)
+        if Y.shape[1] != 1:
+            raise ValueError(f"Y: expected a single output with bias=True (ATV21), got shape {Y.shape}")
+        moments = _sample_moments(X, Y[:, 0], k, 100_000)
+    best = None
+    for attempt in range(n_init):  # a few random contractions; keep the smallest residual
+        if bias:  # tensor orders 3 and 4 together, then each alone, as in recover_with_bias
+            try:
+                init = _estimate_from_moments(moments, k, rng, 10, ("union", "order3", "order4")[attempt % 3])
+            except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
+                continue
         else:
             init = _moment_initialisation(X, Y, k, rng)
         # Stop once a step is 1% of the statistical resolution sqrt(k (d + m) / n): with
@@ -498,4 +508,9 @@ def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> Tw
             res = refine_by_patterns(res.network, X, Y, fit_bias=bool(bias), max_iter=5, tol=1e-12)
         if best is None or res.residual < best.residual:
             best = res
+    if best is None:
+        raise ValueError(
+            "X: the tensor stage produced no usable initial estimate in any of the "
+            f"n_init={n_init} attempts; use more samples or a larger n_init"
+        )
     return best.network

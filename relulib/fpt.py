@@ -32,7 +32,7 @@ from ._validation import as_finite_array, as_positive_int, as_recovery_problem, 
 from .hermite import normal_cdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
-from .refine import _least_squares
+from .refine import _PatternLeastSquares
 
 __all__ = [
     "principal_angle_sine",
@@ -322,14 +322,12 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
     offset = np.zeros(m)
     previous = None
     rss = np.inf
+    solver = _PatternLeastSquares(Z, Y, intercept=intercept)
     for _ in range(n_iter):
         W_old = W.copy()
         active = (Z @ W.T) > 0
-        F = (active[:, :, None] * Z[:, None, :]).reshape(n, k * p)
-        if intercept:
-            F = np.hstack([F, np.ones((n, 1))])
-        theta = _least_squares(F, Y)
-        rss = float(np.sum((Y - F @ theta) ** 2))
+        theta = solver.solve(active)
+        rss = float(np.sum((Y - solver.apply(theta)) ** 2))
         offset = theta[-1] if intercept else np.zeros(m)
         G = theta[: k * p].reshape(k, p, m)
         for i in range(k):

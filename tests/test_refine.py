@@ -56,41 +56,55 @@ def test_relative_residual_and_bad_inputs():
 
 
 # --- the least-squares solver inside the pattern iteration -------------------
-def _pattern_design(n, d, k, seed, dead_unit=False):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
-    V = rng.standard_normal((k, d))
-    active = X @ V.T > 0
-    if dead_unit:
-        active[:, 0] = False  # a unit that is never active: F has k - 1 blocks of rank d + 1
-    from relulib.refine import _pattern_features
-
-    return _pattern_features(X, active, True), rng
-
-
-def test_normal_equations_match_a_qr_solve_to_rounding():
+def _reference(F, Y):
     from scipy import linalg
 
-    from relulib.refine import _least_squares
+    return linalg.lstsq(F, Y, lapack_driver="gelsd")[0]
 
-    F, rng = _pattern_design(5000, 12, 5, seed=0)
-    Y = rng.standard_normal((5000, 2))
-    reference = linalg.lstsq(F, Y, lapack_driver="gelsd")[0]
-    theta = _least_squares(F, Y)
-    assert np.max(np.abs(theta - reference)) < 1e-13 * np.max(np.abs(reference))
+
+@pytest.mark.parametrize("intercept", [False, True])
+def test_pattern_solver_matches_a_qr_solve_as_the_pattern_changes(intercept):
+    from relulib.refine import _PatternLeastSquares
+
+    rng = np.random.default_rng(0)
+    n, d, k = 5000, 12, 5
+    X = rng.standard_normal((n, d))
+    Xa = np.hstack([X, np.ones((n, 1))])
+    Y = rng.standard_normal((n, 2))
+    V = rng.standard_normal((k, d))
+    solver = _PatternLeastSquares(Xa, Y, intercept=intercept)
+    for step, scale in enumerate([0.0, 0.01, 0.01, 0.5, 0.001]):  # small moves: updates; 0.5: rebuild
+        V = V + scale * rng.standard_normal(V.shape)
+        active = X @ V.T > 0
+        keep = None if step < 3 else rng.random(n) > 0.1  # later calls also drop rows
+        theta = solver.solve(active, keep)
+        F = solver.design()
+        assert F.shape == (n, k * (d + 1) + intercept)
+        Yk = Y if keep is None else Y * keep[:, None]
+        reference = _reference(F, Yk)
+        assert np.max(np.abs(theta - reference)) < 1e-12 * np.max(np.abs(reference))
+        assert np.allclose(solver.apply(theta), F @ theta, rtol=0, atol=1e-12)
     # a consistent system (noiseless data) is solved to rounding
     exact = rng.standard_normal((F.shape[1], 1))
-    assert np.max(np.abs(_least_squares(F, F @ exact) - exact)) < 1e-13
+    consistent = _PatternLeastSquares(Xa, F @ exact, intercept=intercept)
+    assert np.max(np.abs(consistent.solve(active, keep) - exact)) < 1e-13
 
 
-def test_rank_deficient_pattern_falls_back_to_a_minimum_norm_type_solve():
-    from relulib.refine import _least_squares
+def test_rank_deficient_patterns_are_solved_on_the_live_units():
+    from relulib.refine import _PatternLeastSquares
 
-    F, rng = _pattern_design(3000, 6, 3, seed=1, dead_unit=True)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((3000, 6))
+    Xa = np.hstack([X, np.ones((3000, 1))])
     Y = rng.standard_normal((3000, 1))
-    theta = _least_squares(F, Y)  # Cholesky of F^T F fails: the gelsy branch answers
-    assert np.all(np.isfinite(theta))
-    assert np.all(theta[:7] == 0)  # the dead unit's block gets no weight
-    # and the fit is the least-squares fit on the live blocks
-    live = np.linalg.lstsq(F[:, 7:], Y, rcond=None)[0]
-    assert np.allclose(theta[7:], live, atol=1e-12)
+    active = X @ rng.standard_normal((3, 6)).T > 0
+    active[:, 0] = False  # a unit that is never active: F^T F is singular
+    theta = _PatternLeastSquares(Xa, Y).solve(active)  # Cholesky fails
+    assert np.max(np.abs(theta[:7])) < 1e-12  # the dead unit's block gets no weight
+    F = (active[:, :, None] * Xa[:, None, :]).reshape(3000, -1)
+    assert np.allclose(theta[7:], np.linalg.lstsq(F[:, 7:], Y, rcond=None)[0], rtol=0, atol=1e-12)
+    # two units with the same pattern: the minimum-norm least-squares solution
+    active[:, 0] = active[:, 1]
+    theta = _PatternLeastSquares(Xa, Y).solve(active)
+    F = (active[:, :, None] * Xa[:, None, :]).reshape(3000, -1)
+    assert np.allclose(theta, _reference(F, Y), rtol=0, atol=1e-10)
