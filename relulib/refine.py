@@ -153,7 +153,7 @@ class _PatternLeastSquares:
         changed = None
         if self._G is not None:
             changed = np.flatnonzero(np.any(E != self._E, axis=1) | (keep != self._keep))
-        if changed is None or changed.size > n // 4:  # from scratch, in chunks
+        if changed is None or changed.size > n // 2:  # from scratch (in chunks) is cheaper
             p = E.shape[1] * self.Xa.shape[1] + int(self.intercept)
             G, FtY = np.zeros((p, p)), np.zeros((p, self.Y.shape[1]))
             for start in range(0, n, self._CHUNK):
@@ -255,7 +255,7 @@ def refine_by_patterns(
         iteration (with noise, a few boundary samples may flip forever).
     patience : int, default 8
         Stop, unconverged, when the residual has not improved on its best value
-        for ``patience`` consecutive iterations: from a poor start the pattern
+        by 0.1% for ``patience`` consecutive iterations: from a poor start the pattern
         iteration may cycle, or drift towards degenerate units whose
         least-squares problems are rank deficient.
 
@@ -332,8 +332,10 @@ def refine_by_patterns(
             break
         previous_active = active
         residual = float(np.linalg.norm(Y - current.predict(X))) / scale
-        if residual < best_residual:
+        if residual < (1.0 - 1e-3) * best_residual:  # an improvement by at least 0.1%
             best, best_residual, since_best = current, residual, 0
+        elif residual < best_residual:
+            best, best_residual, since_best = current, residual, since_best + 1
         else:
             since_best += 1
             if since_best >= patience:
