@@ -5,6 +5,7 @@ Run from the repository root (one command, about 15 minutes on 2 shared cores):
     python3 benchmarks/versus_gd.py
 
     python3 benchmarks/versus_gd.py --quick --out /tmp/vgd   # smoke run, at most 2 instances per setting
+    python3 benchmarks/versus_gd.py --report                 # the README's tables, from the result files
 
 It writes into ``benchmarks/results/`` (committed; the chapter "Against
 gradient descent" and the README quote these files):
@@ -50,17 +51,10 @@ random start (seeded), a step budget per setting (``GD_STEPS``), stopping
 early when a mini-batch loss falls below 1e-20 (noiseless). A step budget,
 not a wall-clock budget, keeps the runs deterministic.
 
-Instance counts. The issue asks for 50 instances per setting. To fit in 20
-minutes on 2 cores, only the noiseless (8, 4) settings use 50; the others use
-fewer (``N_INSTANCES`` below: noisy (8, 4) 10, noiseless (20, 6) 10, noisy
-(20, 6) 2, noiseless (50, 10) 1, noisy (50, 10) 1), because one call of the
-tensor pipelines there costs from several seconds to minutes (measured costs in
-the comment above ``N_INSTANCES``). Each tensor call also has a wall-clock
-limit (``TENSOR_TIME_LIMIT``: 60, 90, 150 s for the three sizes); a call
-that hits it is a failure. The
-counts actually used are written into the summary. These counts were chosen so
-that the run fits while four other developers load the same 2 cores; on a quiet
-machine raise them in ``N_INSTANCES`` (the script then takes longer).
+Instance counts: 50 seeded instances per setting (``N_INSTANCES``), the same
+for every method. Each tensor call also has a wall-clock limit
+(``TENSOR_TIME_LIMIT``: 60, 90, 150 s for the three sizes); a call that hits it
+is a failure, and the summary counts such calls.
 Pattern refinement after GD and the oracle run at most ``REFINE_MAX_ITER`` = 10
 least-squares solves on the first ``REFINE_SAMPLES`` = 20 000 samples.
 
@@ -346,6 +340,64 @@ def machine():
                 nproc=os.cpu_count(), loadavg=" ".join(load), numpy=np.__version__, git_head=head)
 
 
+def report(folder):
+    """Markdown tables of committed result files (what the README quotes)."""
+    with open(os.path.join(folder, "versus_gd_summary.json")) as fh:
+        summary = json.load(fh)
+    with open(os.path.join(folder, "scaling.json")) as fh:
+        scal = json.load(fh)
+    meta = summary["meta"]
+    start, end = meta["machine_start"], meta["machine_end"]
+    fmt = lambda x, spec: "n/a" if x != x else format(x, spec)  # noqa: E731  NaN: no call finished
+    lines = [
+        f"Run of `{meta['command']}` on {start['date']} (commit {start['git_head']}), nproc = {start['nproc']}, "
+        f"load average {start['loadavg']} at start and {end['loadavg']} at end, {meta['workers']} worker processes "
+        f"with single-threaded BLAS; comparison {meta['comparison_seconds']:.0f} s, total {meta['total_seconds']:.0f} s.",
+        "",
+        "| family | d | k | noisy | instances | n | tensor method | success tensor | success GD "
+        "| success GD + refinement | median s tensor | median s GD | median ratio GD/tensor |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summary["settings"]:
+        lines.append(
+            f"| {s['family']} | {s['d']} | {s['k']} | {'yes' if s['noisy'] else 'no'} | {s['instances']} | {s['n']:,} "
+            f"| `{s['tensor_method']}` | {s['tensor_success_rate']:.2f} | {s['gd_success_rate']:.2f} "
+            f"| {s['gd_refined_success_rate']:.2f} | {s['tensor_median_seconds']:.2f} | {s['gd_median_seconds']:.2f} "
+            f"| {s['median_time_ratio_gd_over_tensor']:.2f} |")
+    lines += [
+        "",
+        "Noisy settings (label noise 0.1): median parameter errors and the share of instances within twice "
+        "the oracle's error:",
+        "",
+        "| family | d | k | instances | oracle | tensor | GD | GD + refinement "
+        "| within 2x oracle (tensor / GD / GD + ref.) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summary["settings"]:
+        if s["noisy"]:
+            lines.append(
+                f"| {s['family']} | {s['d']} | {s['k']} | {s['instances']} | {s['oracle_median_error']:.3f} "
+                f"| {fmt(s['tensor_median_error'], '.3f')} | {s['gd_median_error']:.3f} "
+                f"| {s['gd_refined_median_error']:.3f} | {s['tensor_within_2x_oracle_rate']:.2f} / "
+                f"{s['gd_within_2x_oracle_rate']:.2f} / {s['gd_refined_within_2x_oracle_rate']:.2f} |")
+    lines += [
+        "",
+        "Scaling (fitted exponent = least-squares slope of log time against log n or log d; peak traced memory):",
+        "",
+        "| measurement | grid | exponent | peak memory (MiB) | runs that hit the time limit |",
+        "|---|---|---|---|---|",
+    ]
+    for key in sorted(k for k in scal if k.endswith(("_vs_n", "_vs_d"))):
+        rows = scal[key]["rows"]
+        axis = key[-1]
+        fixed = f"d = {rows[0]['d']}" if axis == "n" else f"n = {rows[0]['n']}"
+        peaks = [r["peak_mib"] for r in rows if r["peak_mib"] == r["peak_mib"]]
+        hit = [f"{axis}={r[axis]:g}" for r in rows if r.get("failure")]
+        lines.append(f"| {key} | {axis} = {', '.join(f'{r[axis]:g}' for r in rows)} ({fixed}) "
+                     f"| {scal[key]['exponent']:.2f} | {max(peaks):.0f} | {', '.join(hit) or 'none'} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 instances per setting, small scaling grid")
@@ -353,7 +405,12 @@ def main():
     parser.add_argument("--out", default=RESULTS, help="output folder (default benchmarks/results)")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--sizes", default=None, help="debugging: e.g. '8,4;20,6' (default: all three)")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the README's markdown tables from the result files in --out")
     args = parser.parse_args()
+    if args.report:
+        print(report(args.out))
+        return
     sizes = SIZES if args.sizes is None else [tuple(int(v) for v in s.split(",")) for s in args.sizes.split(";")]
     os.makedirs(args.out, exist_ok=True)
     start = machine()
@@ -398,7 +455,7 @@ def main():
                 gd_steps={f"{d},{k}": GD_STEPS[(d, k)] for d, k in SIZES}, gd=dict(GD, loss_tol=GD_LOSS_TOL),
                 noise=NOISE, success_tol=SUCCESS_TOL,
                 missing=[m for m in ("recover_with_bias", "recover_exact", "recover_noisy") if not _has(m)],
-                note="Timings taken on a shared 2-core machine while other developers ran tests; see loadavg.")
+                note="Timings depend on the load of the machine; see loadavg at start and end.")
     with open(os.path.join(args.out, "versus_gd_summary.json"), "w") as fh:
         json.dump(dict(meta=meta, settings=summary), fh, indent=1)
     with open(os.path.join(args.out, "scaling.json"), "w") as fh:

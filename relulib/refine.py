@@ -254,10 +254,10 @@ def refine_by_patterns(
         Also stop when no parameter moves by more than ``tol`` in an
         iteration (with noise, a few boundary samples may flip forever).
     patience : int, default 8
-        Stop, unconverged, when the residual has not improved on its best value
-        by 0.1% for ``patience`` consecutive iterations: from a poor start the pattern
-        iteration may cycle, or drift towards degenerate units whose
-        least-squares problems are rank deficient.
+        Stop, unconverged, when the best residual so far has improved by less
+        than 1% in the last ``patience`` iterations: from a poor start the
+        pattern iteration may cycle, creep, or drift towards degenerate units
+        whose least-squares problems are rank deficient.
 
     Returns
     -------
@@ -306,7 +306,7 @@ def refine_by_patterns(
     previous_active = None
     converged = False
     scale = float(np.linalg.norm(Y)) or 1.0
-    best, best_residual, since_best = current, np.inf, 0
+    best, best_residual, history = current, np.inf, []
     it = 0
     for it in range(1, max_iter + 1):
         pre = X @ current.V.T + current.b
@@ -332,14 +332,11 @@ def refine_by_patterns(
             break
         previous_active = active
         residual = float(np.linalg.norm(Y - current.predict(X))) / scale
-        if residual < (1.0 - 1e-3) * best_residual:  # an improvement by at least 0.1%
-            best, best_residual, since_best = current, residual, 0
-        elif residual < best_residual:
-            best, best_residual, since_best = current, residual, since_best + 1
-        else:
-            since_best += 1
-            if since_best >= patience:
-                break
+        if residual < best_residual:
+            best, best_residual = current, residual
+        history.append(best_residual)
+        if len(history) > patience and best_residual > 0.99 * history[-1 - patience]:
+            break  # less than 1% progress in `patience` iterations
     if not converged:
         current = best
     return RefinementResult(current, it, converged, relative_residual(current, X, Y))
