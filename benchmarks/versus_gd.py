@@ -382,7 +382,8 @@ def report(folder):
                 f"{s['gd_within_2x_oracle_rate']:.2f} / {s['gd_refined_within_2x_oracle_rate']:.2f} |")
     lines += [
         "",
-        "Scaling (fitted exponent = least-squares slope of log time against log n or log d; peak traced memory):",
+        "Scaling (fitted exponent = least-squares slope of log time against log n or log d; peak traced memory, "
+        "measured by a second, traced call only where the timed call took under 5 s):",
         "",
         "| measurement | grid | exponent | peak memory (MiB) | runs that hit the time limit |",
         "|---|---|---|---|---|",
