@@ -29,7 +29,12 @@ gradient descent" and the README quote these files):
   k = 5). Each pipeline call has a 20 s limit (``SCALING_TIME_LIMIT``); a
   sequence stops at the first call that hits it, and the exponent is fitted
   to the calls that finished. Times are taken without tracemalloc (its hook
-  slows small-array code); the memory peak comes from a second, traced call.
+  slows small-array code); the memory peak comes from a second, traced call,
+  made when the timed one took under 5 s. For every pipeline call the
+  high-water mark of the worker's resident memory is also recorded
+  (``rss_peak_mib``): each sequence runs in a fresh process, in increasing
+  size, so it is the peak of the largest call so far, samples and the
+  interpreter included.
 
 Settings. Two model families, each with the paper's method:
 
@@ -78,6 +83,7 @@ import csv
 import datetime
 import json
 import multiprocessing
+import resource
 import signal
 import time
 import tracemalloc
@@ -273,7 +279,8 @@ def _pipeline_run(name, d, k, n, rng_seed):
         tracemalloc.stop()
     est = out.network if (name == "fit_adam" and out is not None) else out
     err = rl.parameter_error(net, est) if est is not None else float("inf")
-    return dict(seconds=seconds, peak_mib=peak, error=err, failure=failed)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return dict(seconds=seconds, peak_mib=peak, rss_peak_mib=rss, error=err, failure=failed)
 
 
 def pipeline_sequence(task):
@@ -317,12 +324,14 @@ def scaling(quick, workers):
     pn = [10_000, 30_000, 100_000] if quick else [10_000, 30_000, 100_000, 300_000, 1_000_000, 10_000_000]
     pd = [10, 20, 50] if quick else [10, 20, 50, 100, 200]
     tasks = [(name, "n", pn) for name in methods] + [(name, "d", pd) for name in methods]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # a fresh process per sequence, so that its resident-memory high-water mark is its own
+    with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
         for key, val in pool.imap_unordered(pipeline_sequence, tasks, chunksize=1):
             out[key] = val
             for r in val["rows"]:
                 print(f"  {key} n={r['n']:.0e} d={r['d']} k={r['k']}: {r['seconds']:.2f} s, "
-                      f"error {r['error']:.1e}, peak {r['peak_mib']:.0f} MiB {r['failure'][:40]}", flush=True)
+                      f"error {r['error']:.1e}, peak {r['peak_mib']:.0f} MiB traced, {r['rss_peak_mib']:.0f} MiB "
+                      f"resident {r['failure'][:40]}", flush=True)
     return out
 
 
@@ -383,19 +392,23 @@ def report(folder):
     lines += [
         "",
         "Scaling (fitted exponent = least-squares slope of log time against log n or log d; peak traced memory, "
-        "measured by a second, traced call only where the timed call took under 5 s):",
+        "measured by a second, traced call only where the timed call took under 5 s; for the pipelines also the "
+        "resident-memory high-water mark of the worker process, samples and interpreter included):",
         "",
-        "| measurement | grid | exponent | peak memory (MiB) | runs that hit the time limit |",
-        "|---|---|---|---|---|",
+        "| measurement | grid | exponent | peak traced memory (MiB) | peak resident memory (MiB) "
+        "| runs that hit the time limit |",
+        "|---|---|---|---|---|---|",
     ]
     for key in sorted(k for k in scal if k.endswith(("_vs_n", "_vs_d"))):
         rows = scal[key]["rows"]
         axis = key[-1]
         fixed = f"d = {rows[0]['d']}" if axis == "n" else f"n = {rows[0]['n']}"
         peaks = [r["peak_mib"] for r in rows if r["peak_mib"] == r["peak_mib"]]
+        rss = [r["rss_peak_mib"] for r in rows if "rss_peak_mib" in r]
         hit = [f"{axis}={r[axis]:g}" for r in rows if r.get("failure")]
         lines.append(f"| {key} | {axis} = {', '.join(f'{r[axis]:g}' for r in rows)} ({fixed}) "
-                     f"| {scal[key]['exponent']:.2f} | {max(peaks):.0f} | {', '.join(hit) or 'none'} |")
+                     f"| {scal[key]['exponent']:.2f} | {max(peaks):.0f} | {f'{max(rss):.0f}' if rss else 'n/a'} "
+                     f"| {', '.join(hit) or 'none'} |")
     return "\n".join(lines)
 
 
