@@ -54,9 +54,16 @@ def table(n: int, dims, repeat: int) -> None:
         )
 
 
-def streamed(n: int, d: int, chunk: int = 200_000) -> None:
-    rng = np.random.default_rng(0)
-    net = rl.random_network(d, 5, bias_scale=1.0, rng=rng)
+def stream_moments(d: int, n: int, rng, chunk: int):
+    """Stream ``n`` samples, drawn chunk by chunk, into a ``HermiteMomentAccumulator``.
+
+    The accumulator holds ``T_0 .. T_2`` and one contraction of ``T_3`` and of
+    ``T_4`` (vectors ``g``, ``h``). Returns ``(net, g, T3, T4, seconds, peak)``:
+    the network (``min(5, d)`` units), ``g``, the contractions, the wall time
+    (sampling included) and the peak traced memory in bytes.
+    Also used by ``versus_gd.py``.
+    """
+    net = rl.random_network(d, min(5, d), bias_scale=1.0, rng=rng)
     g, h = rng.standard_normal((2, d))
     acc = rl.HermiteMomentAccumulator(d, g3=g, g4=g, h4=h)
     tracemalloc.start()
@@ -67,9 +74,14 @@ def streamed(n: int, d: int, chunk: int = 200_000) -> None:
         acc.update(X, y)
         done += X.shape[0]
     T3, T4 = acc.T3()[0, 0], acc.T4()[0, 0]
-    elapsed = time.perf_counter() - t0
-    _, peak = tracemalloc.get_traced_memory()
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
+    return net, g, T3, T4, seconds, peak
+
+
+def streamed(n: int, d: int, chunk: int = 200_000) -> None:
+    net, g, T3, T4, elapsed, peak = stream_moments(d, n, np.random.default_rng(0), chunk)
     W = rl.hermite_coefficient_factors(net, 3)
     P3 = np.einsum("r,ri,rj,r->ij", W[0][0], W[1], W[1], W[1] @ g)
     err = np.linalg.norm(T3 - P3) / np.linalg.norm(P3)

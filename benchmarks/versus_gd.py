@@ -93,6 +93,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import relulib as rl  # noqa: E402
+from moments import stream_moments  # noqa: E402  (benchmarks/moments.py, beside this script)
 
 SEED = 20260
 SIZES = [(8, 4), (20, 6), (50, 10)]
@@ -239,25 +240,6 @@ def _fit_exponent(xs, ts):
     return float(np.polyfit(np.log(xs[ok]), np.log(ts[ok]), 1)[0]) if ok.sum() >= 2 else float("nan")
 
 
-def _stream_moments(d, n, rng, chunk=100_000):
-    """Stream n samples into the accumulator (T_0..T_2, one T_3 and one T_4 contraction)."""
-    net = rl.random_network(d, 5 if d >= 5 else d, bias_scale=1.0, rng=rng)
-    g, h = rng.standard_normal((2, d))
-    acc = rl.HermiteMomentAccumulator(d, g3=g, g4=g, h4=h)
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    done = 0
-    while done < n:
-        X, y = rl.gaussian_samples(net, min(chunk, n - done), rng=rng)
-        acc.update(X, y)
-        done += X.shape[0]
-    acc.T3(), acc.T4()
-    seconds = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return seconds, peak
-
-
 def _pipeline_run(name, d, k, n, rng_seed):
     family = "multi" if name == "recover_exact" else "biased"
     m = k if family == "multi" else 1
@@ -307,14 +289,14 @@ def scaling(quick, workers):
     ns = [10_000, 100_000, 1_000_000] if quick else [10_000, 100_000, 1_000_000, 10_000_000]
     rows = []
     for n in ns:
-        t, peak = _stream_moments(20, n, rng)
+        *_, t, peak = stream_moments(20, n, rng, 100_000)
         rows.append(dict(n=n, d=20, seconds=t, peak_mib=peak / 2**20))
         print(f"  moments n={n:.0e} d=20: {t:.2f} s, peak {peak / 2**20:.1f} MiB", flush=True)
     out["moments_vs_n"] = dict(rows=rows, exponent=_fit_exponent(ns, [r["seconds"] for r in rows]))
     ds = [10, 20, 50] if quick else [10, 20, 50, 100, 200]
     rows = []
     for d in ds:
-        t, peak = _stream_moments(d, 100_000, rng)
+        *_, t, peak = stream_moments(d, 100_000, rng, 100_000)
         rows.append(dict(n=100_000, d=d, seconds=t, peak_mib=peak / 2**20))
         print(f"  moments n=1e5 d={d}: {t:.2f} s, peak {peak / 2**20:.1f} MiB", flush=True)
     out["moments_vs_d"] = dict(rows=rows, exponent=_fit_exponent(ds, [r["seconds"] for r in rows]))

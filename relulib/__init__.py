@@ -42,217 +42,41 @@ Examples
 ((1000, 5), (1000, 1))
 """
 
-from .decomposition import (
-    CPDecomposition,
-    cp_als,
-    eigenvalue_separation,
-    flattening_rank,
-    jennrich,
-    jennrich_slices,
-    khatri_rao,
-    simultaneous_diagonalization,
+# The public API is the union of the public modules' ``__all__`` lists (one
+# source of truth: each name is declared once, in the module that defines it).
+from . import (
+    atv21,
+    baselines,
+    bjw19,
+    decomposition,
+    fpt,
+    hermite,
+    identifiability,
+    metrics,
+    moments,
+    networks,
+    population,
+    refine,
+    separation,
+    tensors,
 )
-from .atv21 import (
-    Algorithm1Result,
-    fix_signs,
-    moment_estimate,
-    recover_from_coefficients,
-    recover_scalars,
-    recover_with_bias,
-    large_bias_surrogate,
-    relu_tail_l2,
-)
-from .hermite import (
-    gauss_hermite_prob,
-    hermite_prob,
-    hermite_prob_vander,
-    normal_cdf,
-    normal_pdf,
-    relu_hermite_coefficient,
-)
-from .hermite import (  # chapter "Hermite analysis of a ReLU unit"
-    MonteCarloEstimate,
-    hermite_coefficient_monte_carlo,
-    relu_hermite_energies,
-    relu_hermite_tensor_quadrature,
-    relu_kernel,
-)
-from .separation import (  # chapter "Root separation" (ATV21, Lemma 4.3)
-    SeparationCertificate,
-    SeparationMinimum,
-    certify_root_separation,
-    hermite_prob_exact,
-    hermite_prob_integer_coefficients,
-    repaired_separation_bound,
-    separation_identity_holds,
-    separation_minimum,
-)
-from .identifiability import (
-    MAX_ENUMERATED_UNITS,
-    EqualityCertificate,
-    SignFlipPair,
-    bivariate_normal_cdf,
-    equation2_residual,
-    equation2_sign_vectors,
-    flip_units,
-    function_equality_certificate,
-    kruskal_rank,
-    l2_distance,
-    large_bias_replacement_error,
-    relu_gaussian_kernel,
-    sign_flip_pair,
-    smallest_sign_flip_pair,
-)
-from .metrics import match_units, parameter_error, unit_distance_matrix
-from .moments import HermiteMomentAccumulator, empirical_hermite_tensor, moment_matrix
-from .networks import (
-    ACTIVATIONS,
-    Activation,
-    TwoLayerNetwork,
-    gaussian_samples,
-    get_activation,
-    random_network,
-)
-from .refine import CertificateWarning, RefinementResult, refine_by_patterns, relative_residual
-from .baselines import (  # chapter "Against gradient descent"
-    GradientDescentResult,
-    LossGradient,
-    fit_adam,
-    square_loss_gradient,
-)
-from .bjw19 import (  # chapters "Exact recovery" and "Noisy recovery" (BJW19)
-    CERTIFICATE_TOL,
-    activation_hermite_coefficient,
-    approximate_directions,
-    recover_exact,
-    recover_noisy,
-    recover_null_space,
-    zero_pattern_unit,
-)
-from .fpt import (  # chapter "Beyond full rank: FPT" (BJW19 FPT, CKM20 filtered PCA)
-    DepthThreeNetwork,
-    FilteredPCAResult,
-    FPTResult,
-    blind_depth3_network,
-    filtered_pca,
-    principal_angle_sine,
-    recover_fpt,
-    span_from_moments,
-)
-from .population import hermite_coefficient_factors, hermite_coefficients
-from .tensors import (
-    MAX_FULL_TENSOR_ENTRIES,
-    contract_last_modes,
-    flatten,
-    hermite_tensor,
-    symmetric_rank_one_sum,
-)
+from .atv21 import *  # noqa: F403 -- chapters "Tensor decomposition", "Learning with biases"
+from .baselines import *  # noqa: F403 -- chapter "Against gradient descent"
+from .bjw19 import *  # noqa: F403 -- chapters "Exact recovery", "Noisy recovery" (BJW19)
+from .decomposition import *  # noqa: F403 -- chapter "Tensor decomposition"
+from .fpt import *  # noqa: F403 -- chapter "Beyond full rank" (BJW19 FPT, CKM20 filtered PCA)
+from .hermite import *  # noqa: F403 -- chapter "Hermite analysis of a ReLU unit"
+from .identifiability import *  # noqa: F403 -- chapter "Identifiability" (ATV21 Thm 3.4, Claim 4.8)
+from .metrics import *  # noqa: F403 -- ATV21, Theorem 3.1 parameter error
+from .moments import *  # noqa: F403 -- streamed, contracted moment estimates
+from .networks import *  # noqa: F403 -- the model and its samples
+from .population import *  # noqa: F403 -- ATV21, Lemma 3.5
+from .refine import *  # noqa: F403 -- activation-pattern least squares
+from .separation import *  # noqa: F403 -- chapter "Root separation" (ATV21, Lemma 4.3)
+from .tensors import *  # noqa: F403 -- Hermite tensors, flattenings
 
 __version__ = "0.1.0"
 
-__all__ = [
-    # gradient-descent baseline (chapter "Against gradient descent")
-    "GradientDescentResult",
-    "LossGradient",
-    "fit_adam",
-    "square_loss_gradient",
-    # networks
-    "Activation",
-    "ACTIVATIONS",
-    "get_activation",
-    "TwoLayerNetwork",
-    "random_network",
-    "gaussian_samples",
-    # Hermite analysis
-    "hermite_prob",
-    "hermite_prob_vander",
-    "gauss_hermite_prob",
-    "normal_pdf",
-    "normal_cdf",
-    "relu_hermite_coefficient",
-    "relu_kernel",
-    "relu_hermite_tensor_quadrature",
-    "relu_hermite_energies",
-    "MonteCarloEstimate",
-    "hermite_coefficient_monte_carlo",
-    # root separation (ATV21, Lemma 4.3)
-    "hermite_prob_integer_coefficients",
-    "hermite_prob_exact",
-    "SeparationCertificate",
-    "certify_root_separation",
-    "SeparationMinimum",
-    "separation_minimum",
-    "repaired_separation_bound",
-    "separation_identity_holds",
-    # tensors
-    "MAX_FULL_TENSOR_ENTRIES",
-    "hermite_tensor",
-    "symmetric_rank_one_sum",
-    "contract_last_modes",
-    "flatten",
-    # moments
-    "HermiteMomentAccumulator",
-    "moment_matrix",
-    "empirical_hermite_tensor",
-    "hermite_coefficients",
-    "hermite_coefficient_factors",
-    # decomposition
-    "CPDecomposition",
-    "flattening_rank",
-    "simultaneous_diagonalization",
-    "jennrich",
-    "jennrich_slices",
-    "eigenvalue_separation",
-    "khatri_rao",
-    "cp_als",
-    # ATV21 pipeline
-    "Algorithm1Result",
-    "recover_scalars",
-    "fix_signs",
-    "recover_from_coefficients",
-    "moment_estimate",
-    "recover_with_bias",
-    "relu_tail_l2",
-    "large_bias_surrogate",
-    # refinement and certificates
-    "CertificateWarning",
-    "RefinementResult",
-    "refine_by_patterns",
-    "relative_residual",
-    # BJW19 exact and noisy recovery
-    "CERTIFICATE_TOL",
-    "activation_hermite_coefficient",
-    "approximate_directions",
-    "zero_pattern_unit",
-    "recover_exact",
-    "recover_noisy",
-    "recover_null_space",
-    # BJW19 FPT and CKM20 filtered PCA
-    "DepthThreeNetwork",
-    "FilteredPCAResult",
-    "FPTResult",
-    "blind_depth3_network",
-    "filtered_pca",
-    "principal_angle_sine",
-    "recover_fpt",
-    "span_from_moments",
-    # metrics
-    "unit_distance_matrix",
-    "match_units",
-    "parameter_error",
-    # identifiability (ATV21, Theorem 3.4, Claim 4.8)
-    "EqualityCertificate",
-    "SignFlipPair",
-    "flip_units",
-    "function_equality_certificate",
-    "sign_flip_pair",
-    "smallest_sign_flip_pair",
-    "equation2_residual",
-    "equation2_sign_vectors",
-    "MAX_ENUMERATED_UNITS",
-    "kruskal_rank",
-    "bivariate_normal_cdf",
-    "relu_gaussian_kernel",
-    "l2_distance",
-    "large_bias_replacement_error",
-]
+_PUBLIC_MODULES = (networks, hermite, separation, tensors, population, moments, decomposition,
+                   metrics, refine, atv21, bjw19, fpt, identifiability, baselines)
+__all__ = [name for module in _PUBLIC_MODULES for name in module.__all__]

@@ -24,6 +24,14 @@ def test_contract_names_are_exported():
         assert name in rl.__all__ and callable(getattr(rl, name)), name
     for name in rl.__all__:
         assert hasattr(rl, name), name
+    assert len(set(rl.__all__)) == len(rl.__all__)  # no name exported by two modules
+
+
+def test_every_public_module_is_exported():
+    for info in pkgutil.iter_modules(rl.__path__):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"relulib.{info.name}")
+            assert set(module.__all__) <= set(rl.__all__), info.name
 
 
 MODULES = ["relulib"] + [f"relulib.{m.name}" for m in pkgutil.iter_modules(rl.__path__)]
