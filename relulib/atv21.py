@@ -17,10 +17,11 @@ Awasthi, Tang and Vijayaraghavan (NeurIPS 2021), Section 4:
   are linearly independent (``l = 1``).
 
 :func:`recover_with_bias` runs the ``l = 1`` algorithm on finite samples
-(ALGORITHMS.md, "ATV21 pipeline"): residualised, projected, streamed moments;
+(the book's appendix "How the algorithms were reconstructed"): residualised,
+projected, streamed moments;
 Jennrich on orders 3 and 4; scalars; signs; then polishing by activation
 pattern least squares (:func:`relulib.refine_by_patterns`, an extension that
-none of the seeds states) and a certificate: the relative residual on held-out
+none of the three papers states) and a certificate: the relative residual on held-out
 samples.
 """
 
@@ -134,8 +135,8 @@ def recover_scalars(directions, tensors, ell=1) -> TwoLayerNetwork:
 
         zeta_j(i) = (-1)^j beta_i He_{j-2}(b~_i),  beta_i = a_i phi(b~_i),  b~_i = xi_i b_i,
 
-    so the unit is read in the orientation of ``w~_i`` (the sign symmetry of
-    ALGORITHMS.md leaves every ``f_j``, ``j >= 2``, unchanged).
+    so the unit is read in the orientation of ``w~_i`` (the sign symmetry
+    ``sigma(t) - sigma(-t) = t`` leaves every ``f_j``, ``j >= 2``, unchanged).
 
     * ``ell = 1``: ``b~ = -zeta_3 / zeta_2`` and ``a = sqrt(2 pi) zeta_2 exp(b~^2 / 2)``
       (orders 2 and 3, as printed).
@@ -564,7 +565,7 @@ def recover_with_bias(
     The samples are split into a training part and a held-out part. On the
     training part: :func:`moment_estimate` (Algorithms 1-3 of ATV21 on
     residualised, projected, streamed moments), then activation-pattern least
-    squares (:func:`relulib.refine_by_patterns`, ALGORITHMS.md step 5) on at
+    squares (:func:`relulib.refine_by_patterns`, the polishing step) on at
     most ``max_polish_samples`` samples. On the held-out part: the
     certificate, the relative residual ``|y - f~(X)| / |y|``.
 
@@ -643,7 +644,8 @@ def recover_with_bias(
     Xt, yt = X[train], y[train]
     moments = _sample_moments(Xt, yt, k, 100_000)
     m = min(n_train, max(max_polish, 2 * k * (d + 1)))
-    # Polishing (ALGORITHMS.md step 5). If the polished network does not fit the
+    # Polishing (appendix "How the algorithms were reconstructed").
+    # If the polished network does not fit the
     # polishing samples, the tensor stage is rerun with other orders / draws.
     best = None
     for attempt, source in enumerate(("union", "order3", "order4", "union", "union")[:max_restarts + 1]):
@@ -683,7 +685,7 @@ def relu_tail_l2(b):
     The squared L2 cost of replacing a unit ``sigma(w.x + b)`` (``|w| = 1``) by
     the affine function ``w.x + b`` when ``b > 0``, or by 0 when ``b < 0``:
     the difference is ``-sigma(-w.x - b)`` resp. ``sigma(w.x + b)``, a ReLU of
-    a standard normal shifted by ``-|b|`` (ALGORITHMS.md, step 6).
+    a standard normal shifted by ``-|b|`` (ATV21, Section 3).
 
     Examples
     --------

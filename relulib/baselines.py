@@ -1,6 +1,6 @@
 """The baseline a practitioner would pick instead: Adam on the square loss.
 
-ALGORITHMS.md, "Baseline a user would pick instead": train a network of the
+The comparison of the chapter "Against gradient descent": train a network of the
 *true* width ``k`` by gradient descent (Adam: Kingma & Ba, ICLR 2015, Algorithm 1)
 on the square loss
 

@@ -4,8 +4,8 @@ Bakshi, Jayaram and Woodruff (COLT 2019) learn a two-layer network with a
 rectified activation ``f`` (``f(t) = 0`` for ``t <= 0``, ``f(t) > 0``
 otherwise) from Gaussian inputs: *exactly* when ``E = 0`` and ``U*`` has full
 column rank, approximately under mean-zero noise. Only the paper's abstract
-is available; the pipeline below is the reconstruction of ALGORITHMS.md,
-section "BJW19" [reconstructed, checked]:
+is available; the pipeline below is the book's reconstruction
+(appendix "How the algorithms were reconstructed"), checked by the tests:
 
 1. Row span: the row span of ``Y`` equals that of ``f(V* X)`` (step 1).
 2. Moments: ``T_2 = E[y_r (x x^T - I)] = c_2 sum_i U*_ri v_i v_i^T`` for every
@@ -252,7 +252,7 @@ def zero_pattern_unit(X, basis, direction, act, *, quantile=0.1, tol=1e-9):
 def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
     """Exact recovery of ``Y = U* f(V* X)`` from finite noiseless samples (BJW19, reconstructed).
 
-    Steps (ALGORITHMS.md, "BJW19", steps 1-4 and 6): rows of ``V*`` up to sign
+    Steps (reconstructed, steps 1-4 and 6 of the module docstring): rows of ``V*`` up to sign
     from second moments and Jennrich (:func:`approximate_directions`); for
     each direction and sign the zero-pattern step (:func:`zero_pattern_unit`),
     which gives ``v_i`` exactly or no null vector (the wrong sign); then
@@ -355,7 +355,7 @@ def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
 
 
 def recover_null_space(X, Y, k, *, quantile=0.1, rng=None) -> TwoLayerNetwork:
-    """The exact step alone, applied to noisy labels: biased (ALGORITHMS.md, BJW19 step 5).
+    """The exact step alone, applied to noisy labels: biased (step 5 of the module docstring).
 
     As in :func:`recover_exact` (ReLU), but with the top-``k`` left singular
     vectors of a noisy ``Y`` as the span, the *smallest* singular vector of
@@ -405,7 +405,7 @@ def _moment_initialisation(X, Y, k, rng):
     ``T_2[r] = c_2 sum_i U_ri v_i v_i^T`` is blind to the sign of ``v_i``;
     ``T_1 = c_1 U diag(s) V`` then gives the signs ``s_i`` (the analogue of
     ATV21's FixSigns, Algorithm 3). For ``m < k`` the slices come from
-    ``T_4[., ., g, g]`` (ALGORITHMS.md, BJW19 step 2: "with m = 1, use order 4").
+    ``T_4[., ., g, g]`` (step 2 of the module docstring: with ``m = 1``, use order 4).
     """
     n, d = X.shape
     m = Y.shape[1]
@@ -439,7 +439,7 @@ def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> Tw
 
     Moments give a rough estimate (Jennrich on ``T_2`` for the rows up to sign,
     ``U`` from ``T_2``, signs from ``T_1``); activation-pattern least squares
-    (:func:`relulib.refine_by_patterns`, ALGORITHMS.md step 5) is then iterated
+    (:func:`relulib.refine_by_patterns`, the polishing step) is then iterated
     to convergence. Its fixed point is the least-squares fit for its own
     activation pattern, so the error falls like ``n^{-1/2}`` (BJW19 step 5).
     With ``bias=True`` (one output) the initial estimates come from the tensor

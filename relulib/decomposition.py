@@ -176,7 +176,7 @@ def jennrich(T, rank=None, *, rng=None, n_trials=1, average=False) -> CPDecompos
     average : bool, default False
         Instead average the first factors of all ``n_trials`` draws: the
         columns of every draw are matched to those of the best-separated draw
-        (up to sign, by :func:`scipy.optimize.linear_sum_assignment` on
+        (up to sign, by ``scipy.optimize.linear_sum_assignment`` on
         ``|cos|``), flipped and averaged. Under noise this reduces the
         variance of each factor; with exact tensors it changes nothing.
 

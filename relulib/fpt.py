@@ -5,8 +5,8 @@ BJW19's abstract announces an algorithm whose running time is polynomial in
 (e.g. ``m = 1`` output, or ``m < k``) and for arbitrary noise independent of
 ``X``. CKM20's abstract announces fixed-parameter tractable learning of deep
 ReLU networks, built on recovering the span of the first-layer weights by
-*filtered PCA*. Neither algorithm is printed in our seeds; this module
-implements the reconstruction of ALGORITHMS.md ("BJW19" step 7, "CKM20"):
+*filtered PCA*. Neither algorithm is printed in their abstracts; this module
+implements the book's reconstruction (appendix "How the algorithms were reconstructed"):
 
 1. **Span.** ``y`` depends on ``x`` only through ``V* x``, so every Hermite
    moment of order 2 lies in the row span of ``V*``:
@@ -154,7 +154,7 @@ class DepthThreeNetwork:
 
 
 def blind_depth3_network(d, *, beta=1.0, scale=3.0, rng=None):
-    """The depth-3 example where second moments are blind (ALGORITHMS.md, "CKM20") [checked].
+    """The depth-3 example where second moments are blind (CKM20, reconstructed).
 
     ``F(x) = v1.x + scale * h(v2.x)`` with the odd function
     ``h(t) = relu(t - beta) - relu(-t - beta) - 2 Phi(-beta) t``, whose linear
@@ -209,13 +209,13 @@ class FilteredPCAResult:
 
 
 def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
-    """CKM20 filtered PCA, iterated (reconstructed, ALGORITHMS.md "CKM20").
+    """CKM20 filtered PCA, iterated (reconstructed; see the book's appendix).
 
     Round ``j`` looks for a new direction in the orthogonal complement ``P``
     of the directions ``Q`` found so far. Samples are split into cells by
     quantile bins of ``Q^T x``; in each cell ``c``, with residual
     ``r = y - median_c(y)`` and filter ``1{|r| > tau_c}`` (``tau_c`` the
-    ``quantile`` of ``|r|`` in the cell),
+    ``quantile`` of ``|r|`` in the cell)::
 
         A_c = E_c[1{|r| > tau_c} (P x x^T P - P)],   b_c = E_c[r P x].
 
@@ -353,7 +353,7 @@ def recover_fpt(
 
     Works when ``U*`` has no full column rank (``m = 1``, ``m < k``) and for
     noise independent of ``X`` (heavy-tailed, or with a non-zero mean: use
-    ``intercept=True``). Steps (ALGORITHMS.md, "BJW19" step 7):
+    ``intercept=True``). Steps (reconstructed, BJW19 FPT variant):
 
     1. the k-dimensional span ``S`` of the rows of ``V*``
        (:func:`span_from_moments`, or a given ``span``, e.g. from :func:`filtered_pca`);

@@ -1,6 +1,6 @@
 """Probabilists' Hermite polynomials and the Hermite coefficients of one ReLU unit.
 
-Conventions (ALGORITHMS.md, "Conventions"):
+Conventions (those of ATV21, Section 1.1 and Appendix A):
 
 * ``He_k`` is the monic probabilists' Hermite polynomial,
   ``He_{k+1}(x) = x He_k(x) - k He_{k-1}(x)`` (DLMF 18.9.1), with
@@ -66,7 +66,7 @@ def hermite_prob(k, x):
 def hermite_prob_vander(x, kmax):
     """Values ``He_0(x), ..., He_kmax(x)`` stacked on a new last axis.
 
-    Thin wrapper of :func:`numpy.polynomial.hermite_e.hermevander`.
+    Thin wrapper of ``numpy.polynomial.hermite_e.hermevander``.
 
     Returns
     -------
@@ -83,7 +83,7 @@ def gauss_hermite_prob(n):
     ``sum(w * g(x)) = E[g(z)]``, ``z ~ N(0, 1)``, exactly for polynomials
     of degree ``<= 2n - 1``.
 
-    :func:`numpy.polynomial.hermite_e.hermegauss` integrates against
+    ``numpy.polynomial.hermite_e.hermegauss`` integrates against
     ``exp(-x^2/2)``; its weights sum to ``sqrt(2 pi)``, so they are divided by
     that constant here.
 

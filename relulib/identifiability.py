@@ -8,7 +8,7 @@ ATV21 (Awasthi, Tang, Vijayaraghavan, NeurIPS 2021), Section 3 and Section 4:
 * **Claim 4.8**: if ``w_1..w_m`` are linearly dependent there are ``a`` and
   signs ``xi`` (not all ``+1``) with ``sum a_i sigma(w_i.x) == sum a_i sigma(xi_i w_i.x)``.
 
-Everything rests on one identity (ALGORITHMS.md, "Sign symmetry"):
+Everything rests on one identity (the sign symmetry behind ATV21, Claim 4.8):
 
     sigma(t) - sigma(-t) = t.                                              (*)
 
@@ -23,7 +23,7 @@ hyperplane they live on, an exact equality test for two networks
 The L2 distance ``E[(f(x) - g(x))^2]`` for ``x ~ N(0, I_d)`` is computed in
 closed form from the biased arc-cosine kernel
 ``E[sigma(w.x + b) sigma(v.x + c)]`` (:func:`relu_gaussian_kernel`), a 2-D
-Gaussian integral evaluated with Owen's T function (:func:`scipy.special.owens_t`).
+Gaussian integral evaluated with Owen's T function (``scipy.special.owens_t``).
 For ``b = c = 0`` it reduces to the arc-cosine kernel of degree 1 of Cho and Saul.
 """
 
@@ -402,7 +402,7 @@ def sign_flip_pair(V, b=None, *, rng=None, tol=1e-9) -> SignFlipPair:
 
 
 def smallest_sign_flip_pair() -> SignFlipPair:
-    """The smallest instance of Claim 4.8 (ALGORITHMS.md, "Identifiability").
+    """The smallest instance of Claim 4.8 (two units, ``d = 1``; chapter "Identifiability").
 
     ``sigma(x1) + sigma(x2) + sigma(-x1 - x2) == sigma(-x1) + sigma(-x2) + sigma(x1 + x2)``
     on ``R^2``: three pairwise non-parallel units in dimension 2 (so they are
@@ -432,7 +432,7 @@ def equation2_residual(net, signs, *, as_printed=False) -> np.ndarray:
         r[d]  = sum_i a_i xi_i b_i Phi(xi_i b_i)       - sum_i a_i b_i Phi(b_i)     (f_0)
 
     The second line is ``f_0(flipped) - f_0(f)`` (Lemma 3.5; ``phi`` is even).
-    The seed prints it without the factor ``xi_i``,
+    ATV21 prints it without the factor ``xi_i``,
     ``sum_i a_i b_i Phi(xi_i b_i) = sum_i a_i b_i Phi(b_i)``, which is
     reproduced with ``as_printed=True``; that version is not sufficient for
     equality (see the chapter "Identifiability" and the errata).
@@ -571,8 +571,8 @@ def bivariate_normal_cdf(h, k, rho):
     ``T(0, +-inf) = +-1/4`` handles ``h = 0`` or ``k = 0``, and
     ``Phi_2(0, 0; rho) = 1/4 + arcsin(rho)/(2 pi)``. ``|rho| = 1`` uses the limits
     ``Phi(min(h, k))`` and ``max(0, Phi(h) + Phi(k) - 1)``. Accurate to about
-    1e-15 absolutely (:func:`scipy.special.owens_t`), unlike
-    :class:`scipy.stats.multivariate_normal`, whose default tolerance is 1e-5.
+    1e-15 absolutely (``scipy.special.owens_t``), unlike
+    ``scipy.stats.multivariate_normal``, whose default tolerance is 1e-5.
 
     Parameters
     ----------
@@ -656,7 +656,7 @@ def relu_gaussian_kernel(V1, b1, V2, b2):
     """Closed-form ``E[sigma(v.x + b) sigma(u.x + c)]`` for ``x ~ N(0, I_d)``, all pairs.
 
     ``s = v.x + b`` and ``t = u.x + c`` are jointly Gaussian with means ``(b, c)``,
-    variances ``|v|^2, |u|^2`` and covariance ``v.u``; hence
+    variances ``|v|^2, |u|^2`` and covariance ``v.u``; hence::
 
         E[sigma(s) sigma(t)] = |v| |u| K(b/|v|, c/|u|, v.u/(|v||u|)),
         K(beta, gamma, rho) = E[(Z_1 + beta)_+ (Z_2 + gamma)_+],
@@ -711,7 +711,7 @@ def l2_distance(f, g, *, merge_tol=1e-12) -> float:
 
     The difference is first reduced as in :func:`function_equality_certificate`
     (units on the same hyperplane merged, with key tolerance ``merge_tol``) to
-    ``h = sum_j C_j sigma(u_j.x + beta_j) + p.x + q``; then
+    ``h = sum_j C_j sigma(u_j.x + beta_j) + p.x + q``; then::
 
         E[h^2] = C^T K C + 2 sum_j C_j (Phi(beta_j) u_j.p + q (beta_j Phi(beta_j) + phi(beta_j)))
                  + |p|^2 + q^2
@@ -764,8 +764,9 @@ def large_bias_replacement_error(b):
     """Squared L2 cost of replacing ``sigma(z + b)`` by its large-``|b|`` limit.
 
     For ``b > 0`` the unit is replaced by the affine function ``z + b``, for
-    ``b < 0`` by 0 (ATV21, Section 3; ALGORITHMS.md step 6). In both cases, by
-    ``sigma(t) - t = sigma(-t)``,
+    ``b < 0`` by 0 (ATV21, Section 3; the book's appendix on the reconstructions,
+    large biases). In both cases, by
+    ``sigma(t) - t = sigma(-t)``::
 
         E[(sigma(z + b) - limit)^2] = E[sigma(-|b| - z)^2]
                                     = (1 + b^2) Phi(-|b|) - |b| phi(b),   z ~ N(0, 1).

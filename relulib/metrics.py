@@ -7,7 +7,7 @@ the largest of these. With several outputs (BJW19) the column ``u_i`` of
 rows of ``V``), which removes the positive-scaling symmetry, and the
 permutation symmetry is removed by the matching that minimises the largest
 per-unit error (a bottleneck assignment, solved with
-:func:`scipy.optimize.linear_sum_assignment`).
+``scipy.optimize.linear_sum_assignment``).
 """
 
 from __future__ import annotations

@@ -286,14 +286,14 @@ def empirical_hermite_tensor(X, y, order, *, chunk_size=20_000):
     ------
     ValueError
         On bad shapes or non-finite values, or if ``d**order`` exceeds
-        :data:`relulib.tensors.MAX_FULL_TENSOR_ENTRIES` (use
+        :data:`~relulib.MAX_FULL_TENSOR_ENTRIES` (use
         :func:`moment_matrix` then).
 
     Notes
     -----
     Only the ``C(d+k-1, k)`` distinct entries of the symmetric tensor are
     computed, as products of univariate ``He_{n_c}(x_c)`` from
-    :func:`numpy.polynomial.hermite_e.hermevander`.
+    ``numpy.polynomial.hermite_e.hermevander``.
     """
     X = as_samples(X, "X")
     Y = as_targets(y, X.shape[0], "y")

@@ -1,7 +1,7 @@
 """Activation-pattern least squares: polishing an approximate ReLU network.
 
-ALGORITHMS.md, "ATV21 pipeline", step 5 [checked; an extension that none of the
-seeds states for biased networks]. A ReLU network is piecewise linear: once
+the book's appendix "How the algorithms were reconstructed", polishing: an extension
+that none of the three papers states for biased networks. A ReLU network is piecewise linear: once
 the activation pattern ``1{v_i.x + b_i > 0}`` of every sample is fixed,
 
     y = sum_{i active} u_i (v_i.x + b_i)

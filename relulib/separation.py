@@ -1,11 +1,11 @@
 """Root separation of consecutive Hermite polynomials (ATV21, Lemma 4.3, and its repair).
 
-Seed 003 (ATV21) states as Lemma 4.3:
+ATV21 states as Lemma 4.3:
 
     for all k and x,  max(|He_k(x)|, |He_{k+1}(x)|) >= sqrt(k!) / 2.
 
-This is true for ``k <= 7`` and false for ``k = 8`` (ALGORITHMS.md, "Lemma 4.3
-is false as printed").  This module provides
+This is true for ``k <= 7`` and false for ``k = 8`` (chapter "Root
+separation", which proves it with exact arithmetic).  This module provides
 
 * exact integer/rational arithmetic for ``He_k`` (:func:`hermite_prob_integer_coefficients`,
   :func:`hermite_prob_exact`), used by certificates;
@@ -212,7 +212,7 @@ def certify_root_separation(k, bound_squared=None):
     >>> cert.holds, 4 * hermite_prob_exact(8, cert.witness) ** 2 < math.factorial(8)
     (False, True)
     """
-    import sympy as sp  # exactness is the point here (STYLE.md: SymPy for certificates)
+    import sympy as sp  # exactness is the point here (SymPy: certificates are exact)
 
     k = as_nonnegative_int(k, "k")
     if bound_squared is None:
@@ -295,7 +295,7 @@ def separation_minimum(k):
     (roots of ``He_k - He_{k+1}`` or ``He_k + He_{k+1}``) or at a critical
     point of the larger one (roots of ``He_k' = k He_{k-1}`` or
     ``He_{k+1}' = (k+1) He_k``).  All candidates are roots of polynomials in
-    the Hermite basis, found with :func:`numpy.polynomial.hermite_e.hermeroots`
+    the Hermite basis, found with ``numpy.polynomial.hermite_e.hermeroots``
     (a well-conditioned companion matrix in that basis), so the result is
     accurate to about ``1e-12`` relative for ``k <= 40``.  For a certified
     statement use :func:`certify_root_separation`.

@@ -1,7 +1,8 @@
 """Symmetric tensors: multivariate Hermite tensors, rank-one sums, flattenings.
 
 The multivariate Hermite tensor of order ``k`` at ``x in R^d`` is
-``He_k(x) = (-1)^k grad^k phi_d(x) / phi_d(x)`` (ALGORITHMS.md, "Conventions").
+``He_k(x) = (-1)^k grad^k phi_d(x) / phi_d(x)`` (the convention of ATV21,
+Section 1.1 and Appendix A).
 Its entry at a multi-index ``(i_1, ..., i_k)`` in which coordinate ``c``
 appears ``n_c`` times is ``prod_c He_{n_c}(x_c)``.  For instance
 ``He_2(x) = x x^T - I`` and, for any vector ``u``,
