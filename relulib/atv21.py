@@ -126,12 +126,12 @@ def recover_scalars(directions, tensors, ell=1) -> TwoLayerNetwork:
     """Output weights and biases from known directions (ATV21, Algorithm 2, consistent index).
 
     Given unit directions ``w~_i = xi_i w_i`` (signs unknown) and the Hermite
-    tensors ``T_j = f_j``, solve
+    tensors ``T_j = f_j``, solve::
 
         sum_i zeta_j(i) vec(w~_i^{(x) j}) = vec(T_j)
 
-    for the coefficients ``zeta_j(i)``. By Lemma 3.5 (the order-``j`` tensor
-    carries ``He_{j-2}``) and ``He_n(-x) = (-1)^n He_n(x)``,
+    for the coefficients ``zeta_j(i)``. By ATV21, Lemma 3.5 (the order-``j`` tensor
+    carries ``He_{j-2}``) and ``He_n(-x) = (-1)^n He_n(x)``::
 
         zeta_j(i) = (-1)^j beta_i He_{j-2}(b~_i),  beta_i = a_i phi(b~_i),  b~_i = xi_i b_i,
 
@@ -142,7 +142,7 @@ def recover_scalars(directions, tensors, ell=1) -> TwoLayerNetwork:
       (orders 2 and 3, as printed).
     * ``ell >= 2``: orders ``ell .. ell + 3``; with
       ``q = argmax_{j in {ell+1, ell+2}} |zeta_j|`` the recurrence
-      ``He_{n+1}(x) = x He_n(x) - n He_{n-1}(x)`` at ``n = q - 2`` gives
+      ``He_{n+1}(x) = x He_n(x) - n He_{n-1}(x)`` at ``n = q - 2`` gives::
 
           b~ = -(zeta_{q+1} + (q - 2) zeta_{q-1}) / zeta_q,
           a  = sqrt(2 pi) (-1)^q zeta_q exp(b~^2 / 2) / He_{q-2}(b~).
