@@ -308,7 +308,7 @@ LINK = re.compile(r"""<(?:a|link)\b[^>]*?\shref="([^"]*)"|<(?:img|script|source)
 ANCHOR = re.compile(r"""\sid="([^"]+)\"""")
 
 
-def test_local_links_and_images_exist(built_book_html):
+def broken_local_links(html_dir):
     anchors = {}
 
     def ids(path):
@@ -317,7 +317,7 @@ def test_local_links_and_images_exist(built_book_html):
         return anchors[path]
 
     broken = []
-    for page in sorted(built_book_html.rglob("*.html")):
+    for page in sorted(html_dir.rglob("*.html")):
         if "_static" in page.parts or "_sources" in page.parts:
             continue
         text = page.read_text(encoding="utf-8", errors="replace")
@@ -327,12 +327,46 @@ def test_local_links_and_images_exist(built_book_html):
             if parts.scheme or url.startswith("//") or url.startswith("mailto:"):
                 continue
             target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
-            rel = page.relative_to(built_book_html)
+            rel = page.relative_to(html_dir)
             if not target.exists():
                 broken.append(f"{rel}: {url} -> missing file")
             elif parts.fragment and target.suffix == ".html":
                 if unquote(parts.fragment) not in ids(target):
                     broken.append(f"{rel}: {url} -> no anchor #{parts.fragment}")
-    assert not broken, f"{len(broken)} broken local link(s):\n  " + "\n  ".join(
-        sorted(set(broken))
-    )
+    return sorted(set(broken))
+
+
+def test_local_links_and_images_exist(built_book_html):
+    broken = broken_local_links(built_book_html)
+    assert not broken, f"{len(broken)} broken local link(s):\n  " + "\n  ".join(broken)
+
+
+# A page with one defect of each kind: the checks above must see every one of them.
+DEFECTIVE_PAGE = r"""<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<script>window.MathJax = {"tex": {}};</script>
+<script defer src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>
+</head><body><main><article class="bd-article" style="width: 700px">
+<section id="defects">
+<p>A formula MyST failed to parse: $\frac{1}{2} + \hat a$.</p>
+<div class="math notranslate nohighlight">\[ LONG \]</div>
+<div class="math notranslate nohighlight">\[ a & b \]</div>
+<table><tr><td style="min-width: 1000px">a table wider than the column</td></tr></table>
+<p><a href="missing.html">a broken link</a> <a href="#nowhere">a broken anchor</a>
+<img src="missing.png" alt=""></p>
+</section></article></main></body></html>
+""".replace("LONG", " + ".join(f"x_{{{i}}}" for i in range(60)))
+
+
+def test_checks_detect_each_kind_of_defect(tmp_path, browser, mathjax_dir):
+    page = tmp_path / "defective.html"
+    page.write_text(DEFECTIVE_PAGE, encoding="utf-8")
+    defects, _ = page_defects(browser, mathjax_dir, page)
+    report = "\n".join(defects)
+    assert "raw TeX" in report and "frac" in report, report
+    assert "MathJax error" in report, report
+    assert re.search(r"at 1280px display math .* too wide", report), report
+    assert re.search(r"at 1280px table .* too wide", report), report
+    broken = "\n".join(broken_local_links(tmp_path))
+    for target in ("missing.html", "#nowhere", "missing.png"):
+        assert target in broken, broken
