@@ -298,6 +298,10 @@ class FPTResult:
         Net points (candidate first layers) refined.
     span : ndarray of shape (d, k)
         The basis of the span used.
+    search_iterations : int
+        Pattern least-squares iterations run by the search in ``R^k``, summed
+        over the candidates (at most 15 per candidate): a machine-independent
+        measure of the search's cost, deterministic for a seeded ``rng``.
     """
 
     network: TwoLayerNetwork
@@ -305,6 +309,7 @@ class FPTResult:
     residual: float
     n_candidates: int
     span: np.ndarray
+    search_iterations: int = 0
 
 
 def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
@@ -313,7 +318,8 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
     Given the first layer ``W`` (k, p), fix the patterns ``1{w_i.z > 0}``,
     solve one linear least-squares problem for ``G_i = u_i w_i^T`` (and an
     offset), read ``u_i, w_i`` from the top singular pair, repeat.
-    Returns ``(U (m, k), W (k, p), offset (m,), residual sum of squares)``.
+    Returns ``(U (m, k), W (k, p), offset (m,), residual sum of squares,
+    iterations run)``.
     """
     n, p = Z.shape
     k = W.shape[0]
@@ -323,7 +329,9 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
     previous = None
     rss = np.inf
     solver = _PatternLeastSquares(Z, Y, intercept=intercept)
+    iterations = 0
     for _ in range(n_iter):
+        iterations += 1
         W_old = W.copy()
         active = (Z @ W.T) > 0
         theta = solver.solve(active)
@@ -343,7 +351,7 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
         if np.max(np.abs(W - W_old)) < step_tol:  # with noise a few boundary samples may flip forever
             break
         previous = active
-    return U, W, offset, rss
+    return U, W, offset, rss, iterations
 
 
 def recover_fpt(
@@ -417,11 +425,13 @@ def recover_fpt(
     centred = float(np.linalg.norm(Y - (Y.mean(0) if intercept else 0.0))) or 1.0
     best_rss, best = np.inf, None
     tried = 0
+    search_iterations = 0
     for _ in range(n_candidates):
         W0 = rng.standard_normal((k, k))
         W0 /= np.linalg.norm(W0, axis=1, keepdims=True)
-        _, W, _, rss = _pattern_lsq(Zs, Ys, W0, intercept, n_iter=15)
+        _, W, _, rss, iterations = _pattern_lsq(Zs, Ys, W0, intercept, n_iter=15)
         tried += 1
+        search_iterations += iterations
         if rss >= best_rss * (1 - 1e-6):  # not a real improvement: skip the lift
             continue
         best_rss = rss
@@ -429,8 +439,8 @@ def recover_fpt(
         V0 = W @ S.T
         V0 /= np.linalg.norm(V0, axis=1, keepdims=True)
         loose = 0.01 * np.sqrt(k * (d + m) / n)  # 1% of the statistical resolution
-        _, V0, _, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=50, step_tol=loose)
-        U, V, offset, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=5)
+        _, V0, _, _, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=50, step_tol=loose)
+        U, V, offset, _, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=5)
         norms = np.linalg.norm(V, axis=1)
         net = TwoLayerNetwork(U * norms, V / norms[:, None])
         residual = float(np.linalg.norm(Y - offset - net.predict(X)) / centred)
@@ -439,4 +449,4 @@ def recover_fpt(
         if early_stop and best[2] < 1e-10:  # certified exact: stop the search
             break
     net, offset, residual = best
-    return FPTResult(net, np.asarray(offset, dtype=float), residual, tried, S)
+    return FPTResult(net, np.asarray(offset, dtype=float), residual, tried, S, search_iterations)

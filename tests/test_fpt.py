@@ -37,6 +37,14 @@ def test_fpt_full_cost_counts_every_candidate():
     res = recover_fpt(X, Y, 2, n_candidates=7, early_stop=False, rng=2)
     assert res.n_candidates == 7
     assert rl.parameter_error(net, res.network) < 1e-9
+    # every candidate runs at least one and at most 15 pattern least-squares iterations,
+    # and the count is reproducible for a seeded rng
+    assert 7 <= res.search_iterations <= 7 * 15
+    again = recover_fpt(X, Y, 2, n_candidates=7, early_stop=False, rng=2)
+    assert again.search_iterations == res.search_iterations
+    # early stop on noiseless data: fewer candidates, fewer iterations
+    early = recover_fpt(X, Y, 2, n_candidates=7, rng=2)
+    assert early.search_iterations <= res.search_iterations
 
 
 def test_fpt_heavy_tailed_noise_with_nonzero_mean():
