@@ -75,6 +75,7 @@ from .refine import *  # noqa: F403 -- activation-pattern least squares
 from .separation import *  # noqa: F403 -- chapter "Root separation" (ATV21, Lemma 4.3)
 from .tensors import *  # noqa: F403 -- Hermite tensors, flattenings
 
+# The one source of the version: pyproject.toml reads it ([tool.setuptools.dynamic]).
 __version__ = "0.1.0"
 
 _PUBLIC_MODULES = (networks, hermite, separation, tensors, population, moments, decomposition,
