@@ -204,3 +204,324 @@ WRONG_ANSWERS = {
         ],
     },
 }
+
+# Assignments 5-9
+
+WRONG_ANSWERS['a5_tensor_decomposition'] = {
+    'q1': [
+        ('transposed flattening (last modes as rows)', (
+            'def flatten_modes(T, p):\n'
+            '    T = np.asarray(T)\n'
+            '    return T.reshape(int(np.prod(T.shape[:p])), -1).T\n'
+            '\n'
+            'def numerical_rank(M, rtol=1e-9):\n'
+            '    return int(np.linalg.matrix_rank(M))'
+        )),
+        ('Fortran (column-major) order', (
+            'def flatten_modes(T, p):\n'
+            '    T = np.asarray(T)\n'
+            "    return T.reshape(int(np.prod(T.shape[:p])), -1, order='F')\n"
+            '\n'
+            'def numerical_rank(M, rtol=1e-9):\n'
+            '    return int(np.linalg.matrix_rank(M))'
+        )),
+        ('absolute tolerance, depends on the scale', (
+            'def flatten_modes(T, p):\n'
+            '    T = np.asarray(T)\n'
+            '    return T.reshape(int(np.prod(T.shape[:p])), -1)\n'
+            '\n'
+            'def numerical_rank(M, rtol=1e-9):\n'
+            '    return int(np.sum(np.linalg.svd(M, compute_uv=False) > rtol))'
+        )),
+        ('assumes full rank', (
+            'def flatten_modes(T, p):\n'
+            '    T = np.asarray(T)\n'
+            '    return T.reshape(int(np.prod(T.shape[:p])), -1)\n'
+            '\n'
+            'def numerical_rank(M, rtol=1e-9):\n'
+            '    return min(np.shape(M))'
+        )),
+    ],
+    'q2': [
+        ('the d x d^3 flattening', (
+            'def count_terms(T4):\n'
+            '    return numerical_rank(flatten_modes(T4, 1))\n'
+            '\n'
+            'def flattening_rank_formula(d, r, q, p):\n'
+            '    return min(r, d**p, d ** (q - p))'
+        )),
+        ('formula min(r, d)', (
+            'def count_terms(T4):\n'
+            '    return numerical_rank(flatten_modes(T4, 2))\n'
+            '\n'
+            'def flattening_rank_formula(d, r, q, p):\n'
+            '    return min(r, d)'
+        )),
+        ('formula min(r, d^p), forgetting the columns', (
+            'def count_terms(T4):\n'
+            '    return numerical_rank(flatten_modes(T4, 2))\n'
+            '\n'
+            'def flattening_rank_formula(d, r, q, p):\n'
+            '    return min(r, d**p)'
+        )),
+    ],
+    'q3': [
+        ('weights not solved for (all ones)', (
+            'def jennrich_cp(T, rank, rng=None):\n'
+            '    g, h = np.random.default_rng(rng).standard_normal((2, T.shape[-1]))\n'
+            '    values, vectors = np.linalg.eig((T @ g) @ np.linalg.pinv(T @ h, rtol=1e-10))\n'
+            '    C = np.real(vectors[:, np.argsort(-np.abs(values))[:rank]]).T\n'
+            '    return np.ones(rank), C / np.linalg.norm(C, axis=1, keepdims=True)'
+        )),
+        ('weights as T(c, c, c), as if the components were orthonormal', (
+            'def jennrich_cp(T, rank, rng=None):\n'
+            '    g, h = np.random.default_rng(rng).standard_normal((2, T.shape[-1]))\n'
+            '    values, vectors = np.linalg.eig((T @ g) @ np.linalg.pinv(T @ h, rtol=1e-10))\n'
+            '    C = np.real(vectors[:, np.argsort(-np.abs(values))[:rank]]).T\n'
+            '    C /= np.linalg.norm(C, axis=1, keepdims=True)\n'
+            "    return np.einsum('ijl,ri,rj,rl->r', T, C, C, C), C"
+        )),
+        ('weights from the eigenvalues of M_g M_h^+', (
+            'def jennrich_cp(T, rank, rng=None):\n'
+            '    g, h = np.random.default_rng(rng).standard_normal((2, T.shape[-1]))\n'
+            '    values, vectors = np.linalg.eig((T @ g) @ np.linalg.pinv(T @ h, rtol=1e-10))\n'
+            '    top = np.argsort(-np.abs(values))[:rank]\n'
+            '    C = np.real(vectors[:, top]).T\n'
+            '    return np.real(values[top]), C / np.linalg.norm(C, axis=1, keepdims=True)'
+        )),
+        ('eigenvectors of one contraction', (
+            'def jennrich_cp(T, rank, rng=None):\n'
+            '    g = np.random.default_rng(rng).standard_normal(T.shape[-1])\n'
+            '    values, vectors = np.linalg.eigh(T @ g)\n'
+            '    C = vectors[:, np.argsort(-np.abs(values))[:rank]].T\n'
+            "    design = np.stack([np.einsum('i,j,l->ijl', c, c, c).ravel() for c in C], axis=1)\n"
+            '    return np.linalg.lstsq(design, T.ravel(), rcond=None)[0], C'
+        )),
+    ],
+    'q4': [
+        ('linear fit, not log-log', (
+            'def noisy_factor_errors(T, V, epsilons, rng=None):\n'
+            '    rng = np.random.default_rng(rng)\n'
+            '    errors = []\n'
+            '    for eps in epsilons:\n'
+            '        E = rng.standard_normal(T.shape)\n'
+            '        E *= eps / np.linalg.norm(E)\n'
+            '        errors.append(factor_error(V, jennrich_cp(T + E, len(V), rng=0)[1]))\n'
+            '    return np.array(errors)\n'
+            '\n'
+            'def loglog_slope(x, y):\n'
+            '    return float(np.polyfit(x, y, 1)[0])'
+        )),
+        ('axes swapped (log x against log y)', (
+            'def noisy_factor_errors(T, V, epsilons, rng=None):\n'
+            '    rng = np.random.default_rng(rng)\n'
+            '    errors = []\n'
+            '    for eps in epsilons:\n'
+            '        E = rng.standard_normal(T.shape)\n'
+            '        E *= eps / np.linalg.norm(E)\n'
+            '        errors.append(factor_error(V, jennrich_cp(T + E, len(V), rng=0)[1]))\n'
+            '    return np.array(errors)\n'
+            '\n'
+            'def loglog_slope(x, y):\n'
+            '    return float(np.polyfit(np.log(y), np.log(x), 1)[0])'
+        )),
+        ('noise scaled by eps, not to norm eps', (
+            'def noisy_factor_errors(T, V, epsilons, rng=None):\n'
+            '    rng = np.random.default_rng(rng)\n'
+            '    errors = []\n'
+            '    for eps in epsilons:\n'
+            '        E = eps * rng.standard_normal(T.shape)\n'
+            '        errors.append(factor_error(V, jennrich_cp(T + E, len(V), rng=0)[1]))\n'
+            '    return np.array(errors)\n'
+            '\n'
+            'def loglog_slope(x, y):\n'
+            '    return float(np.polyfit(np.log(x), np.log(y), 1)[0])'
+        )),
+        ('a fresh generator for every eps (the same noise direction)', (
+            'def noisy_factor_errors(T, V, epsilons, rng=None):\n'
+            '    errors = []\n'
+            '    for eps in epsilons:\n'
+            '        E = np.random.default_rng(rng).standard_normal(T.shape)\n'
+            '        E *= eps / np.linalg.norm(E)\n'
+            '        errors.append(factor_error(V, jennrich_cp(T + E, len(V), rng=0)[1]))\n'
+            '    return np.array(errors)\n'
+            '\n'
+            'def loglog_slope(x, y):\n'
+            '    return float(np.polyfit(np.log(x), np.log(y), 1)[0])'
+        )),
+    ],
+}
+
+WRONG_ANSWERS['a6_learning_with_biases'] = {
+    'q1': [
+        ('wrong index: He_j in place of He_{j-2}', (
+            'def relu_coefficient(j, b):\n'
+            '    b = np.asarray(b, dtype=float)\n'
+            '    if j == 0:\n'
+            '        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
+            '    if j == 1:\n'
+            '        return rl.normal_cdf(b)\n'
+            '    return (-1) ** j * rl.hermite_prob(j, b) * rl.normal_pdf(b)'
+        )),
+        ('missing sign (-1)^j', (
+            'def relu_coefficient(j, b):\n'
+            '    b = np.asarray(b, dtype=float)\n'
+            '    if j == 0:\n'
+            '        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
+            '    if j == 1:\n'
+            '        return rl.normal_cdf(b)\n'
+            '    return rl.hermite_prob(j - 2, b) * rl.normal_pdf(b)'
+        )),
+        ("physicists' H_{j-2}", (
+            'from scipy.special import eval_hermite\n'
+            'def relu_coefficient(j, b):\n'
+            '    b = np.asarray(b, dtype=float)\n'
+            '    if j == 0:\n'
+            '        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
+            '    if j == 1:\n'
+            '        return rl.normal_cdf(b)\n'
+            '    return (-1) ** j * eval_hermite(j - 2, b) * rl.normal_pdf(b)'
+        )),
+        ('extra 1/j! (normalised Hermite basis)', (
+            'from math import factorial\n'
+            'def relu_coefficient(j, b):\n'
+            '    b = np.asarray(b, dtype=float)\n'
+            '    if j == 0:\n'
+            '        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
+            '    if j == 1:\n'
+            '        return rl.normal_cdf(b)\n'
+            '    return (-1) ** j * rl.hermite_prob(j - 2, b) * rl.normal_pdf(b) / factorial(j)'
+        )),
+        ('g_0 = Phi(b) and g_1 = phi(b) swapped in', (
+            'def relu_coefficient(j, b):\n'
+            '    b = np.asarray(b, dtype=float)\n'
+            '    if j == 0:\n'
+            '        return rl.normal_cdf(b)\n'
+            '    if j == 1:\n'
+            '        return rl.normal_pdf(b)\n'
+            '    return (-1) ** j * rl.hermite_prob(j - 2, b) * rl.normal_pdf(b)'
+        )),
+    ],
+    'q2': [
+        ('the printed index (q and He_q)', (
+            'def scalars_from_tensors(W_hat, tensors, ell):\n'
+            '    W_hat = np.asarray(W_hat, dtype=float)\n'
+            '    zeta = {}\n'
+            '    for j in range(ell, ell + 4):\n'
+            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
+            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
+            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
+            '    for i in range(len(W_hat)):\n'
+            '        q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2\n'
+            '        b[i] = -(zeta[q + 1][i] + q * zeta[q - 1][i]) / zeta[q][i]\n'
+            '        a[i] = np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i] * np.exp(b[i] ** 2 / 2) / rl.hermite_prob(q, b[i])\n'
+            '    return a, b'
+        )),
+        ('He_{q-2} in a but the printed q in b', (
+            'def scalars_from_tensors(W_hat, tensors, ell):\n'
+            '    W_hat = np.asarray(W_hat, dtype=float)\n'
+            '    zeta = {}\n'
+            '    for j in range(ell, ell + 4):\n'
+            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
+            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
+            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
+            '    for i in range(len(W_hat)):\n'
+            '        q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2\n'
+            '        b[i] = -(zeta[q + 1][i] + q * zeta[q - 1][i]) / zeta[q][i]\n'
+            '        a[i] = np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i] * np.exp(b[i] ** 2 / 2) / rl.hermite_prob(q - 2, b[i])\n'
+            '    return a, b'
+        )),
+        ('always q = ell + 1 (a unit at a root of He_{ell-1} breaks it)', (
+            'def scalars_from_tensors(W_hat, tensors, ell):\n'
+            '    W_hat = np.asarray(W_hat, dtype=float)\n'
+            '    zeta = {}\n'
+            '    for j in range(ell, ell + 4):\n'
+            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
+            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
+            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
+            '    for i in range(len(W_hat)):\n'
+            '        q = ell + 1\n'
+            '        b[i] = -(zeta[q + 1][i] + (q - 2) * zeta[q - 1][i]) / zeta[q][i]\n'
+            '        a[i] = np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i] * np.exp(b[i] ** 2 / 2) / rl.hermite_prob(q - 2, b[i])\n'
+            '    return a, b'
+        )),
+        ('missing sign (-1)^q in a', (
+            'def scalars_from_tensors(W_hat, tensors, ell):\n'
+            '    W_hat = np.asarray(W_hat, dtype=float)\n'
+            '    zeta = {}\n'
+            '    for j in range(ell, ell + 4):\n'
+            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
+            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
+            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
+            '    for i in range(len(W_hat)):\n'
+            '        q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2\n'
+            '        b[i] = -(zeta[q + 1][i] + (q - 2) * zeta[q - 1][i]) / zeta[q][i]\n'
+            '        a[i] = np.sqrt(2 * np.pi) * zeta[q][i] * np.exp(b[i] ** 2 / 2) / rl.hermite_prob(q - 2, b[i])\n'
+            '    return a, b'
+        )),
+        ('a without the factor exp(b^2/2)', (
+            'def scalars_from_tensors(W_hat, tensors, ell):\n'
+            '    W_hat = np.asarray(W_hat, dtype=float)\n'
+            '    zeta = {}\n'
+            '    for j in range(ell, ell + 4):\n'
+            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
+            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
+            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
+            '    for i in range(len(W_hat)):\n'
+            '        q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2\n'
+            '        b[i] = -(zeta[q + 1][i] + (q - 2) * zeta[q - 1][i]) / zeta[q][i]\n'
+            '        a[i] = np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i] / rl.hermite_prob(q - 2, b[i])\n'
+            '    return a, b'
+        )),
+        ('the ell = 1 formulas from f_2 and f_3 whatever ell', (
+            'def scalars_from_tensors(W_hat, tensors, ell):\n'
+            '    W_hat = np.asarray(W_hat, dtype=float)\n'
+            '    zeta = {}\n'
+            '    for j in (2, 3):\n'
+            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
+            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
+            '    b = -zeta[3] / zeta[2]\n'
+            '    return np.sqrt(2 * np.pi) * zeta[2] * np.exp(b**2 / 2), b'
+        )),
+    ],
+    'q3': [
+        ('no sign fixing', (
+            'def fix_signs(a, W_hat, b_tilde, f1):\n'
+            '    a, W_hat, b_tilde = (np.asarray(v, dtype=float) for v in (a, W_hat, b_tilde))\n'
+            '    signs = np.ones(len(a))\n'
+            '    return rl.TwoLayerNetwork(a[None, :], signs[:, None] * W_hat, signs * b_tilde)'
+        )),
+        ('flips the units with t = 1', (
+            'def fix_signs(a, W_hat, b_tilde, f1):\n'
+            '    a, W_hat, b_tilde = (np.asarray(v, dtype=float) for v in (a, W_hat, b_tilde))\n'
+            '    z = np.linalg.lstsq((a[:, None] * W_hat).T, np.asarray(f1).ravel(), rcond=None)[0]\n'
+            '    t = np.round(z + 1 - rl.normal_cdf(b_tilde))\n'
+            '    signs = np.where(t > 0.5, -1.0, 1.0)\n'
+            '    return rl.TwoLayerNetwork(a[None, :], signs[:, None] * W_hat, signs * b_tilde)'
+        )),
+        ('flips w but not b', (
+            'def fix_signs(a, W_hat, b_tilde, f1):\n'
+            '    a, W_hat, b_tilde = (np.asarray(v, dtype=float) for v in (a, W_hat, b_tilde))\n'
+            '    z = np.linalg.lstsq((a[:, None] * W_hat).T, np.asarray(f1).ravel(), rcond=None)[0]\n'
+            '    t = np.round(z + 1 - rl.normal_cdf(b_tilde))\n'
+            '    signs = np.where(t > 0.5, 1.0, -1.0)\n'
+            '    return rl.TwoLayerNetwork(a[None, :], signs[:, None] * W_hat, b_tilde)'
+        )),
+        ('solves f_1 = sum z_i w_i, forgetting the factor a_i', (
+            'def fix_signs(a, W_hat, b_tilde, f1):\n'
+            '    a, W_hat, b_tilde = (np.asarray(v, dtype=float) for v in (a, W_hat, b_tilde))\n'
+            '    z = np.linalg.lstsq(W_hat.T, np.asarray(f1).ravel(), rcond=None)[0]\n'
+            '    t = np.round(z + 1 - rl.normal_cdf(b_tilde))\n'
+            '    signs = np.where(t > 0.5, 1.0, -1.0)\n'
+            '    return rl.TwoLayerNetwork(a[None, :], signs[:, None] * W_hat, signs * b_tilde)'
+        )),
+        ('t_i rounded from Phi(b) - z (sign of the identity)', (
+            'def fix_signs(a, W_hat, b_tilde, f1):\n'
+            '    a, W_hat, b_tilde = (np.asarray(v, dtype=float) for v in (a, W_hat, b_tilde))\n'
+            '    z = np.linalg.lstsq((a[:, None] * W_hat).T, np.asarray(f1).ravel(), rcond=None)[0]\n'
+            '    t = np.round(rl.normal_cdf(b_tilde) - z)\n'
+            '    signs = np.where(t > 0.5, 1.0, -1.0)\n'
+            '    return rl.TwoLayerNetwork(a[None, :], signs[:, None] * W_hat, signs * b_tilde)'
+        )),
+    ],
+}

@@ -96,7 +96,8 @@ def test_solutions_pass_and_wrong_answers_fail(name):
     for seed in (seeds["student_value"], seeds["autograder_value"]):
         namespace = run_notebook(steps, seed)
         for question, cases in tests.items():
-            assert not failures(namespace, cases), (name, question, seed, failures(namespace, cases))
+            failed = failures(namespace, cases)
+            assert not failed, f"{name} {question}, SEED = {seed}: the solution fails {failed}"
     # Graded as the autograder grades: with its seed.
     namespace = run_notebook(steps, seeds["autograder_value"])
     passing = []
