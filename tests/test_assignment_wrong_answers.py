@@ -66,14 +66,17 @@ def run_notebook(steps, seed):
     return namespace
 
 
-def failures(namespace, cases):
-    """The test cases (index, hidden, error) that fail in a copy of ``namespace``."""
+def failures(namespace, cases, first_only=False):
+    """The test cases (index, hidden, error) that fail in a copy of ``namespace``
+    (only the first one if ``first_only``)."""
     failed = []
     for index, (hidden, source) in enumerate(cases):
         try:
             exec(compile(source, "<test>", "exec"), dict(namespace))
         except Exception as error:  # noqa: BLE001 - any exception fails an otter test case
             failed.append((index, hidden, f"{type(error).__name__}: {error}"[:200]))
+            if first_only:
+                break
     return failed
 
 
@@ -109,6 +112,6 @@ def test_solutions_pass_and_wrong_answers_fail(name):
             except Exception as error:  # noqa: BLE001 - an answer cell that fails to run
                 raise AssertionError(f"{name} {question} {label!r}: the wrong answer does not "
                                      f"even run ({error}); make it a plausible answer") from error
-            if not failures(trial, tests[question]):
+            if not failures(trial, tests[question], first_only=True):
                 passing.append(f"{question}: {label}")
     assert not passing, f"{name}: wrong answers that pass every test: {passing}"
