@@ -919,3 +919,140 @@ WRONG_ANSWERS['a8_beyond_full_rank'] = {
         )),
     ],
 }
+
+WRONG_ANSWERS['a9_gradient_descent'] = {
+    'q1': [
+        ('biases not rescaled', (
+            'def normalize(net):\n'
+            '    norms = np.linalg.norm(net.V, axis=1)\n'
+            '    return rl.TwoLayerNetwork(net.U * norms[None, :], net.V / norms[:, None], net.b)'
+        )),
+        ('U divided by |v| instead of multiplied', (
+            'def normalize(net):\n'
+            '    norms = np.linalg.norm(net.V, axis=1)\n'
+            '    return rl.TwoLayerNetwork(net.U / norms[None, :], net.V / norms[:, None], net.b / norms)'
+        )),
+        ('only V normalised', (
+            'def normalize(net):\n'
+            '    norms = np.linalg.norm(net.V, axis=1)\n'
+            '    return rl.TwoLayerNetwork(net.U, net.V / norms[:, None], net.b)'
+        )),
+    ],
+    'q2': [
+        ('sum of the per-unit errors, not the largest', (
+            'def theorem31_error(true_net, est_net):\n'
+            '    t, e = normalize(true_net), normalize(est_net)\n'
+            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
+            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
+            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
+            '    rows = np.arange(t.k)\n'
+            '    return float(min(D[rows, list(perm)].sum() for perm in itertools.permutations(range(t.k))))'
+        )),
+        ('no matching (identity permutation)', (
+            'def theorem31_error(true_net, est_net):\n'
+            '    t, e = normalize(true_net), normalize(est_net)\n'
+            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
+            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
+            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
+            '    rows = np.arange(t.k)\n'
+            '    return float(D[rows, rows].max())'
+        )),
+        ('minimum-sum matching, then its largest error', (
+            'from scipy.optimize import linear_sum_assignment\n'
+            'def theorem31_error(true_net, est_net):\n'
+            '    t, e = normalize(true_net), normalize(est_net)\n'
+            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
+            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
+            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
+            '    rows = np.arange(t.k)\n'
+            '    r, c = linear_sum_assignment(D)\n'
+            '    return float(D[r, c].max())'
+        )),
+        ('networks not normalised first', (
+            'def theorem31_error(true_net, est_net):\n'
+            '    t, e = true_net, est_net\n'
+            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
+            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
+            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
+            '    rows = np.arange(t.k)\n'
+            '    return float(min(D[rows, list(perm)].max() for perm in itertools.permutations(range(t.k))))'
+        )),
+        ('largest error over all pairs, no matching', (
+            'def theorem31_error(true_net, est_net):\n'
+            '    t, e = normalize(true_net), normalize(est_net)\n'
+            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
+            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
+            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
+            '    rows = np.arange(t.k)\n'
+            '    return float(D.min(axis=1).max())'
+        )),
+    ],
+    'q3': [
+        ('absolute residual, not relative', (
+            'def certificate(est, X, y):\n'
+            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
+            '    return float(np.linalg.norm(y - est.predict(X).reshape(y.shape)))\n'
+            '\n'
+            'def compare_methods(net, n, seed):\n'
+            '    rng = np.random.default_rng(seed)\n'
+            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
+            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
+            "            for name, est in (('tensor', tensor), ('adam', adam))}"
+        )),
+        ('mean squared error', (
+            'def certificate(est, X, y):\n'
+            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
+            '    return float(np.mean((y - est.predict(X).reshape(y.shape)) ** 2))\n'
+            '\n'
+            'def compare_methods(net, n, seed):\n'
+            '    rng = np.random.default_rng(seed)\n'
+            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
+            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
+            "            for name, est in (('tensor', tensor), ('adam', adam))}"
+        )),
+        ('relative to the prediction, not to the labels', (
+            'def certificate(est, X, y):\n'
+            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
+            '    return float(np.linalg.norm(y - est.predict(X).reshape(y.shape)) / np.linalg.norm(est.predict(X)))\n'
+            '\n'
+            'def compare_methods(net, n, seed):\n'
+            '    rng = np.random.default_rng(seed)\n'
+            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
+            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
+            "            for name, est in (('tensor', tensor), ('adam', adam))}"
+        )),
+        ('Adam on fresh samples, not the same instance', (
+            'def certificate(est, X, y):\n'
+            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
+            '    return float(np.linalg.norm(y - est.predict(X).reshape(y.shape)) / np.linalg.norm(y))\n'
+            '\n'
+            'def compare_methods(net, n, seed):\n'
+            '    rng = np.random.default_rng(seed)\n'
+            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    X2, y2 = rl.gaussian_samples(net, n, rng=rng)\n'
+            '    adam = rl.fit_adam(X2, y2, net.k, max_steps=300, rng=rng).network\n'
+            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
+            "            for name, est in (('tensor', tensor), ('adam', adam))}"
+        )),
+        ("Adam before the tensor method (the generator's draws swapped)", (
+            'def certificate(est, X, y):\n'
+            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
+            '    return float(np.linalg.norm(y - est.predict(X).reshape(y.shape)) / np.linalg.norm(y))\n'
+            '\n'
+            'def compare_methods(net, n, seed):\n'
+            '    rng = np.random.default_rng(seed)\n'
+            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
+            '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
+            "            for name, est in (('tensor', tensor), ('adam', adam))}"
+        )),
+    ],
+}
