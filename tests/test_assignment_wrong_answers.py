@@ -13,6 +13,7 @@ minute; ``tests/test_assignments.py`` grades the solutions keys with otter itsel
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -101,9 +102,8 @@ def test_solutions_pass_and_wrong_answers_fail(name):
         for question, cases in tests.items():
             failed = failures(namespace, cases)
             assert not failed, f"{name} {question}, SEED = {seed}: the solution fails {failed}"
-    # Graded as the autograder grades: with its seed.
-    namespace = run_notebook(steps, seeds["autograder_value"])
-    passing = []
+    # The wrong answers are graded as the autograder grades: with its seed (the last namespace).
+    passing, broken = [], []
     for question, answers in WRONG_ANSWERS[name].items():
         for label, wrong in answers:
             trial = dict(namespace)
@@ -112,6 +112,12 @@ def test_solutions_pass_and_wrong_answers_fail(name):
             except Exception as error:  # noqa: BLE001 - an answer cell that fails to run
                 raise AssertionError(f"{name} {question} {label!r}: the wrong answer does not "
                                      f"even run ({error}); make it a plausible answer") from error
-            if not failures(trial, tests[question], first_only=True):
+            with warnings.catch_warnings():  # wrong answers may divide by zero and the like
+                warnings.simplefilter("ignore")
+                failed = failures(trial, tests[question], first_only=True)
+            if not failed:
                 passing.append(f"{question}: {label}")
+            elif failed[0][2].startswith(("NameError", "SyntaxError", "ImportError")):
+                broken.append(f"{question}: {label}: {failed[0][2]}")  # a typo, not a wrong idea
     assert not passing, f"{name}: wrong answers that pass every test: {passing}"
+    assert not broken, f"{name}: wrong answers that fail for a trivial reason: {broken}"
