@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from assignment_wrong_answers import WRONG_ANSWERS as _ALL_WRONG_ANSWERS
 
 pytest.importorskip("otter")
 
@@ -40,76 +41,12 @@ def _load_build_module():
     return module
 
 
-# Plausible wrong answers, one per question, written into the student edition's
-# answer cells (in question order).
+# Plausible wrong answers: the first of each question's list in tests/assignment_wrong_answers.py
+# (all of them are checked, without otter, by tests/test_assignment_wrong_answers.py), written into
+# the student edition's answer cells (in question order).
 WRONG_ANSWERS = {
-    "a1_hermite_lemma35": {
-        "q1": "def he(k, t):\n    return sp.expand(sp.hermite(k, t))  # physicists' H_k",
-        "q2": "def half_line_moment(n):\n    return Phi if n == 0 else (-b) ** (n - 1) * phi",
-        "q3": "def relu_coefficient(k):\n    return (-1) ** k * sp.hermite_prob(max(k - 2, 0), b) * phi",
-        "q4": (
-            "def lemma35_tensor(net, order):  # forgets to normalise the rows of V\n"
-            "    g = relu_coefficient(order)\n"
-            "    weights = net.a * np.array([float(g.subs(b, bias)) for bias in net.b])\n"
-            "    return rl.symmetric_rank_one_sum(weights, net.V, order)"
-        ),
-    },
-    "a2_root_separation": {
-        "q1": (
-            "def he_exact(k, t):\n"
-            "    previous, current = sp.Integer(1), sp.Rational(t)\n"
-            "    if k == 0:\n        return previous\n"
-            "    for j in range(1, k):\n"
-            "        previous, current = current, t * current - (j + 1) * previous\n"
-            "    return current\n\n"
-            "def separation_ratio(k, t):\n"
-            "    return max(he_exact(k, t) ** 2, he_exact(k + 1, t) ** 2) / sp.factorial(k)"
-        ),
-        "q2": (
-            "def min_ratio(k):  # divides by k! instead of sqrt(k!)\n"
-            "    grid = np.linspace(-8, 8, 16_001)\n"
-            "    values = np.maximum(np.abs(rl.hermite_prob(k, grid)), np.abs(rl.hermite_prob(k + 1, grid)))\n"
-            "    return float(values.min()) / float(sp.factorial(k))"
-        ),
-        "q3": "x_star = sp.Rational(0)",
-        "q4": (
-            "def cd_form(k):\n"
-            "    low, high = sp.hermite_prob(k, x), sp.hermite_prob(k + 1, x)\n"
-            "    return sp.expand((k + 1) * low**2 + x * low * high + high**2)"
-        ),
-    },
-    "a3_jennrich_recovery": {
-        "q1": (
-            "def jennrich_components(T, rank, rng=None):  # eigenvectors of one contraction\n"
-            "    g = np.random.default_rng(rng).standard_normal(T.shape[-1])\n"
-            "    values, vectors = np.linalg.eigh(T @ g)\n"
-            "    return vectors[:, np.argsort(-np.abs(values))[:rank]].T"
-        ),
-        "q2": (
-            "def recover_scalars(T2, T3, W_hat):  # returns zeta_2 as a\n"
-            "    zeta2 = np.array([w @ T2 @ w for w in W_hat])\n"
-            "    zeta3 = np.array([np.einsum('ijl,i,j,l->', T3, w, w, w) for w in W_hat])\n"
-            "    return zeta2, -zeta3 / zeta2"
-        ),
-        "q3": (
-            "def recover_network(tensors, k, rng=None):  # no sign fixing\n"
-            "    W_hat = jennrich_components(tensors[3], k, rng=rng)\n"
-            "    a, b = recover_scalars(tensors[2], tensors[3], W_hat)\n"
-            "    return rl.TwoLayerNetwork(a[None, :], W_hat, b)"
-        ),
-    },
-    "a4_identifiability": {
-        "q1": (
-            "def sign_flip_pair(V, b):  # a not in the null space\n"
-            "    V, b = np.asarray(V, dtype=float), np.asarray(b, dtype=float)\n"
-            "    a = np.ones(len(b)) / np.sqrt(len(b))\n"
-            "    return rl.TwoLayerNetwork(a, V, b), rl.TwoLayerNetwork(a, -V, -b)"
-        ),
-        "q2": (
-            "def same_function(net1, net2, tol=1e-9):  # compares parameters, misses sign flips\n"
-            "    return bool(rl.parameter_error(net1, net2) < tol)"
-        ),
-    },
+    name: {question: answers[0][1] for question, answers in questions.items()}
+    for name, questions in _ALL_WRONG_ANSWERS.items()
 }
 
 
