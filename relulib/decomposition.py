@@ -466,7 +466,7 @@ def whiten(M, rank):
     ``a_i``, returns ``W`` of shape (d, rank) with ``W^T M W = I``: the top
     ``rank`` eigenvectors (by modulus of the eigenvalue) scaled by
     ``|eigenvalue|^{-1/2}``. Then the vectors ``sqrt(c_i) W^T a_i`` are
-    orthonormal (Anandkumar et al. 2014, Section 4.3). If all ``c_i`` are
+    orthonormal (Anandkumar et al. 2014). If all ``c_i`` are
     negative pass ``-M``; with mixed signs ``W^T M W`` is a signature matrix
     and orthogonality is lost.
 
