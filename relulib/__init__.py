@@ -52,6 +52,7 @@ from . import (
     fpt,
     hermite,
     identifiability,
+    lower_bounds,
     metrics,
     moments,
     networks,
@@ -67,6 +68,7 @@ from .decomposition import *  # noqa: F403 -- chapter "Tensor decomposition"
 from .fpt import *  # noqa: F403 -- chapter "Beyond full rank" (BJW19 FPT, CKM20 filtered PCA)
 from .hermite import *  # noqa: F403 -- chapter "Hermite analysis of a ReLU unit"
 from .identifiability import *  # noqa: F403 -- chapter "Identifiability" (ATV21 Thm 3.4, Claim 4.8)
+from .lower_bounds import *  # noqa: F403 -- chapter "Lower bounds in context"
 from .metrics import *  # noqa: F403 -- ATV21, Theorem 3.1 parameter error
 from .moments import *  # noqa: F403 -- streamed, contracted moment estimates
 from .networks import *  # noqa: F403 -- the model and its samples
@@ -79,5 +81,5 @@ from .tensors import *  # noqa: F403 -- Hermite tensors, flattenings
 __version__ = "0.1.0"
 
 _PUBLIC_MODULES = (networks, hermite, separation, tensors, population, moments, decomposition,
-                   metrics, refine, atv21, bjw19, fpt, identifiability, baselines)
+                   metrics, refine, atv21, bjw19, fpt, identifiability, baselines, lower_bounds)
 __all__ = [name for module in _PUBLIC_MODULES for name in module.__all__]

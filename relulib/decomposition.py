@@ -2,6 +2,8 @@
 
 Harshman (1970) credits the argument to R. I. Jennrich; Leurgans, Ross and
 Abel (1993) give the algorithm; Moitra (2018, Section 3.3) a textbook account.
+The second route, whitening followed by the tensor power method with
+deflation, follows Anandkumar, Ge, Hsu, Kakade and Telgarsky (2014).
 For ``T = sum_r lambda_r a_r (x) b_r (x) c_r`` with ``A = [a_r]`` and
 ``B = [b_r]`` of full column rank and no two columns of ``C`` parallel,
 the slices ``M_g = T[., ., g] = A diag(C^T g) B^T`` satisfy
@@ -30,6 +32,10 @@ __all__ = [
     "jennrich_slices",
     "khatri_rao",
     "cp_als",
+    "jennrich_perturbation_bound",
+    "whiten",
+    "tensor_power_method",
+    "whitened_power_decomposition",
 ]
 
 
@@ -367,3 +373,291 @@ def cp_als(T, rank, *, rng=None, max_iter=500, tol=1e-12) -> CPDecomposition:
     weights = norms[0] * norms[1] * norms[2]
     factors = tuple(f / np.where(nf > 0, nf, 1.0) for f, nf in zip(F, norms))
     return CPDecomposition(weights, factors, residual)
+
+
+def jennrich_perturbation_bound(A, weights, g, h, E_g, E_h):
+    """Upper bound on the eigenvector error of Jennrich's step under slice noise.
+
+    For ``T = sum_r weights[r] a_r (x) a_r (x) a_r`` with a square invertible
+    ``A = [a_r]`` (unit columns), the exact slices are
+    ``M_g = A diag(weights * A^T g) A^T``; the noisy ones are ``M_g + E_g`` and
+    ``M_h + E_h``. With ``X = M_g M_h^{-1} = A Lambda A^{-1}``,
+    ``Lambda = diag(a_r.g / a_r.h)`` and ``delta`` the smallest gap between
+    the ratios, the chapter "Jennrich's algorithm, proved" shows
+
+    ``|(M_g+E_g)(M_h+E_h)^{-1} - X| <= phi = (e_g + |X| e_h) / (s_min(M_h) - e_h)``
+
+    (spectral norms, ``e = |E|_2``), ``gamma = kappa(A) phi``, and, when
+    ``gamma < delta / 2``, for every ``r`` an eigenvector ``v_r`` of the noisy
+    pencil with ``sin angle(v_r, a_r) <= s_max(A) gamma / (delta - 2 gamma)``.
+
+    Parameters
+    ----------
+    A : array_like of shape (R, R)
+        Invertible factor matrix; columns are normalised here.
+    weights : array_like of shape (R,)
+        Non-zero weights of the rank-one terms (after normalising the columns).
+    g, h : array_like of shape (R,)
+        The contraction vectors.
+    E_g, E_h : array_like of shape (R, R)
+        The perturbations of the two slices.
+
+    Returns
+    -------
+    float
+        The bound on ``max_r sin angle``; ``inf`` when the condition
+        ``gamma < delta / 2`` (or ``e_h < s_min(M_h)``) fails.
+
+    Raises
+    ------
+    ValueError
+        On shapes, non-finite values, a singular ``A`` or a slice ``M_h`` that
+        is singular (some ``a_r.h = 0`` or weight zero).
+
+    Examples
+    --------
+    >>> A = np.eye(2)
+    >>> z = np.zeros((2, 2))
+    >>> jennrich_perturbation_bound(A, [1.0, 1.0], [1.0, 2.0], [1.0, 1.0], z, z)
+    0.0
+    """
+    A = as_finite_array(A, "A", ndim=2)
+    R = A.shape[0]
+    if A.shape != (R, R):
+        raise ValueError(f"A: expected a square matrix, got shape {A.shape}")
+    norms = np.linalg.norm(A, axis=0)
+    if np.any(norms == 0):
+        raise ValueError("A: expected non-zero columns, got a zero column")
+    weights = as_finite_array(weights, "weights", shape=(R,)) * norms**3
+    A = A / norms
+    g = as_finite_array(g, "g", shape=(R,))
+    h = as_finite_array(h, "h", shape=(R,))
+    E_g = as_finite_array(E_g, "E_g", shape=(R, R))
+    E_h = as_finite_array(E_h, "E_h", shape=(R, R))
+    s = np.linalg.svd(A, compute_uv=False)
+    if s[-1] <= 1e-14 * s[0]:
+        raise ValueError("A: expected an invertible matrix, got a numerically singular one")
+    dh = weights * (A.T @ h)
+    if np.any(np.abs(dh) <= 1e-300):
+        raise ValueError("h: expected a_r.h != 0 and non-zero weights (M_h invertible)")
+    ratios = (A.T @ g) / (A.T @ h)
+    kappa = float(s[0] / s[-1])
+    M_h = A @ np.diag(dh) @ A.T
+    X = A @ np.diag(ratios) @ np.linalg.inv(A)
+    e_g, e_h = float(np.linalg.norm(E_g, 2)), float(np.linalg.norm(E_h, 2))
+    s_min_h = float(np.linalg.svd(M_h, compute_uv=False)[-1])
+    if e_h >= s_min_h:
+        return float("inf")
+    phi = (e_g + float(np.linalg.norm(X, 2)) * e_h) / (s_min_h - e_h)
+    gamma = kappa * phi
+    sr = np.sort(ratios)
+    delta = float(np.min(np.diff(sr))) if R > 1 else np.inf
+    if not gamma < delta / 2:
+        return float("inf")
+    if gamma == 0:
+        return 0.0
+    return float(s[0] * gamma / (delta - 2 * gamma))
+
+
+def whiten(M, rank):
+    """Whitening matrix of a symmetric matrix of rank ``rank``.
+
+    For ``M = sum_i c_i a_i a_i^T`` with ``c_i > 0`` and linearly independent
+    ``a_i``, returns ``W`` of shape (d, rank) with ``W^T M W = I``: the top
+    ``rank`` eigenvectors (by modulus of the eigenvalue) scaled by
+    ``|eigenvalue|^{-1/2}``. Then the vectors ``sqrt(c_i) W^T a_i`` are
+    orthonormal (Anandkumar et al. 2014). If all ``c_i`` are
+    negative pass ``-M``; with mixed signs ``W^T M W`` is a signature matrix
+    and orthogonality is lost.
+
+    Parameters
+    ----------
+    M : array_like of shape (d, d)
+        Symmetric matrix (a noisy estimate is symmetrised).
+    rank : int
+        Number of eigenpairs kept, ``1 <= rank <= d``.
+
+    Returns
+    -------
+    ndarray of shape (d, rank)
+
+    Raises
+    ------
+    ValueError
+        If ``M`` is not a finite square matrix, ``rank`` is out of range, or
+        the kept eigenvalues include zero.
+
+    Examples
+    --------
+    >>> M = np.diag([4.0, 1.0, 0.0])
+    >>> W = whiten(M, 2)
+    >>> bool(np.allclose(W.T @ M @ W, np.eye(2)))
+    True
+    """
+    M = as_finite_array(M, "M", ndim=2)
+    d = M.shape[0]
+    if M.shape != (d, d):
+        raise ValueError(f"M: expected a square matrix, got shape {M.shape}")
+    rank = as_positive_int(rank, "rank")
+    if rank > d:
+        raise ValueError(f"rank: expected rank <= d = {d}, got {rank}")
+    evals, evecs = np.linalg.eigh((M + M.T) / 2)
+    keep = np.argsort(-np.abs(evals))[:rank]
+    lam = evals[keep]
+    if np.min(np.abs(lam)) <= 1e-14 * max(np.max(np.abs(evals)), 1e-300):
+        raise ValueError(
+            f"M: expected {rank} non-zero eigenvalues, got eigenvalues {np.abs(lam).tolist()}"
+        )
+    return evecs[:, keep] / np.sqrt(np.abs(lam))
+
+
+def _check_symmetric_cube(T, name="T"):
+    T = as_finite_array(T, name, ndim=3)
+    r = T.shape[0]
+    if T.shape != (r, r, r):
+        raise ValueError(f"{name}: expected a cubical tensor of shape (r, r, r), got shape {T.shape}")
+    return T
+
+
+def tensor_power_method(T, rank=None, *, n_starts=10, n_iter=100, tol=1e-12, rng=None):
+    """Symmetric tensor power method with deflation (several random starts per component).
+
+    For an orthogonally decomposable ``T = sum_i lambda_i v_i (x) v_i (x) v_i``
+    (orthonormal ``v_i``) the map ``u -> T(I, u, u) / |T(I, u, u)|`` converges
+    from almost every start to one of the ``v_i``; after each component is
+    found, ``lambda v (x) v (x) v`` is subtracted (deflation). Of ``n_starts``
+    random starts per component the one with the largest ``|T(u, u, u)|``
+    after ``n_iter`` iterations is kept and refined for another ``n_iter``
+    iterations (Anandkumar, Ge, Hsu, Kakade, Telgarsky 2014, Algorithm 1,
+    without their robustness thresholds). A heuristic under noise; exact
+    convergence is proved only for orthogonally decomposable tensors.
+
+    Parameters
+    ----------
+    T : array_like of shape (r, r, r)
+        Symmetric tensor (e.g. a whitened third moment; the symmetric part is used).
+    rank : int, optional
+        Number of components; default ``r``.
+    n_starts : int, default 10
+    n_iter : int, default 100
+    tol : float, default 1e-12
+        Stop iterating once ``|u_new - u| < tol``.
+    rng : None, int or numpy.random.Generator
+        For the random starts.
+
+    Returns
+    -------
+    weights : ndarray of shape (rank,)
+    vectors : ndarray of shape (rank, r)
+        Unit vectors, one per row; ``T ~ sum_i weights[i] vectors[i]^{(x)3}``.
+
+    Raises
+    ------
+    ValueError
+        If ``T`` is not a finite cubical 3-D array, or ``rank``, ``n_starts``,
+        ``n_iter`` are not positive integers with ``rank <= r``.
+
+    Examples
+    --------
+    >>> V = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))[0]
+    >>> T = np.einsum("i,ai,bi,ci->abc", [3.0, 2.0, 1.0], V, V, V)
+    >>> lam, vec = tensor_power_method(T, rng=1)
+    >>> bool(np.allclose(np.sort(lam), [1.0, 2.0, 3.0]))
+    True
+    """
+    T = _check_symmetric_cube(T)
+    r = T.shape[0]
+    rank = r if rank is None else as_positive_int(rank, "rank")
+    if rank > r:
+        raise ValueError(f"rank: expected rank <= r = {r}, got {rank}")
+    n_starts = as_positive_int(n_starts, "n_starts")
+    n_iter = as_positive_int(n_iter, "n_iter")
+    rng = as_rng(rng)
+    # symmetrise: a noisy estimate need not be exactly symmetric
+    T = sum(np.transpose(T, p) for p in
+            [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]) / 6
+
+    def iterate(u, steps):
+        for _ in range(steps):
+            v = np.einsum("ijk,j,k->i", T, u, u)
+            nv = np.linalg.norm(v)
+            if nv == 0:
+                return u
+            v /= nv
+            done = np.linalg.norm(v - u) < tol
+            u = v
+            if done:
+                break
+        return u
+
+    weights = np.empty(rank)
+    vectors = np.empty((rank, r))
+    for c in range(rank):
+        best, best_value = None, -1.0
+        for _ in range(n_starts):
+            u = rng.standard_normal(r)
+            u = iterate(u / np.linalg.norm(u), n_iter)
+            value = abs(float(np.einsum("ijk,i,j,k->", T, u, u, u)))
+            if value > best_value:
+                best, best_value = u, value
+        u = iterate(best, n_iter)
+        lam = float(np.einsum("ijk,i,j,k->", T, u, u, u))
+        weights[c], vectors[c] = lam, u
+        T = T - lam * np.einsum("i,j,k->ijk", u, u, u)
+    return weights, vectors
+
+
+def whitened_power_decomposition(M, T, rank, *, n_starts=10, n_iter=100, rng=None):
+    """Symmetric CP decomposition by whitening with ``M`` and the tensor power method.
+
+    For ``M = sum_i c_i a_i a_i^T`` (``c_i > 0``) and
+    ``T = sum_i tau_i a_i^{(x)3}`` with linearly independent ``a_i``:
+    ``W = whiten(M, rank)``, the whitened tensor ``T(W, W, W) =
+    sum_i tau_i c_i^{-3/2} v_i^{(x)3}`` has orthonormal ``v_i = sqrt(c_i) W^T a_i``,
+    :func:`tensor_power_method` finds them, and ``a_i`` is proportional to
+    ``(W^T)^+ v_i``.
+
+    Parameters
+    ----------
+    M : array_like of shape (d, d)
+    T : array_like of shape (d, d, d)
+    rank : int
+    n_starts, n_iter : int
+        Passed to :func:`tensor_power_method`.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    weights : ndarray of shape (rank,)
+        ``tau_i`` for unit ``a_i`` (the sign convention of
+        :meth:`CPDecomposition.as_symmetric`: ``T = sum w_i v_i^{(x)3}``).
+    vectors : ndarray of shape (rank, d)
+        Unit vectors ``a_i``, one per row.
+
+    Raises
+    ------
+    ValueError
+        On shapes or values rejected by :func:`whiten` / :func:`tensor_power_method`.
+
+    Examples
+    --------
+    >>> A = np.linalg.qr(np.random.default_rng(0).standard_normal((4, 2)))[0]
+    >>> M = A @ np.diag([1.0, 2.0]) @ A.T
+    >>> T = np.einsum("i,ai,bi,ci->abc", [1.0, -1.0], A, A, A)
+    >>> w, v = whitened_power_decomposition(M, T, 2, rng=0)
+    >>> bool(np.allclose(np.sort(np.abs(v @ A), axis=1)[:, -1], 1.0))
+    True
+    """
+    M = as_finite_array(M, "M", ndim=2)
+    T = as_finite_array(T, "T", ndim=3)
+    d = M.shape[0]
+    if T.shape != (d, d, d):
+        raise ValueError(f"T: expected shape ({d}, {d}, {d}) to match M, got shape {T.shape}")
+    W = whiten(M, rank)
+    Tw = np.einsum("abc,ai,bj,ck->ijk", T, W, W, W)
+    lam, V = tensor_power_method(Tw, rank, n_starts=n_starts, n_iter=n_iter, rng=rng)
+    A = np.linalg.pinv(W.T) @ V.T  # (d, rank): columns proportional to a_i
+    norms = np.linalg.norm(A, axis=0)
+    A = A / norms
+    # T(W,W,W) = sum lam_i v_i^3 and v_i = W^T a_i * norm_i  =>  tau_i = lam_i norm_i^3
+    return lam * norms**3, A.T.copy()
