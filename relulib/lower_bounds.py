@@ -80,7 +80,7 @@ def set_splitting_instance(sets, d):
 
 
 def splitting_network(colouring, *, big=None):
-    """The two-unit network ``sigma(v_1.x) + sigma(v_2.x)`` built from a 2-colouring.
+    """The two-unit network ``sigma(<v_1, x>) + sigma(<v_2, x>)`` built from a 2-colouring.
 
     ``v_1 = 1_A - M 1_B`` and ``v_2 = 1_B - M 1_A`` for the colour classes
     ``A = {i : colouring[i] = 0}`` and ``B`` (the rest); then ``f(e_i) = 1``
@@ -124,7 +124,7 @@ def splitting_network(colouring, *, big=None):
 
 
 def alternating_polygon_network(d, n_units, *, rng=None):
-    """``f(x) = sum_j (-1)^j sigma(w_j . x)`` with ``w_j`` evenly spaced on a circle.
+    """``f(x) = sum_j (-1)^j sigma(<w_j, x>)`` with ``w_j`` evenly spaced on a circle.
 
     ``w_j = cos(2 pi j / N) p + sin(2 pi j / N) q`` for an orthonormal pair
     ``(p, q)`` (the first two coordinate vectors, or a random plane when
