@@ -413,12 +413,18 @@ def test_autograder_zip_installs_relulib_and_the_pinned_stack(built, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_student_edition_has_an_export_cell(built, name):
+def test_student_edition_has_an_export_cell_and_its_requirements(built, name):
     built.require(name)
     student, _, _ = _paths(built.out, name)
     nb = nbformat.read(student, as_version=4)
     code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
     assert any(re.search(r"^grader\.export\(", source, re.M) for source in code), name
+    # The folder handed out says what to install, and holds the relulib wheel it names.
+    requirements = (student.parent / "requirements.txt").read_text().split()
+    wheels = [r for r in requirements if r.endswith(".whl")]
+    assert len(wheels) == 1 and (student.parent / wheels[0]).is_file(), requirements
+    assert {r.split("==")[0] for r in requirements if "==" in r} == set(
+        _load_build_module().STUDENT_PACKAGES), requirements
 
 
 # One assignment (it uses sympy, so the zip's whole stack is exercised) is graded in a

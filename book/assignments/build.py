@@ -51,6 +51,8 @@ DEFAULT_OUT = REPO_ROOT / "_build" / "assignments"
 
 # What the graders import besides otter and relulib; versions pinned in requirements.txt.
 GRADING_STACK = ("numpy", "scipy", "sympy", "matplotlib")
+# What a student installs to work on an assignment: otter, a kernel, the same stack.
+STUDENT_PACKAGES = ("otter-grader", "ipykernel", *GRADING_STACK)
 
 # The export cell every student edition gets (otter 7 ASSIGNMENT CONFIG ``export_cell``).
 EXPORT_CELL = {
@@ -59,7 +61,7 @@ EXPORT_CELL = {
 }
 
 
-def pinned_requirements(names=("otter-grader", *GRADING_STACK), requirements=REPO_ROOT / "requirements.txt"):
+def pinned_requirements(names=GRADING_STACK, requirements=REPO_ROOT / "requirements.txt"):
     """The lines ``name==version`` of the top-level requirements.txt for ``names``."""
     pins = {}
     for line in requirements.read_text().splitlines():
@@ -99,7 +101,7 @@ def configured_source(source: Path, workdir: Path, wheel: Path) -> Path:
 
     shutil.copy(wheel, workdir / wheel.name)
     (workdir / "requirements.txt").write_text(  # otter-grader itself is added by otter
-        "\n".join([*pinned_requirements(GRADING_STACK), f"./files/{wheel.name}"]) + "\n")
+        "\n".join([*pinned_requirements(), f"./files/{wheel.name}"]) + "\n")
     nb = nbformat.read(source, as_version=4)
     cell = nb.cells[0]
     header = "# ASSIGNMENT CONFIG"
@@ -159,7 +161,7 @@ def build_one(source: Path, out: Path, run_tests: bool = True, wheel: Path | Non
         # What a student installs to work on the notebook and run its export cell.
         shutil.copy(wheel, student / wheel.name)
         (student / "requirements.txt").write_text(
-            "\n".join([*pinned_requirements(), f"./{wheel.name}"]) + "\n")
+            "\n".join([*pinned_requirements(STUDENT_PACKAGES), f"./{wheel.name}"]) + "\n")
     # otter names the zip after a timestamp; give it a stable name.
     zips = sorted(autograder.glob("*.zip"))
     if len(zips) != 1:
