@@ -533,6 +533,14 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
             '    return np.asarray(V_hat, dtype=float)'
         )),
+        ('transposed moment X^T Y / n against the m x d terms', (
+            'def fix_signs_first_moment(X, Y, U, V_hat):\n'
+            '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
+            '    T1 = X.T @ Y / len(X)\n'
+            '    design = np.stack([0.5 * np.outer(U[:, i], V_hat[i]).ravel() for i in range(len(V_hat))], axis=1)\n'
+            '    s = np.linalg.lstsq(design, T1.ravel(), rcond=None)[0]\n'
+            '    return np.where(s >= 0, 1.0, -1.0)[:, None] * V_hat'
+        )),
         ('flips the units with s > 0 (inverted)', (
             'def fix_signs_first_moment(X, Y, U, V_hat):\n'
             '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
