@@ -2,7 +2,9 @@
 
 ``WRONG_ANSWERS[name][question]`` is a list of ``(label, code)``: code a student could write
 in the question's answer cell (defining the same names as the solution) that is wrong, for the
-reason in the label. ``tests/test_assignment_wrong_answers.py`` checks that each one fails at
+reason in the label; answers labelled "forbidden shortcut" call the relulib function that the
+question puts off limits, and fail only because the hidden tests disable it while they run.
+``tests/test_assignment_wrong_answers.py`` checks that each one fails at
 least one public or hidden test of its question (with the autograder's seed), and that the
 solutions pass them all. ``tests/test_assignments.py`` grades the first wrong answer of every
 question with ``otter run``.
@@ -241,6 +243,14 @@ WRONG_ANSWERS['a5_tensor_decomposition'] = {
             'def numerical_rank(M, rtol=1e-9):\n'
             '    return min(np.shape(M))'
         )),
+        ('calls rl.flattening_rank (forbidden shortcut)', (
+            'def flatten_modes(T, p):\n'
+            '    T = np.asarray(T)\n'
+            '    return T.reshape(int(np.prod(T.shape[:p])), -1)\n'
+            '\n'
+            'def numerical_rank(M, rtol=1e-9):\n'
+            '    return int(rl.flattening_rank(np.asarray(M, dtype=float), rtol=rtol))'
+        )),
     ],
     'q2': [
         ('the d x d^3 flattening', (
@@ -401,6 +411,10 @@ WRONG_ANSWERS['a6_learning_with_biases'] = {
             '        return rl.normal_pdf(b)\n'
             '    return (-1) ** j * rl.hermite_prob(j - 2, b) * rl.normal_pdf(b)'
         )),
+        ('calls rl.relu_hermite_coefficient (forbidden shortcut)', (
+            'def relu_coefficient(j, b):\n'
+            '    return rl.relu_hermite_coefficient(j, b)'
+        )),
     ],
     'q2': [
         ('the printed index (q and He_q)', (
@@ -483,6 +497,11 @@ WRONG_ANSWERS['a6_learning_with_biases'] = {
             '    b = -zeta[3] / zeta[2]\n'
             '    return np.sqrt(2 * np.pi) * zeta[2] * np.exp(b**2 / 2), b'
         )),
+        ('calls rl.recover_scalars (forbidden shortcut)', (
+            'def scalars_from_tensors(W_hat, tensors, ell):\n'
+            '    est = rl.recover_scalars(W_hat, tensors, ell=ell)\n'
+            '    return est.a, est.b'
+        )),
     ],
     'q3': [
         ('no sign fixing', (
@@ -532,6 +551,14 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def fix_signs_first_moment(X, Y, U, V_hat):\n'
             '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
             '    return np.asarray(V_hat, dtype=float)'
+        )),
+        ('transposed moment X^T Y / n against the m x d terms', (
+            'def fix_signs_first_moment(X, Y, U, V_hat):\n'
+            '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
+            '    T1 = X.T @ Y / len(X)\n'
+            '    design = np.stack([0.5 * np.outer(U[:, i], V_hat[i]).ravel() for i in range(len(V_hat))], axis=1)\n'
+            '    s = np.linalg.lstsq(design, T1.ravel(), rcond=None)[0]\n'
+            '    return np.where(s >= 0, 1.0, -1.0)[:, None] * V_hat'
         )),
         ('flips the units with s > 0 (inverted)', (
             'def fix_signs_first_moment(X, Y, U, V_hat):\n'
@@ -597,6 +624,10 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             '        sign = 1.0 if right_t[0] @ net.V[i] >= 0 else -1.0\n'
             '        V[i], U[:, i] = sign * s[0] * right_t[0], sign * left[:, 0]\n'
             '    return rl.TwoLayerNetwork(U, V)'
+        )),
+        ('calls rl.refine_by_patterns (forbidden shortcut)', (
+            'def oracle_estimate(net, X, Y):\n'
+            '    return rl.refine_by_patterns(net, X, Y, fit_bias=False, max_iter=1).network'
         )),
     ],
     'q3': [
@@ -738,6 +769,10 @@ WRONG_ANSWERS['a8_beyond_full_rank'] = {
             '    M = (X * y[:, None]).T @ X / len(X) - y.mean() * np.eye(X.shape[1])\n'
             '    values, vectors = np.linalg.eigh(M)\n'
             '    return vectors[:, np.argsort(-np.abs(values))[:k]].T'
+        )),
+        ('calls rl.span_from_moments (forbidden shortcut)', (
+            'def span_from_second_moments(X, y, k):\n'
+            '    return rl.span_from_moments(X, np.asarray(y).reshape(len(X), -1), k)'
         )),
     ],
     'q2': [
@@ -917,6 +952,10 @@ WRONG_ANSWERS['a8_beyond_full_rank'] = {
             '        Q = np.hstack([Q, (v / np.linalg.norm(v))[:, None]])\n'
             '    return Q'
         )),
+        ('calls rl.filtered_pca (forbidden shortcut)', (
+            'def filtered_pca_span(X, y, k, quantile=0.5, n_bins=2):\n'
+            '    return rl.filtered_pca(X, y, k, quantile=quantile, n_bins=n_bins).basis'
+        )),
     ],
 }
 
@@ -936,6 +975,10 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             'def normalize(net):\n'
             '    norms = np.linalg.norm(net.V, axis=1)\n'
             '    return rl.TwoLayerNetwork(net.U, net.V / norms[:, None], net.b)'
+        )),
+        ('calls net.normalized() (forbidden shortcut)', (
+            'def normalize(net):\n'
+            '    return net.normalized()'
         )),
     ],
     'q2': [
@@ -985,6 +1028,10 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
             '    rows = np.arange(t.k)\n'
             '    return float(D.min(axis=1).max())'
+        )),
+        ('calls rl.parameter_error (forbidden shortcut)', (
+            'def theorem31_error(true_net, est_net):\n'
+            '    return float(rl.parameter_error(true_net, est_net))'
         )),
     ],
     'q3': [

@@ -6,8 +6,9 @@ setup cells, the solution of every question, then every test case of every quest
 hidden), each in a copy of the namespace. The solutions must pass every case, with the student's
 and with the autograder's seed. Then, for every entry of ``WRONG_ANSWERS``, the wrong answer is
 executed in place of its question's solution and that question's test cases are run again: at
-least one must fail. No ``otter run`` is needed, so about fifty wrong answers take well under a
-minute; ``tests/test_assignments.py`` grades the solutions keys with otter itself.
+least one must fail. No ``otter run`` is needed, so the hundred-odd wrong answers take about two
+minutes on a loaded two-core machine; ``tests/test_assignments.py`` grades the solutions keys (and
+the first wrong answer of every question) with otter itself.
 """
 
 from __future__ import annotations
