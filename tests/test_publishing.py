@@ -174,7 +174,7 @@ def test_workflow_installs_the_lock_with_binders_python():
     assert (ROOT / "binder" / "runtime.txt").read_text().strip() == f"python-{python}"
 
 
-def _pins(text: str):
+def _requirement_pins(text: str):
     """{normalised name: version} of the ``name==version`` lines of a requirements file."""
     pins = {}
     for line in text.splitlines():
@@ -187,9 +187,9 @@ def _pins(text: str):
 
 def test_lock_pins_every_top_level_requirement():
     """requirements.lock was resolved from today's requirements.txt (else re-run tools/lock.sh)."""
-    top = _pins((ROOT / "requirements.txt").read_text())
+    top = _requirement_pins((ROOT / "requirements.txt").read_text())
     lock_text = (ROOT / "requirements.lock").read_text()
-    lock = _pins(lock_text)
+    lock = _requirement_pins(lock_text)
     assert len(lock) > len(top)
     stale = {name: (version, lock.get(name)) for name, version in top.items() if lock.get(name) != version}
     assert not stale, f"requirements.lock disagrees with requirements.txt (wanted, locked): {stale}"
