@@ -180,7 +180,7 @@ def run_instance(task):
         if method == "recover_noisy":
             kwargs["bias"] = bias
         est, t, nwarn, failed = _timed(lambda: fn(X, Y, k, **kwargs), TENSOR_TIME_LIMIT[(d, k)])
-        row.update(tensor_error=rl.parameter_error(net, est) if est is not None else float("inf"),
+        row.update(tensor_error=rl.parameter_error(net, est.network) if est is not None else float("inf"),
                    tensor_seconds=t, tensor_warnings=nwarn, tensor_failure=failed)
     else:
         row.update(tensor_error=float("nan"), tensor_seconds=float("nan"), tensor_warnings=0, tensor_failure="missing")
@@ -259,7 +259,7 @@ def _pipeline_run(name, d, k, n, rng_seed):
         _timed(fn, SCALING_TIME_LIMIT)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-    est = out.network if (name == "fit_adam" and out is not None) else out
+    est = out.network if out is not None else None  # FitResult or RecoveryResult
     err = rl.parameter_error(net, est) if est is not None else float("inf")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return dict(seconds=seconds, peak_mib=peak, rss_peak_mib=rss, error=err, failure=failed)

@@ -43,7 +43,8 @@ from .decomposition import flattening_rank, jennrich, jennrich_slices
 from .hermite import hermite_prob, normal_cdf, normal_pdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
-from .refine import CertificateWarning, refine_by_patterns, relative_residual
+from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
+from .refine import refine_by_patterns
 from .tensors import flatten
 
 __all__ = [
@@ -557,9 +558,9 @@ def recover_with_bias(
     rng=None,
     holdout=0.2,
     max_polish_samples=10_000,
-    certificate_tol=1e-8,
+    tolerance=CERTIFICATE_TOL,
     max_restarts=4,
-) -> TwoLayerNetwork:
+) -> RecoveryResult:
     """Learn ``f(x) = a^T sigma(W^T x + b)`` from samples: ATV21 (``l = 1``) plus exact polishing.
 
     The samples are split into a training part and a held-out part. On the
@@ -572,7 +573,7 @@ def recover_with_bias(
     On noiseless data from a network with linearly independent ``w_i``,
     ``a_i != 0`` and moderate biases, the result equals the network to
     rounding and the certificate is at rounding level. If the certificate
-    exceeds ``certificate_tol`` a :class:`relulib.CertificateWarning` states the
+    exceeds ``tolerance`` a :class:`relulib.CertificateWarning` states the
     measured residual (noisy labels, too few samples for the tensor stage, or
     a network outside the assumptions); the best estimate is still returned.
 
@@ -588,17 +589,20 @@ def recover_with_bias(
         Fraction of samples kept for the certificate.
     max_polish_samples : int, default 10000
         Training samples used by the polishing least squares.
-    certificate_tol : float, default 1e-8
+    tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
+        The certificate accepts a held-out relative residual up to this value.
     max_restarts : int, default 4
         If the polished network does not fit its own training samples to
-        ``certificate_tol``, the tensor stage is rerun (order 3 alone, order 4
+        ``tolerance``, the tensor stage is rerun (order 3 alone, order 4
         alone, fresh random contractions) up to this many times; the moments
         are computed once.
 
     Returns
     -------
-    TwoLayerNetwork
-        Unit-norm rows of ``V`` (ATV21's normalisation).
+    RecoveryResult
+        ``.network`` with unit-norm rows of ``V`` (ATV21's normalisation);
+        ``.residual`` on the held-out samples, ``.certified``; ``.iterations``
+        the tensor-stage attempts run (at most ``max_restarts + 1``).
 
     Raises
     ------
@@ -610,7 +614,7 @@ def recover_with_bias(
     Warns
     -----
     CertificateWarning
-        When the held-out relative residual exceeds ``certificate_tol``.
+        When the held-out relative residual exceeds ``tolerance``.
 
     Examples
     --------
@@ -618,8 +622,8 @@ def recover_with_bias(
     >>> net = rl.random_network(4, 2, bias_scale=1.0, rng=0)
     >>> X, Y = rl.gaussian_samples(net, 100_000, rng=1)
     >>> est = recover_with_bias(X, Y, 2, rng=2)
-    >>> rl.parameter_error(net, est) < 1e-9
-    True
+    >>> est.certified, rl.parameter_error(net, est.network) < 1e-9
+    (True, True)
     """
     X, y, k = _validate_problem(X, y, k)
     rng = as_rng(rng)
@@ -627,6 +631,7 @@ def recover_with_bias(
     if not 0.0 < holdout < 1.0:
         raise ValueError(f"holdout: expected a fraction in (0, 1), got {holdout}")
     max_polish = as_positive_int(max_polish_samples, "max_polish_samples")
+    tolerance = as_tolerance(tolerance)
     max_restarts = int(max_restarts)
     if not 0 <= max_restarts <= 4:
         raise ValueError(f"max_restarts: expected an integer in 0..4, got {max_restarts}")
@@ -648,7 +653,9 @@ def recover_with_bias(
     # If the polished network does not fit the
     # polishing samples, the tensor stage is rerun with other orders / draws.
     best = None
+    attempts = 0
     for attempt, source in enumerate(("union", "order3", "order4", "union", "union")[:max_restarts + 1]):
+        attempts += 1
         try:
             rough = _estimate_from_moments(moments, k, rng, 10, source)
             result = refine_by_patterns(rough, Xt[:m], yt[:m], max_iter=30)
@@ -656,7 +663,7 @@ def recover_with_bias(
             continue
         if best is None or result.residual < best.residual:
             best = result
-        if result.residual <= certificate_tol:
+        if result.residual <= tolerance:
             break
     if best is None:
         raise ValueError(
@@ -665,15 +672,16 @@ def recover_with_bias(
         )
     net = best.network
     residual = relative_residual(net, X[hold], y[hold])  # the certificate
-    if not residual <= certificate_tol:
+    certified = residual <= tolerance
+    if not certified:
         warnings.warn(
             f"recover_with_bias: held-out relative residual {residual:.3e} exceeds "
-            f"certificate_tol={certificate_tol:.1e}; the returned network is an estimate, "
+            f"tolerance={tolerance:.1e}; the returned network is an estimate, "
             "not a certified exact recovery",
             CertificateWarning,
             stacklevel=2,
         )
-    return net
+    return RecoveryResult(net, residual, bool(certified), tolerance, attempts)
 
 
 # ---------------------------------------------------------------------------

@@ -26,13 +26,10 @@ import numpy as np
 from scipy import linalg
 
 from ._validation import as_positive_int, as_samples, as_targets, describe
+from .certificate import relative_residual
 from .networks import TwoLayerNetwork
 
-__all__ = ["RefinementResult", "refine_by_patterns", "relative_residual", "CertificateWarning"]
-
-
-class CertificateWarning(RuntimeWarning):
-    """A recovery method could not certify its answer; the message states the residual."""
+__all__ = ["RefinementResult", "refine_by_patterns"]
 
 
 @dataclass(frozen=True)
@@ -56,19 +53,6 @@ class RefinementResult:
     n_iter: int
     converged: bool
     residual: float
-
-
-def relative_residual(net: TwoLayerNetwork, X, Y) -> float:
-    """``|Y - net(X)|_F / |Y|_F``: the certificate of BJW19/ATV21 exact recovery."""
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
-    X = as_samples(X, "X", d=net.d)
-    Y = as_targets(Y, X.shape[0], "Y")
-    if Y.shape[1] != net.m:
-        raise ValueError(f"Y: expected {net.m} output column(s), got shape {Y.shape}")
-    scale = np.linalg.norm(Y)
-    r = np.linalg.norm(Y - net.predict(X))
-    return float(r / scale) if scale > 0 else float(r)
 
 
 class _PatternLeastSquares:

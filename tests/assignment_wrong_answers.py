@@ -618,7 +618,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
             '    return rl.parameter_error(net, oracle_estimate(net, X, Y)) / ours'
         )),
         ('oracle on fresh samples, not the same ones', (
@@ -639,7 +639,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
@@ -661,7 +661,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
         ('log10 of y against ln of x', (
@@ -682,7 +682,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
         ('a fresh generator for every sample (the same draws)', (
@@ -703,7 +703,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
     ],
@@ -996,7 +996,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             'def compare_methods(net, n, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
             "            for name, est in (('tensor', tensor), ('adam', adam))}"
@@ -1009,7 +1009,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             'def compare_methods(net, n, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
             "            for name, est in (('tensor', tensor), ('adam', adam))}"
@@ -1022,7 +1022,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             'def compare_methods(net, n, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
             "            for name, est in (('tensor', tensor), ('adam', adam))}"
@@ -1035,7 +1035,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             'def compare_methods(net, n, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    X2, y2 = rl.gaussian_samples(net, n, rng=rng)\n'
             '    adam = rl.fit_adam(X2, y2, net.k, max_steps=300, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
@@ -1050,7 +1050,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
             '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
             "            for name, est in (('tensor', tensor), ('adam', adam))}"
         )),

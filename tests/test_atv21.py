@@ -119,15 +119,19 @@ def test_recover_with_bias_exact_on_noiseless_samples(seed):
     X, Y = rl.gaussian_samples(net, 200_000, rng=rng)
     with warnings.catch_warnings():
         warnings.simplefilter("error", rl.CertificateWarning)
-        est = rl.recover_with_bias(X, Y, 5, rng=rng)
-    assert rl.parameter_error(net, est) < 1e-9
+        result = rl.recover_with_bias(X, Y, 5, rng=rng)
+    assert rl.parameter_error(net, result.network) < 1e-9
+    assert result.certified and result.residual <= 1e-10 and 1 <= result.iterations <= 5
 
 
 def test_recover_with_bias_warns_on_noisy_labels():
     net, rng = _network_with_roots(5, 3, seed=1)
     X, Y = rl.gaussian_samples(net, 20_000, noise=0.1, rng=rng)
-    with pytest.warns(rl.CertificateWarning, match="held-out relative residual"):
-        rl.recover_with_bias(X, Y, 3, rng=rng, max_restarts=0)
+    with pytest.warns(rl.CertificateWarning, match="held-out relative residual") as caught:
+        result = rl.recover_with_bias(X, Y, 3, rng=rng, max_restarts=0)
+    assert not result.certified and result.iterations == 1
+    # the warning states the measured residual, the one the result carries
+    assert f"{result.residual:.3e}" in str(caught[0].message)
 
 
 def test_projected_moments_equal_the_full_hermite_tensors_of_the_projection():
