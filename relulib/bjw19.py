@@ -29,10 +29,11 @@ import numpy as np
 from scipy import integrate, optimize, sparse
 
 from ._validation import as_positive_int, as_recovery_problem, as_rng
+from .atv21 import projected_moments, tensor_stage
+from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
 from .decomposition import simultaneous_diagonalization
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork, get_activation
-from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
 from .refine import refine_by_patterns
 
 __all__ = [
@@ -450,10 +451,11 @@ def recover_noisy(
     (:func:`relulib.refine_by_patterns`, the polishing step) is then iterated
     to convergence. Its fixed point is the least-squares fit for its own
     activation pattern, so the error falls like ``n^{-1/2}`` (BJW19 step 5).
-    With ``bias=True`` (one output) the initial estimates come from the tensor
-    stage of :func:`relulib.recover_with_bias` (ATV21's Algorithms 1-3 on
-    residualised, projected moments, computed once; orders 3 and 4 together,
-    then each alone) and the biases are refined too. ReLU only.
+    With ``bias=True`` (one output) the initial estimates come from ATV21's
+    tensor stage, as in :func:`relulib.recover_with_bias`:
+    :func:`relulib.projected_moments` once, then :func:`relulib.tensor_stage`
+    with ``attempt = 0, 1, ...`` (orders 3 and 4 together, then each alone);
+    the biases are refined too. ReLU only.
 
     Parameters
     ----------
@@ -499,16 +501,14 @@ def recover_noisy(
     n_init = as_positive_int(n_init, "n_init")
     tolerance = as_tolerance(tolerance)
     if bias:  # ATV21 Algorithms 1-3 for the initial estimates; the moments are computed once
-        from .atv21 import _estimate_from_moments, _sample_moments
-
         if Y.shape[1] != 1:
             raise ValueError(f"Y: expected a single output with bias=True (ATV21), got shape {Y.shape}")
-        moments = _sample_moments(X, Y[:, 0], k, 100_000)
+        moments = projected_moments(X, Y, k)
     best = None
     for attempt in range(n_init):  # a few random contractions; keep the smallest residual
-        if bias:  # tensor orders 3 and 4 together, then each alone, as in recover_with_bias
+        if bias:  # the restart schedule of the tensor stage, as in recover_with_bias
             try:
-                init = _estimate_from_moments(moments, k, rng, 10, ("union", "order3", "order4")[attempt % 3])
+                init = tensor_stage(moments, attempt=attempt, rng=rng)
             except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
                 continue
         else:

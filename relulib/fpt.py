@@ -28,12 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from ._patterns import PatternLeastSquares
 from ._validation import as_finite_array, as_positive_int, as_recovery_problem, as_rng, as_samples
 from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance
 from .hermite import normal_cdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
-from .refine import _PatternLeastSquares
 
 __all__ = [
     "principal_angle_sine",
@@ -298,7 +298,7 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
     offset = np.zeros(m)
     previous = None
     rss = np.inf
-    solver = _PatternLeastSquares(Z, Y, intercept=intercept)
+    solver = PatternLeastSquares(Z, Y, intercept=intercept)
     iterations = 0
     for _ in range(n_iter):
         iterations += 1

@@ -210,3 +210,35 @@ def test_large_bias_surrogate_constant_only():
     g = rl.large_bias_surrogate(net)  # 1 (x1 + 4) - (x1 + 3) = 1
     X = np.random.default_rng(1).uniform(-5, 5, (100, 2))
     np.testing.assert_allclose(g.predict(X)[:, 0], 1.0, atol=1e-12)
+
+
+# --- the public tensor stage ------------------------------------------------
+def test_moment_estimate_is_projected_moments_then_tensor_stage():
+    net, rng = _network_with_roots(6, 3, seed=2)
+    X, Y = rl.gaussian_samples(net, 30_000, rng=rng)
+    moments = rl.projected_moments(X, Y, 3)
+    assert isinstance(moments, rl.ProjectedMoments)
+    assert moments.P.shape == (6, 3) and moments.T3p.shape == (3, 3, 3)
+    assert np.allclose(moments.P.T @ moments.P, np.eye(3), atol=1e-12)
+    staged = rl.tensor_stage(moments, rng=5)
+    direct = rl.moment_estimate(X, Y, 3, rng=5)
+    assert np.array_equal(staged.V, direct.V) and np.array_equal(staged.b, direct.b)
+
+
+def test_tensor_stage_restart_schedule_and_errors():
+    net, rng = _network_with_roots(6, 3, seed=3)
+    X, Y = rl.gaussian_samples(net, 30_000, rng=rng)
+    moments = rl.projected_moments(X, Y, 3)
+    # attempt 5 starts the schedule again: same orders as attempt 0, same draws for the same rng
+    first = rl.tensor_stage(moments, attempt=0, rng=7)
+    again = rl.tensor_stage(moments, attempt=5, rng=7)
+    assert np.array_equal(first.V, again.V)
+    # attempt 1 uses order 3 alone, attempt 2 order 4 alone (noisier at this n): other estimates
+    assert rl.parameter_error(net, rl.tensor_stage(moments, attempt=1, rng=7)) < 0.5
+    assert not np.array_equal(first.V, rl.tensor_stage(moments, attempt=2, rng=7).V)
+    with pytest.raises(TypeError, match="moments: expected a ProjectedMoments"):
+        rl.tensor_stage((X, Y), rng=0)
+    with pytest.raises(ValueError, match="attempt: expected a non-negative integer"):
+        rl.tensor_stage(moments, attempt=-1)
+    with pytest.raises(ValueError, match="y: expected a single output"):
+        rl.projected_moments(X, np.c_[Y, Y], 3)

@@ -151,9 +151,6 @@ def test_noisy_single_output_uses_fourth_order():
 
 
 def test_noisy_with_bias_uses_atv21_initialisation():
-    atv21 = pytest.importorskip("relulib.atv21")
-    if not hasattr(atv21, "recover_with_bias"):
-        pytest.skip("relulib.atv21.recover_with_bias not available")
     net = rl.random_network(6, 3, m=1, bias_scale=1.0, rng=0)
     X, Y = rl.gaussian_samples(net, 10_000, noise=0.1, rng=1)
     with warnings.catch_warnings():

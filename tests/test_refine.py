@@ -64,7 +64,7 @@ def _reference(F, Y):
 
 @pytest.mark.parametrize("intercept", [False, True])
 def test_pattern_solver_matches_a_qr_solve_as_the_pattern_changes(intercept):
-    from relulib.refine import _PatternLeastSquares
+    from relulib._patterns import PatternLeastSquares
 
     rng = np.random.default_rng(0)
     n, d, k = 5000, 12, 5
@@ -72,7 +72,7 @@ def test_pattern_solver_matches_a_qr_solve_as_the_pattern_changes(intercept):
     Xa = np.hstack([X, np.ones((n, 1))])
     Y = rng.standard_normal((n, 2))
     V = rng.standard_normal((k, d))
-    solver = _PatternLeastSquares(Xa, Y, intercept=intercept)
+    solver = PatternLeastSquares(Xa, Y, intercept=intercept)
     for step, scale in enumerate([0.0, 0.01, 0.01, 0.5, 0.001]):  # small moves: updates; 0.5: rebuild
         V = V + scale * rng.standard_normal(V.shape)
         active = X @ V.T > 0
@@ -86,12 +86,12 @@ def test_pattern_solver_matches_a_qr_solve_as_the_pattern_changes(intercept):
         assert np.allclose(solver.apply(theta), F @ theta, rtol=0, atol=1e-12)
     # a consistent system (noiseless data) is solved to rounding
     exact = rng.standard_normal((F.shape[1], 1))
-    consistent = _PatternLeastSquares(Xa, F @ exact, intercept=intercept)
+    consistent = PatternLeastSquares(Xa, F @ exact, intercept=intercept)
     assert np.max(np.abs(consistent.solve(active, keep) - exact)) < 1e-13
 
 
 def test_rank_deficient_patterns_are_solved_on_the_live_units():
-    from relulib.refine import _PatternLeastSquares
+    from relulib._patterns import PatternLeastSquares
 
     rng = np.random.default_rng(1)
     X = rng.standard_normal((3000, 6))
@@ -99,12 +99,12 @@ def test_rank_deficient_patterns_are_solved_on_the_live_units():
     Y = rng.standard_normal((3000, 1))
     active = X @ rng.standard_normal((3, 6)).T > 0
     active[:, 0] = False  # a unit that is never active: F^T F is singular
-    theta = _PatternLeastSquares(Xa, Y).solve(active)  # Cholesky fails
+    theta = PatternLeastSquares(Xa, Y).solve(active)  # Cholesky fails
     assert np.max(np.abs(theta[:7])) < 1e-12  # the dead unit's block gets no weight
     F = (active[:, :, None] * Xa[:, None, :]).reshape(3000, -1)
     assert np.allclose(theta[7:], np.linalg.lstsq(F[:, 7:], Y, rcond=None)[0], rtol=0, atol=1e-12)
     # two units with the same pattern: the minimum-norm least-squares solution
     active[:, 0] = active[:, 1]
-    theta = _PatternLeastSquares(Xa, Y).solve(active)
+    theta = PatternLeastSquares(Xa, Y).solve(active)
     F = (active[:, :, None] * Xa[:, None, :]).reshape(3000, -1)
     assert np.allclose(theta, _reference(F, Y), rtol=0, atol=1e-10)
