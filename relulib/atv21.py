@@ -621,8 +621,8 @@ def tensor_stage(moments, *, attempt=0, rng=None, n_trials=10) -> TwoLayerNetwor
     TypeError
         If ``moments`` is not a :class:`ProjectedMoments`.
     ValueError
-        If ``attempt`` is negative; :class:`numpy.linalg.LinAlgError` or
-        ``ValueError`` from a degenerate draw (the callers restart).
+        If ``attempt`` is negative; ``ValueError`` or ``numpy.linalg.LinAlgError``
+        from a degenerate draw (the callers restart).
 
     Examples
     --------
