@@ -48,7 +48,7 @@ def noisy_table():
             X, Y = rl.gaussian_samples(net, n, noise=0.3, rng=100 * rep + n)
             est, t = timed(lambda: rl.recover_noisy(X, Y, 4, n_init=1, rng=rep))
             e.append(rl.parameter_error(net, est.network))
-            o.append(rl.parameter_error(net, rl.refine_by_patterns(net, X, Y, fit_bias=False, max_iter=1).network))
+            o.append(rl.parameter_error(net, rl.refine_by_patterns(net, X, Y, bias=False, max_iter=1).network))
             ts.append(t)
         errs.append(np.mean(e))
         print(f"{n:>7} {np.mean(ts):>8.2f} {np.mean(e):>9.2e} {np.mean(o):>9.2e}")

@@ -189,11 +189,11 @@ def run_instance(task):
     row.update(gd_error=rl.parameter_error(net, res.network), gd_seconds=t, gd_steps=res.steps,
                gd_stopped_by=res.stopped_by, gd_final_loss=res.final_loss)
     Xr, Yr = X[:REFINE_SAMPLES], Y[:REFINE_SAMPLES]
-    ref, t2, _, _ = _timed(lambda: rl.refine_by_patterns(res.network, Xr, Yr, fit_bias=bias, max_iter=REFINE_MAX_ITER))
+    ref, t2, _, _ = _timed(lambda: rl.refine_by_patterns(res.network, Xr, Yr, bias=bias, max_iter=REFINE_MAX_ITER))
     row.update(gd_refined_error=rl.parameter_error(net, ref.network) if ref is not None else float("inf"),
                gd_refined_seconds=t + t2)
     if noisy:  # the statistical benchmark: pattern least squares from the truth
-        orc = rl.refine_by_patterns(net, Xr, Yr, fit_bias=bias, max_iter=REFINE_MAX_ITER)
+        orc = rl.refine_by_patterns(net, Xr, Yr, bias=bias, max_iter=REFINE_MAX_ITER)
         row["oracle_error"] = rl.parameter_error(net, orc.network)
     else:
         row["oracle_error"] = 0.0

@@ -519,8 +519,8 @@ def recover_noisy(
         loose = 0.01 * np.sqrt(k * (X.shape[1] + Y.shape[1]) / X.shape[0])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CertificateWarning)
-            res = refine_by_patterns(init, X, Y, fit_bias=bool(bias), max_iter=max_iter, tol=loose)
-            res = refine_by_patterns(res.network, X, Y, fit_bias=bool(bias), max_iter=5, tol=1e-12)
+            res = refine_by_patterns(init, X, Y, bias=bool(bias), max_iter=max_iter, tol=loose)
+            res = refine_by_patterns(res.network, X, Y, bias=bool(bias), max_iter=5, tol=1e-12)
         if best is None or res.residual < best.residual:
             best = res
     if best is None:

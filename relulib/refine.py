@@ -55,7 +55,7 @@ class RefinementResult:
     residual: float
 
 
-def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, fit_bias: bool):
+def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, bias: bool):
     """Read ``u_i, v_i, b_i`` from ``Z_i ~ u_i (v_i, b_i)^T``, oriented like the old units."""
     k, d = old.k, old.d
     U, V, b = old.U.copy(), old.V.copy(), old.b.copy()
@@ -70,12 +70,12 @@ def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, fit_bias: bool):
         sign = 1.0 if wv @ old.V[i] >= 0 else -1.0  # keep the half-space of the pattern
         V[i] = sign * wv / norm
         U[:, i] = sign * u * norm
-        b[i] = sign * w[d] / norm if fit_bias else 0.0
+        b[i] = sign * w[d] / norm if bias else 0.0
     return TwoLayerNetwork(U, V, b, old.activation)
 
 
 def refine_by_patterns(
-    net, X, Y, *, fit_bias=True, max_iter=50, margin=0.0, tol=1e-12, patience=8
+    net, X, Y, *, bias=True, max_iter=50, margin=0.0, tol=1e-12, patience=8
 ) -> RefinementResult:
     """Polish a ReLU network by activation-pattern least squares.
 
@@ -85,8 +85,10 @@ def refine_by_patterns(
         Initial estimate (ReLU activation).
     X : ndarray of shape (n, d)
     Y : ndarray of shape (n,), (n, 1) or (n, m)
-    fit_bias : bool, default True
+    bias : bool, default True
         Fit biases; with ``False`` every ``b_i`` is held at zero (BJW19's model).
+        (The same switch is called ``bias`` in :func:`relulib.recover_noisy` and
+        :func:`relulib.fit_adam`.)
     max_iter : int, default 50
     margin : float, default 0
         Use only samples whose every pre-activation satisfies
@@ -139,12 +141,12 @@ def refine_by_patterns(
     margin = float(margin)
     if not margin >= 0:
         raise ValueError(f"margin: expected a non-negative number, got {margin}")
-    unknowns = net.k * (net.d + int(fit_bias))
+    unknowns = net.k * (net.d + int(bias))
 
     current = net.normalized()
-    if not fit_bias:
+    if not bias:
         current = TwoLayerNetwork(current.U, current.V, None, current.activation)
-    solver = PatternLeastSquares(np.hstack([X, np.ones((X.shape[0], 1))]) if fit_bias else X, Y)
+    solver = PatternLeastSquares(np.hstack([X, np.ones((X.shape[0], 1))]) if bias else X, Y)
     previous_active = None
     converged = False
     scale = float(np.linalg.norm(Y)) or 1.0
@@ -161,8 +163,8 @@ def refine_by_patterns(
                 f"{unknowns} unknowns, got {used}"
             )
         theta = solver.solve(active, keep)
-        Z = theta.reshape(net.k, net.d + int(fit_bias), net.m).transpose(0, 2, 1)
-        new = _units_from_products(Z, current, fit_bias)
+        Z = theta.reshape(net.k, net.d + int(bias), net.m).transpose(0, 2, 1)
+        new = _units_from_products(Z, current, bias)
         step = max(
             float(np.max(np.abs(new.U - current.U))),
             float(np.max(np.abs(new.V - current.V))),

@@ -131,7 +131,7 @@ def test_noisy_close_to_oracle():
     net = rl.random_network(8, 3, m=4, rng=5)
     X, Y = rl.gaussian_samples(net, 10_000, noise=0.5, rng=6)
     est = recover_noisy(X, Y, 3, n_init=1, rng=7).network
-    oracle = rl.refine_by_patterns(net, X, Y, fit_bias=False, max_iter=1).network
+    oracle = rl.refine_by_patterns(net, X, Y, bias=False, max_iter=1).network
     ratio = rl.parameter_error(net, est) / rl.parameter_error(net, oracle)
     assert 0.8 < ratio < 1.25
 

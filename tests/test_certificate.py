@@ -23,18 +23,16 @@ def test_one_tolerance_and_home_of_the_certificate_names():
         assert inspect.signature(f).parameters["tolerance"].default == rl.CERTIFICATE_TOL, f
 
 
-def test_recovery_result_is_frozen_with_optional_method_fields():
-    net = rl.random_network(5, 2, m=3, rng=0)
-    X, Y = rl.gaussian_samples(net, 2000, rng=1)
+def test_recovery_result_is_frozen_with_optional_method_fields(planted):
+    net, X, Y = planted(5, 2, m=3, n=2000, seed=0)
     result = rl.recover_exact(X, Y, 2, rng=2)
     assert result.offset is None and result.span is None and result.search_iterations is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.certified = False
 
 
-def test_tolerance_decides_certified_and_the_warning():
-    sq = rl.random_network(6, 2, m=3, activation="squared_relu", rng=0)
-    X, Y = rl.gaussian_samples(sq, 3000, rng=1)
+def test_tolerance_decides_certified_and_the_warning(planted):
+    _, X, Y = planted(6, 2, m=3, n=3000, activation="squared_relu", seed=0)
     with pytest.warns(rl.CertificateWarning, match="relative residual") as caught:
         result = rl.recover_exact(X, Y, 2, activation="relu", rng=2)
     assert not result.certified and result.residual > rl.CERTIFICATE_TOL
@@ -48,8 +46,7 @@ def test_tolerance_decides_certified_and_the_warning():
 
 @pytest.mark.parametrize("bad, error", [(0.0, ValueError), (-1e-3, ValueError),
                                         (np.inf, ValueError), ("tight", TypeError)])
-def test_bad_tolerance_names_the_parameter(bad, error):
-    net = rl.random_network(5, 2, m=3, rng=0)
-    X, Y = rl.gaussian_samples(net, 2000, rng=1)
+def test_bad_tolerance_names_the_parameter(bad, error, planted):
+    _, X, Y = planted(5, 2, m=3, n=2000, seed=0)
     with pytest.raises(error, match="tolerance: expected a positive"):
         rl.recover_exact(X, Y, 2, tolerance=bad)

@@ -27,7 +27,7 @@ def test_multi_output_without_bias():
     true = rl.random_network(6, 3, m=5, rng=7)
     X, Y = rl.gaussian_samples(true, 10_000, rng=8)
     rough = rl.TwoLayerNetwork(true.U * 1.1, true.V + 0.05)
-    res = rl.refine_by_patterns(rough, X, Y, fit_bias=False)
+    res = rl.refine_by_patterns(rough, X, Y, bias=False)
     assert np.all(res.network.b == 0)
     assert rl.parameter_error(true, res.network) < 1e-12
 
