@@ -46,7 +46,7 @@ def noisy_table():
         e, o, ts = [], [], []
         for rep in range(3):
             X, Y = rl.gaussian_samples(net, n, noise=0.3, rng=100 * rep + n)
-            est, t = timed(lambda: rl.recover_noisy(X, Y, 4, n_init=1, rng=rep))
+            est, t = timed(lambda: rl.recover_noisy(X, Y, 4, n_trials=1, rng=rep))
             e.append(rl.parameter_error(net, est.network))
             o.append(rl.parameter_error(net, rl.refine_by_patterns(net, X, Y, bias=False, max_iter=1).network))
             ts.append(t)

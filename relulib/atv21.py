@@ -679,7 +679,7 @@ def recover_with_bias(
     holdout=0.2,
     max_polish_samples=10_000,
     tolerance=CERTIFICATE_TOL,
-    max_restarts=4,
+    n_trials=5,
 ) -> RecoveryResult:
     """Learn ``f(x) = a^T sigma(W^T x + b)`` from samples: ATV21 (``l = 1``) plus exact polishing.
 
@@ -711,18 +711,21 @@ def recover_with_bias(
         Training samples used by the polishing least squares.
     tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
         The certificate accepts a held-out relative residual up to this value.
-    max_restarts : int, default 4
-        If the polished network does not fit its own training samples to
-        ``tolerance``, the tensor stage is rerun (:func:`tensor_stage` with
-        ``attempt = 1, 2, ...``: order 3 alone, order 4 alone, fresh random
-        contractions) up to this many times; the moments are computed once.
+    n_trials : int, default 5
+        Tensor-stage attempts at most (the moments are computed once). The
+        first uses orders 3 and 4; if its polished network does not fit its
+        own training samples to ``tolerance``, the tensor stage is rerun
+        (:func:`tensor_stage` with ``attempt = 1, 2, ...``: order 3 alone,
+        order 4 alone, fresh random contractions) and the best polished
+        network is kept. The same name as in :func:`relulib.recover_noisy` and
+        :func:`relulib.jennrich`: random tries, the best one kept.
 
     Returns
     -------
     RecoveryResult
         ``.network`` with unit-norm rows of ``V`` (ATV21's normalisation);
         ``.residual`` on the held-out samples, ``.certified``; ``.iterations``
-        the tensor-stage attempts run (at most ``max_restarts + 1``).
+        the tensor-stage attempts run (at most ``n_trials``).
 
     Raises
     ------
@@ -752,9 +755,7 @@ def recover_with_bias(
         raise ValueError(f"holdout: expected a fraction in (0, 1), got {holdout}")
     max_polish = as_positive_int(max_polish_samples, "max_polish_samples")
     tolerance = as_tolerance(tolerance)
-    max_restarts = int(max_restarts)
-    if not 0 <= max_restarts <= 4:
-        raise ValueError(f"max_restarts: expected an integer in 0..4, got {max_restarts}")
+    n_trials = as_positive_int(n_trials, "n_trials")
     n, d = X.shape
     n_hold = max(1, int(round(holdout * n)))
     n_train = n - n_hold
@@ -774,7 +775,7 @@ def recover_with_bias(
     # polishing samples, the tensor stage is rerun with other orders / draws.
     best = None
     attempts = 0
-    for attempt in range(max_restarts + 1):  # the restart schedule of tensor_stage
+    for attempt in range(n_trials):  # the restart schedule of tensor_stage
         attempts += 1
         try:
             rough = _tensor_stage(moments, rng, 10, attempt)

@@ -442,7 +442,7 @@ def _moment_initialisation(X, Y, k, rng):
 
 
 def recover_noisy(
-    X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3, tolerance=CERTIFICATE_TOL
+    X, Y, k, *, bias=False, rng=None, max_iter=50, n_trials=3, tolerance=CERTIFICATE_TOL
 ) -> RecoveryResult:
     """Recovery under mean-zero label noise (BJW19, reconstructed; ATV21 networks with ``bias=True``).
 
@@ -467,9 +467,10 @@ def recover_noisy(
     rng : None, int or numpy.random.Generator
     max_iter : int, default 50
         Iterations of the pattern least squares.
-    n_init : int, default 3
+    n_trials : int, default 3
         Moment initialisations (fresh random contractions) refined; the
-        network with the smallest residual is returned.
+        network with the smallest residual is returned (the same name as in
+        :func:`relulib.recover_with_bias` and :func:`relulib.jennrich`).
     tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
         ``certified`` is ``residual <= tolerance`` (noiseless data only).
 
@@ -485,7 +486,7 @@ def recover_noisy(
     ------
     ValueError
         Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` samples; with
-        ``bias=True``, more than one output or no usable tensor estimate in ``n_init`` attempts.
+        ``bias=True``, more than one output or no usable tensor estimate in ``n_trials`` attempts.
 
     Examples
     --------
@@ -498,14 +499,14 @@ def recover_noisy(
     X, Y, k = _validate(X, Y, k)
     rng = as_rng(rng)
     max_iter = as_positive_int(max_iter, "max_iter")
-    n_init = as_positive_int(n_init, "n_init")
+    n_trials = as_positive_int(n_trials, "n_trials")
     tolerance = as_tolerance(tolerance)
     if bias:  # ATV21 Algorithms 1-3 for the initial estimates; the moments are computed once
         if Y.shape[1] != 1:
             raise ValueError(f"Y: expected a single output with bias=True (ATV21), got shape {Y.shape}")
         moments = projected_moments(X, Y, k)
     best = None
-    for attempt in range(n_init):  # a few random contractions; keep the smallest residual
+    for attempt in range(n_trials):  # a few random contractions; keep the smallest residual
         if bias:  # the restart schedule of the tensor stage, as in recover_with_bias
             try:
                 init = tensor_stage(moments, attempt=attempt, rng=rng)
@@ -526,6 +527,6 @@ def recover_noisy(
     if best is None:
         raise ValueError(
             "X: the tensor stage produced no usable initial estimate in any of the "
-            f"n_init={n_init} attempts; use more samples or a larger n_init"
+            f"n_trials={n_trials} attempts; use more samples or a larger n_trials"
         )
-    return RecoveryResult(best.network, best.residual, bool(best.residual <= tolerance), tolerance, n_init)
+    return RecoveryResult(best.network, best.residual, bool(best.residual <= tolerance), tolerance, n_trials)

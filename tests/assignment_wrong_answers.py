@@ -618,7 +618,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    return rl.parameter_error(net, oracle_estimate(net, X, Y)) / ours'
         )),
         ('oracle on fresh samples, not the same ones', (
@@ -639,7 +639,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
@@ -661,7 +661,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
         ('log10 of y against ln of x', (
@@ -682,7 +682,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
         ('a fresh generator for every sample (the same draws)', (
@@ -703,7 +703,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng).network)\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
     ],

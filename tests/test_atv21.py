@@ -128,7 +128,7 @@ def test_recover_with_bias_warns_on_noisy_labels():
     net, rng = _network_with_roots(5, 3, seed=1)
     X, Y = rl.gaussian_samples(net, 20_000, noise=0.1, rng=rng)
     with pytest.warns(rl.CertificateWarning, match="held-out relative residual") as caught:
-        result = rl.recover_with_bias(X, Y, 3, rng=rng, max_restarts=0)
+        result = rl.recover_with_bias(X, Y, 3, rng=rng, n_trials=1)
     assert not result.certified and result.iterations == 1
     # the warning states the measured residual, the one the result carries
     assert f"{result.residual:.3e}" in str(caught[0].message)
@@ -178,6 +178,8 @@ def test_recover_with_bias_errors():
         rl.recover_with_bias(X[:100], y[:100], 2)
     with pytest.raises(ValueError, match="holdout"):
         rl.recover_with_bias(X, y, 2, holdout=1.5)
+    with pytest.raises(ValueError, match="n_trials: expected a positive integer"):
+        rl.recover_with_bias(X, y, 2, n_trials=0)
 
 
 # --- large biases ----------------------------------------------------------

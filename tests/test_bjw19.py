@@ -119,7 +119,7 @@ def test_noisy_error_slope():
     errs = []
     for n in ns:
         e = [
-            rl.parameter_error(net, recover_noisy(*rl.gaussian_samples(net, int(n), noise=0.3, rng=rep * 7 + int(n)), 2, n_init=1, rng=rep).network)
+            rl.parameter_error(net, recover_noisy(*rl.gaussian_samples(net, int(n), noise=0.3, rng=rep * 7 + int(n)), 2, n_trials=1, rng=rep).network)
             for rep in range(3)
         ]
         errs.append(np.mean(e))
@@ -130,7 +130,7 @@ def test_noisy_error_slope():
 def test_noisy_close_to_oracle():
     net = rl.random_network(8, 3, m=4, rng=5)
     X, Y = rl.gaussian_samples(net, 10_000, noise=0.5, rng=6)
-    est = recover_noisy(X, Y, 3, n_init=1, rng=7).network
+    est = recover_noisy(X, Y, 3, n_trials=1, rng=7).network
     oracle = rl.refine_by_patterns(net, X, Y, bias=False, max_iter=1).network
     ratio = rl.parameter_error(net, est) / rl.parameter_error(net, oracle)
     assert 0.8 < ratio < 1.25
@@ -141,7 +141,7 @@ def test_noisy_without_noise_is_exact():
     X, Y = rl.gaussian_samples(net, 4000, rng=2)
     result = recover_noisy(X, Y, 3, rng=3)
     assert rl.parameter_error(net, result.network) < 1e-9
-    assert result.certified and result.residual <= 1e-12 and result.iterations == 3
+    assert result.certified and result.residual <= 1e-12 and result.iterations == 3  # n_trials
 
 
 def test_noisy_single_output_uses_fourth_order():
@@ -155,7 +155,7 @@ def test_noisy_with_bias_uses_atv21_initialisation():
     X, Y = rl.gaussian_samples(net, 10_000, noise=0.1, rng=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = recover_noisy(X, Y, 3, bias=True, n_init=1, rng=2)
+        result = recover_noisy(X, Y, 3, bias=True, n_trials=1, rng=2)
     assert rl.parameter_error(net, result.network) < 0.05
     # with noise of standard deviation 0.1 the residual is about the noise level: not certified
     assert not result.certified and 0.01 < result.residual < 1
@@ -165,5 +165,5 @@ def test_null_space_step_is_biased_under_noise():
     net = rl.random_network(6, 3, m=4, rng=3)
     X, Y = rl.gaussian_samples(net, 8000, noise=0.3, rng=4)
     e_null = rl.parameter_error(net, rl.recover_null_space(X, Y, 3, rng=1))
-    e_ls = rl.parameter_error(net, recover_noisy(X, Y, 3, n_init=1, rng=1).network)
+    e_ls = rl.parameter_error(net, recover_noisy(X, Y, 3, n_trials=1, rng=1).network)
     assert e_null > 5 * e_ls
