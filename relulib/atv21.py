@@ -385,14 +385,14 @@ def recover_from_coefficients(coefficients, *, ell=1, rng=None, n_trials=5) -> A
 # ---------------------------------------------------------------------------
 # Finite samples, l = 1
 # ---------------------------------------------------------------------------
-def _validate_problem(X, y, k):
+def _validate_problem(X, Y, k):
     X, Y, k = as_recovery_problem(
-        X, y, k, y_name="y",
+        X, Y, k,
         k_message="k: the full-rank (l = 1) algorithm needs k <= d linearly independent units, "
         "got k={k} > d={d}",
     )
     if Y.shape[1] != 1:
-        raise ValueError(f"y: expected a single output, shape (n,) or (n, 1), got shape {Y.shape}")
+        raise ValueError(f"Y: expected a single output, shape (n,) or (n, 1), got shape {Y.shape}")
     return X, Y[:, 0], k
 
 
@@ -452,7 +452,7 @@ def _select_directions(candidates, k, tensors):
     return candidates[chosen]
 
 
-def moment_estimate(X, y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> TwoLayerNetwork:
+def moment_estimate(X, Y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> TwoLayerNetwork:
     """The tensor stage of ATV21 on samples (``l = 1``): Algorithm 1 fed with moment estimates.
 
     1. ``T_0 = mean(y)``, ``T_1 = mean(y x)``, ``T_2 = mean(y (x x^T - I))``
@@ -476,7 +476,7 @@ def moment_estimate(X, y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> Tw
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    y : ndarray of shape (n,) or (n, 1)
+    Y : ndarray of shape (n,) or (n, 1)
     k : int
         Number of hidden units, ``k <= d``.
     rng : None, int or numpy.random.Generator
@@ -492,9 +492,9 @@ def moment_estimate(X, y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> Tw
     Raises
     ------
     ValueError
-        On bad shapes, non-finite values, multi-output ``y`` or ``k > d``.
+        On bad shapes, non-finite values, multi-output ``Y`` or ``k > d``.
     """
-    X, y, k = _validate_problem(X, y, k)
+    X, y, k = _validate_problem(X, Y, k)
     rng = as_rng(rng)
     n_trials = as_positive_int(n_trials, "n_trials")
     chunk = as_positive_int(chunk_size, "chunk_size")
@@ -527,7 +527,7 @@ class ProjectedMoments:
     T4p: np.ndarray
 
 
-def projected_moments(X, y, k, *, chunk_size=100_000) -> ProjectedMoments:
+def projected_moments(X, Y, k, *, chunk_size=100_000) -> ProjectedMoments:
     """Step 1 of :func:`moment_estimate`: streamed, residualised, projected moments (ATV21, eq. (6)).
 
     ``T_0, T_1, T_2`` are streamed over chunks of samples; the labels are
@@ -538,7 +538,7 @@ def projected_moments(X, y, k, *, chunk_size=100_000) -> ProjectedMoments:
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    y : ndarray of shape (n,) or (n, 1)
+    Y : ndarray of shape (n,) or (n, 1)
     k : int
         Number of hidden units, ``k <= d``.
     chunk_size : int, default 100000
@@ -551,7 +551,7 @@ def projected_moments(X, y, k, *, chunk_size=100_000) -> ProjectedMoments:
     Raises
     ------
     ValueError
-        On bad shapes, non-finite values, multi-output ``y`` or ``k > d``.
+        On bad shapes, non-finite values, multi-output ``Y`` or ``k > d``.
 
     Examples
     --------
@@ -562,7 +562,7 @@ def projected_moments(X, y, k, *, chunk_size=100_000) -> ProjectedMoments:
     >>> mom.P.shape, mom.T4p.shape
     ((6, 2), (2, 2, 2, 2))
     """
-    X, y, k = _validate_problem(X, y, k)
+    X, y, k = _validate_problem(X, Y, k)
     return _sample_moments(X, y, k, as_positive_int(chunk_size, "chunk_size"))
 
 
@@ -672,7 +672,7 @@ def _tensor_stage(mom: ProjectedMoments, rng, n_trials, attempt) -> TwoLayerNetw
 
 def recover_with_bias(
     X,
-    y,
+    Y,
     k,
     *,
     rng=None,
@@ -700,7 +700,7 @@ def recover_with_bias(
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    y : ndarray of shape (n,) or (n, 1)
+    Y : ndarray of shape (n,) or (n, 1)
     k : int
         Number of hidden units, ``1 <= k <= d``.
     rng : None, int or numpy.random.Generator
@@ -730,7 +730,7 @@ def recover_with_bias(
     Raises
     ------
     ValueError
-        On bad shapes or non-finite values, multi-output ``y``, ``k > d``, a
+        On bad shapes or non-finite values, multi-output ``Y``, ``k > d``, a
         ``holdout`` outside ``(0, 1)``, or too few samples
         (fewer than ``20 k (d + 1)`` training samples).
 
@@ -748,7 +748,7 @@ def recover_with_bias(
     >>> est.certified, rl.parameter_error(net, est.network) < 1e-9
     (True, True)
     """
-    X, y, k = _validate_problem(X, y, k)
+    X, y, k = _validate_problem(X, Y, k)
     rng = as_rng(rng)
     holdout = float(holdout)
     if not 0.0 < holdout < 1.0:

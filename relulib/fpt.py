@@ -208,7 +208,7 @@ class FilteredPCAResult:
     strengths: np.ndarray
 
 
-def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
+def filtered_pca(X, Y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     """CKM20 filtered PCA, iterated (reconstructed; see the book's appendix).
 
     Round ``j`` looks for a new direction in the orthogonal complement ``P``
@@ -228,7 +228,7 @@ def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    y : ndarray of shape (n,) or (n, 1)
+    Y : ndarray of shape (n,) or (n, 1)
     k : int
         Dimension of the span to recover (rounds).
     quantile : float, default 0.5
@@ -247,9 +247,9 @@ def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     >>> principal_angle_sine(filtered_pca(X, y, 2).basis, V.T) < 0.1
     True
     """
-    X, Y, k = _validate(X, y, k)
+    X, Y, k = _validate(X, Y, k)
     if Y.shape[1] != 1:
-        raise ValueError(f"y: expected one output, got shape {Y.shape}")
+        raise ValueError(f"Y: expected one output, got shape {Y.shape}")
     y = Y[:, 0]
     quantile = float(quantile)
     if not 0.0 <= quantile < 1.0:

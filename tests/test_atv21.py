@@ -162,7 +162,7 @@ def test_recover_with_bias_errors():
     y = X[:, 0]
     with pytest.raises(ValueError, match="k: the full-rank .* k <= d"):
         rl.recover_with_bias(X, y, 4)
-    with pytest.raises(ValueError, match="y: expected 2000 labels"):
+    with pytest.raises(ValueError, match="Y: expected 2000 labels"):
         rl.recover_with_bias(X, y[:-1], 2)
     bad = X.copy()
     bad[0, 0] = np.inf
@@ -170,9 +170,9 @@ def test_recover_with_bias_errors():
         rl.recover_with_bias(bad, y, 2)
     ybad = y.copy()
     ybad[3] = np.nan
-    with pytest.raises(ValueError, match="y: expected finite values"):
+    with pytest.raises(ValueError, match="Y: expected finite values"):
         rl.recover_with_bias(X, ybad, 2)
-    with pytest.raises(ValueError, match="y: expected a single output"):
+    with pytest.raises(ValueError, match="Y: expected a single output"):
         rl.recover_with_bias(X, np.c_[y, y], 2)
     with pytest.raises(ValueError, match="X: expected at least"):
         rl.recover_with_bias(X[:100], y[:100], 2)
@@ -242,5 +242,5 @@ def test_tensor_stage_restart_schedule_and_errors():
         rl.tensor_stage((X, Y), rng=0)
     with pytest.raises(ValueError, match="attempt: expected a non-negative integer"):
         rl.tensor_stage(moments, attempt=-1)
-    with pytest.raises(ValueError, match="y: expected a single output"):
+    with pytest.raises(ValueError, match="Y: expected a single output"):
         rl.projected_moments(X, np.c_[Y, Y], 3)

@@ -107,7 +107,7 @@ def test_bad_inputs():
         recover_fpt(X, Y, 2, span=np.eye(5))
     with pytest.raises(ValueError, match="quantile: expected a number in"):
         filtered_pca(X, Y, 2, quantile=1.5)
-    with pytest.raises(ValueError, match="y: expected one output"):
+    with pytest.raises(ValueError, match="Y: expected one output"):
         filtered_pca(X, np.hstack([Y, Y]), 2)
     Yn = Y.copy()
     Yn[3] = np.inf
