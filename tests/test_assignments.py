@@ -175,6 +175,7 @@ def test_at_least_four_assignments_with_public_and_hidden_tests():
         assert set(WRONG_ANSWERS[name]) == set(_questions(name)), name
 
 
+@pytest.mark.slow  # builds every assignment (once per module)
 @pytest.mark.parametrize("name", NAMES)
 def test_student_edition_has_no_solutions_and_no_hidden_tests(built, name):
     student, _, _ = _paths(built, name)
@@ -190,6 +191,7 @@ def test_student_edition_has_no_solutions_and_no_hidden_tests(built, name):
         assert not any(case["hidden"] for suite in test["suites"] for case in suite["cases"])
 
 
+@pytest.mark.slow  # builds every assignment (once per module)
 @pytest.mark.parametrize("name", NAMES)
 def test_student_and_autograder_seeds_differ(built, name):
     student, _, _ = _paths(built, name)
@@ -214,6 +216,7 @@ def test_every_question_has_public_and_hidden_tests(name):
     assert kinds == {q: {False, True} for q in _questions(name)}, kinds
 
 
+@pytest.mark.slow  # builds and grades every assignment (once per module)
 @pytest.mark.parametrize("name", NAMES)
 def test_solutions_pass_every_public_and_hidden_test(grades, name):
     graded = grades[name, "key"]
@@ -222,6 +225,7 @@ def test_solutions_pass_every_public_and_hidden_test(grades, name):
         assert max_score > 0 and score == max_score, f"{name} {question}: {score}/{max_score}"
 
 
+@pytest.mark.slow  # builds and grades every assignment (once per module)
 @pytest.mark.parametrize("edition", ["empty", "wrong"])
 @pytest.mark.parametrize("name", NAMES)
 def test_empty_or_wrong_answers_fail_every_question(grades, name, edition):
