@@ -180,7 +180,7 @@ def run_instance(task):
         if method == "recover_noisy":
             kwargs["bias"] = bias
         est, t, nwarn, failed = _timed(lambda: fn(X, Y, k, **kwargs), TENSOR_TIME_LIMIT[(d, k)])
-        row.update(tensor_error=rl.parameter_error(net, est) if est is not None else float("inf"),
+        row.update(tensor_error=rl.parameter_error(net, est.network) if est is not None else float("inf"),
                    tensor_seconds=t, tensor_warnings=nwarn, tensor_failure=failed)
     else:
         row.update(tensor_error=float("nan"), tensor_seconds=float("nan"), tensor_warnings=0, tensor_failure="missing")
@@ -189,11 +189,11 @@ def run_instance(task):
     row.update(gd_error=rl.parameter_error(net, res.network), gd_seconds=t, gd_steps=res.steps,
                gd_stopped_by=res.stopped_by, gd_final_loss=res.final_loss)
     Xr, Yr = X[:REFINE_SAMPLES], Y[:REFINE_SAMPLES]
-    ref, t2, _, _ = _timed(lambda: rl.refine_by_patterns(res.network, Xr, Yr, fit_bias=bias, max_iter=REFINE_MAX_ITER))
+    ref, t2, _, _ = _timed(lambda: rl.refine_by_patterns(res.network, Xr, Yr, bias=bias, max_iter=REFINE_MAX_ITER))
     row.update(gd_refined_error=rl.parameter_error(net, ref.network) if ref is not None else float("inf"),
                gd_refined_seconds=t + t2)
     if noisy:  # the statistical benchmark: pattern least squares from the truth
-        orc = rl.refine_by_patterns(net, Xr, Yr, fit_bias=bias, max_iter=REFINE_MAX_ITER)
+        orc = rl.refine_by_patterns(net, Xr, Yr, bias=bias, max_iter=REFINE_MAX_ITER)
         row["oracle_error"] = rl.parameter_error(net, orc.network)
     else:
         row["oracle_error"] = 0.0
@@ -259,7 +259,7 @@ def _pipeline_run(name, d, k, n, rng_seed):
         _timed(fn, SCALING_TIME_LIMIT)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-    est = out.network if (name == "fit_adam" and out is not None) else out
+    est = out.network if out is not None else None  # FitResult or RecoveryResult
     err = rl.parameter_error(net, est) if est is not None else float("inf")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return dict(seconds=seconds, peak_mib=peak, rss_peak_mib=rss, error=err, failure=failed)

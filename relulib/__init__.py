@@ -48,6 +48,7 @@ from . import (
     atv21,
     baselines,
     bjw19,
+    certificate,
     decomposition,
     fpt,
     hermite,
@@ -64,6 +65,7 @@ from . import (
 from .atv21 import *  # noqa: F403 -- chapters "Tensor decomposition", "Learning with biases"
 from .baselines import *  # noqa: F403 -- chapter "Against gradient descent"
 from .bjw19 import *  # noqa: F403 -- chapters "Exact recovery", "Noisy recovery" (BJW19)
+from .certificate import *  # noqa: F403 -- RecoveryResult, the certificate and its tolerance
 from .decomposition import *  # noqa: F403 -- chapter "Tensor decomposition"
 from .fpt import *  # noqa: F403 -- chapter "Beyond full rank" (BJW19 FPT, CKM20 filtered PCA)
 from .hermite import *  # noqa: F403 -- chapter "Hermite analysis of a ReLU unit"
@@ -81,5 +83,5 @@ from .tensors import *  # noqa: F403 -- Hermite tensors, flattenings
 __version__ = "0.1.0"
 
 _PUBLIC_MODULES = (networks, hermite, separation, tensors, population, moments, decomposition,
-                   metrics, refine, atv21, bjw19, fpt, identifiability, baselines, lower_bounds)
+                   metrics, certificate, refine, atv21, bjw19, fpt, identifiability, baselines, lower_bounds)
 __all__ = [name for module in _PUBLIC_MODULES for name in module.__all__]

@@ -43,7 +43,8 @@ from .decomposition import flattening_rank, jennrich, jennrich_slices
 from .hermite import hermite_prob, normal_cdf, normal_pdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
-from .refine import CertificateWarning, refine_by_patterns, relative_residual
+from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
+from .refine import refine_by_patterns
 from .tensors import flatten
 
 __all__ = [
@@ -52,6 +53,9 @@ __all__ = [
     "fix_signs",
     "recover_from_coefficients",
     "moment_estimate",
+    "ProjectedMoments",
+    "projected_moments",
+    "tensor_stage",
     "recover_with_bias",
     "relu_tail_l2",
     "large_bias_surrogate",
@@ -381,14 +385,14 @@ def recover_from_coefficients(coefficients, *, ell=1, rng=None, n_trials=5) -> A
 # ---------------------------------------------------------------------------
 # Finite samples, l = 1
 # ---------------------------------------------------------------------------
-def _validate_problem(X, y, k):
+def _validate_problem(X, Y, k):
     X, Y, k = as_recovery_problem(
-        X, y, k, y_name="y",
+        X, Y, k,
         k_message="k: the full-rank (l = 1) algorithm needs k <= d linearly independent units, "
         "got k={k} > d={d}",
     )
     if Y.shape[1] != 1:
-        raise ValueError(f"y: expected a single output, shape (n,) or (n, 1), got shape {Y.shape}")
+        raise ValueError(f"Y: expected a single output, shape (n,) or (n, 1), got shape {Y.shape}")
     return X, Y[:, 0], k
 
 
@@ -448,7 +452,7 @@ def _select_directions(candidates, k, tensors):
     return candidates[chosen]
 
 
-def moment_estimate(X, y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> TwoLayerNetwork:
+def moment_estimate(X, Y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> TwoLayerNetwork:
     """The tensor stage of ATV21 on samples (``l = 1``): Algorithm 1 fed with moment estimates.
 
     1. ``T_0 = mean(y)``, ``T_1 = mean(y x)``, ``T_2 = mean(y (x x^T - I))``
@@ -472,7 +476,7 @@ def moment_estimate(X, y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> Tw
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    y : ndarray of shape (n,) or (n, 1)
+    Y : ndarray of shape (n,) or (n, 1)
     k : int
         Number of hidden units, ``k <= d``.
     rng : None, int or numpy.random.Generator
@@ -488,27 +492,82 @@ def moment_estimate(X, y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> Tw
     Raises
     ------
     ValueError
-        On bad shapes, non-finite values, multi-output ``y`` or ``k > d``.
+        On bad shapes, non-finite values, multi-output ``Y`` or ``k > d``.
     """
-    X, y, k = _validate_problem(X, y, k)
+    X, y, k = _validate_problem(X, Y, k)
     rng = as_rng(rng)
     n_trials = as_positive_int(n_trials, "n_trials")
     chunk = as_positive_int(chunk_size, "chunk_size")
     moments = _sample_moments(X, y, k, chunk)
-    return _estimate_from_moments(moments, k, rng, n_trials, "union")
+    return _tensor_stage(moments, rng, n_trials, 0)
 
 
 @dataclass(frozen=True)
-class _SampleMoments:
-    T1: np.ndarray  # (d,)
-    P: np.ndarray  # (d, k), orthonormal
-    T2p: np.ndarray  # (k, k)
-    T3p: np.ndarray  # (k, k, k)
-    T4p: np.ndarray  # (k, k, k, k)
+class ProjectedMoments:
+    """Residualised, projected sample moments: the input of ATV21's tensor stage.
+
+    Made by :func:`projected_moments`, consumed by :func:`tensor_stage` (any
+    number of times: the moments are the expensive part, ``O(n d^2)``).
+
+    Attributes
+    ----------
+    T1 : ndarray of shape (d,)
+        ``mean(y x)``, for the sign step (Algorithm 3 of ATV21).
+    P : ndarray of shape (d, k)
+        Orthonormal basis of the top-``k`` eigenvectors (by modulus) of ``T_2``.
+    T2p, T3p, T4p : ndarray of shapes (k, k), (k, k, k), (k, k, k, k)
+        ``T_2, T_3, T_4`` of the residualised labels, projected onto ``P``
+        (the full Hermite tensors of ``z = P^T x``).
+    """
+
+    T1: np.ndarray
+    P: np.ndarray
+    T2p: np.ndarray
+    T3p: np.ndarray
+    T4p: np.ndarray
 
 
-def _sample_moments(X, y, k, chunk) -> _SampleMoments:
-    """Step 1: streamed, residualised, projected moment estimates (see :func:`moment_estimate`)."""
+def projected_moments(X, Y, k, *, chunk_size=100_000) -> ProjectedMoments:
+    """Step 1 of :func:`moment_estimate`: streamed, residualised, projected moments (ATV21, eq. (6)).
+
+    ``T_0, T_1, T_2`` are streamed over chunks of samples; the labels are
+    residualised, ``r = y - T_0 - x.T_1`` (every order ``>= 2`` unchanged,
+    smaller variance); ``P`` holds the top-``k`` eigenvectors of ``T_2``; the
+    projected ``T_2, T_3, T_4`` of ``r`` follow in ``O(n (d k + k^4))``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n,) or (n, 1)
+    k : int
+        Number of hidden units, ``k <= d``.
+    chunk_size : int, default 100000
+        Samples per streamed block.
+
+    Returns
+    -------
+    ProjectedMoments
+
+    Raises
+    ------
+    ValueError
+        On bad shapes, non-finite values, multi-output ``Y`` or ``k > d``.
+
+    Examples
+    --------
+    >>> import relulib as rl
+    >>> net = rl.random_network(6, 2, bias_scale=1.0, rng=0)
+    >>> X, y = rl.gaussian_samples(net, 20_000, rng=1)
+    >>> mom = projected_moments(X, y, 2)
+    >>> mom.P.shape, mom.T4p.shape
+    ((6, 2), (2, 2, 2, 2))
+    """
+    X, y, k = _validate_problem(X, Y, k)
+    return _sample_moments(X, y, k, as_positive_int(chunk_size, "chunk_size"))
+
+
+def _sample_moments(X, y, k, chunk) -> ProjectedMoments:
+    """:func:`projected_moments` without validation (for validated callers)."""
     n, d = X.shape
     # ATV21, eq. (6): streamed T_0, T_1, T_2
     acc = HermiteMomentAccumulator(d)
@@ -520,12 +579,74 @@ def _sample_moments(X, y, k, chunk) -> _SampleMoments:
     evals, evecs = np.linalg.eigh(acc.T2()[0])
     P = evecs[:, np.argsort(-np.abs(evals))[:k]]
     T2p, T3p, T4p = _projected_moments(X, r, P, chunk)
-    return _SampleMoments(T1, P, T2p, T3p, T4p)
+    return ProjectedMoments(T1, P, T2p, T3p, T4p)
 
 
-def _estimate_from_moments(mom: _SampleMoments, k, rng, n_trials, source) -> TwoLayerNetwork:
-    """Steps 2-6 of Algorithm 1 on projected sample tensors; ``source`` picks the orders used."""
+#: The restart schedule of the tensor stage (the one home of it): attempt ``j``
+#: uses the orders ``_RESTART_ORDERS[j % 5]``; "union" means orders 3 and 4 together.
+_RESTART_ORDERS = ("union", "order3", "order4", "union", "union")
+
+
+def tensor_stage(moments, *, attempt=0, rng=None, n_trials=10) -> TwoLayerNetwork:
+    """Steps 2-6 of ATV21's Algorithm 1 on projected sample moments: a rough network.
+
+    Jennrich on the slices of the projected ``T_3`` and/or ``T_4`` with ``T_2``
+    as the reference slice, the greedy reduction of the candidate directions
+    to the ``k`` that best explain ``T_2, T_3, T_4``, Algorithm 2 (``l = 1``),
+    the lift ``w = P u`` and Algorithm 3 with ``T_1`` (see
+    :func:`moment_estimate`). Used by :func:`recover_with_bias` and, for its
+    initial estimates with ``bias=True``, by :func:`relulib.recover_noisy`.
+
+    Parameters
+    ----------
+    moments : ProjectedMoments
+        From :func:`projected_moments`.
+    attempt : int, default 0
+        Position in the restart schedule, which picks the tensor orders:
+        orders 3 and 4 together (attempts 0, 3, 4), order 3 alone (attempt 1),
+        order 4 alone (attempt 2), then again from the start (attempt 5 is
+        attempt 0). A restart also draws fresh random contractions from ``rng``.
+    rng : None, int or numpy.random.Generator
+    n_trials : int, default 10
+        Random contractions per Jennrich call; the best separated is kept.
+
+    Returns
+    -------
+    TwoLayerNetwork
+        One output, unit-norm rows of ``V``; an estimate whose error decays
+        like ``n^{-1/2}`` (not exact).
+
+    Raises
+    ------
+    TypeError
+        If ``moments`` is not a :class:`ProjectedMoments`.
+    ValueError
+        If ``attempt`` is negative; ``ValueError`` or ``numpy.linalg.LinAlgError``
+        from a degenerate draw (the callers restart).
+
+    Examples
+    --------
+    >>> import relulib as rl
+    >>> net = rl.random_network(6, 2, bias_scale=1.0, rng=0)
+    >>> X, y = rl.gaussian_samples(net, 200_000, rng=1)
+    >>> rough = tensor_stage(projected_moments(X, y, 2), rng=2)
+    >>> bool(rl.parameter_error(net, rough) < 0.3)
+    True
+    """
+    if not isinstance(moments, ProjectedMoments):
+        raise TypeError(f"moments: expected a ProjectedMoments (from projected_moments), "
+                        f"got {type(moments).__name__}")
+    attempt = int(attempt)
+    if attempt < 0:
+        raise ValueError(f"attempt: expected a non-negative integer, got {attempt}")
+    return _tensor_stage(moments, as_rng(rng), as_positive_int(n_trials, "n_trials"), attempt)
+
+
+def _tensor_stage(mom: ProjectedMoments, rng, n_trials, attempt) -> TwoLayerNetwork:
+    """:func:`tensor_stage` without validation (for validated callers)."""
+    source = _RESTART_ORDERS[attempt % len(_RESTART_ORDERS)]
     T2p, T3p, T4p = mom.T2p, mom.T3p, mom.T4p
+    k = T2p.shape[0]
     # Steps 2-3 of Algorithm 1, with T_2 as the reference slice [reconstructed]
     slices = {
         "order3": np.moveaxis(T3p, -1, 0),  # T_3[., ., e_g]
@@ -551,15 +672,15 @@ def _estimate_from_moments(mom: _SampleMoments, k, rng, n_trials, source) -> Two
 
 def recover_with_bias(
     X,
-    y,
+    Y,
     k,
     *,
     rng=None,
     holdout=0.2,
     max_polish_samples=10_000,
-    certificate_tol=1e-8,
-    max_restarts=4,
-) -> TwoLayerNetwork:
+    tolerance=CERTIFICATE_TOL,
+    n_trials=5,
+) -> RecoveryResult:
     """Learn ``f(x) = a^T sigma(W^T x + b)`` from samples: ATV21 (``l = 1``) plus exact polishing.
 
     The samples are split into a training part and a held-out part. On the
@@ -572,14 +693,14 @@ def recover_with_bias(
     On noiseless data from a network with linearly independent ``w_i``,
     ``a_i != 0`` and moderate biases, the result equals the network to
     rounding and the certificate is at rounding level. If the certificate
-    exceeds ``certificate_tol`` a :class:`relulib.CertificateWarning` states the
+    exceeds ``tolerance`` a :class:`relulib.CertificateWarning` states the
     measured residual (noisy labels, too few samples for the tensor stage, or
     a network outside the assumptions); the best estimate is still returned.
 
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    y : ndarray of shape (n,) or (n, 1)
+    Y : ndarray of shape (n,) or (n, 1)
     k : int
         Number of hidden units, ``1 <= k <= d``.
     rng : None, int or numpy.random.Generator
@@ -588,29 +709,35 @@ def recover_with_bias(
         Fraction of samples kept for the certificate.
     max_polish_samples : int, default 10000
         Training samples used by the polishing least squares.
-    certificate_tol : float, default 1e-8
-    max_restarts : int, default 4
-        If the polished network does not fit its own training samples to
-        ``certificate_tol``, the tensor stage is rerun (order 3 alone, order 4
-        alone, fresh random contractions) up to this many times; the moments
-        are computed once.
+    tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
+        The certificate accepts a held-out relative residual up to this value.
+    n_trials : int, default 5
+        Tensor-stage attempts at most (the moments are computed once). The
+        first uses orders 3 and 4; if its polished network does not fit its
+        own training samples to ``tolerance``, the tensor stage is rerun
+        (:func:`tensor_stage` with ``attempt = 1, 2, ...``: order 3 alone,
+        order 4 alone, fresh random contractions) and the best polished
+        network is kept. The same name as in :func:`relulib.recover_noisy` and
+        :func:`relulib.jennrich`: random tries, the best one kept.
 
     Returns
     -------
-    TwoLayerNetwork
-        Unit-norm rows of ``V`` (ATV21's normalisation).
+    RecoveryResult
+        ``.network`` with unit-norm rows of ``V`` (ATV21's normalisation);
+        ``.residual`` on the held-out samples, ``.certified``; ``.iterations``
+        the tensor-stage attempts run (at most ``n_trials``).
 
     Raises
     ------
     ValueError
-        On bad shapes or non-finite values, multi-output ``y``, ``k > d``, a
+        On bad shapes or non-finite values, multi-output ``Y``, ``k > d``, a
         ``holdout`` outside ``(0, 1)``, or too few samples
         (fewer than ``20 k (d + 1)`` training samples).
 
     Warns
     -----
     CertificateWarning
-        When the held-out relative residual exceeds ``certificate_tol``.
+        When the held-out relative residual exceeds ``tolerance``.
 
     Examples
     --------
@@ -618,18 +745,17 @@ def recover_with_bias(
     >>> net = rl.random_network(4, 2, bias_scale=1.0, rng=0)
     >>> X, Y = rl.gaussian_samples(net, 100_000, rng=1)
     >>> est = recover_with_bias(X, Y, 2, rng=2)
-    >>> rl.parameter_error(net, est) < 1e-9
-    True
+    >>> est.certified, rl.parameter_error(net, est.network) < 1e-9
+    (True, True)
     """
-    X, y, k = _validate_problem(X, y, k)
+    X, y, k = _validate_problem(X, Y, k)
     rng = as_rng(rng)
     holdout = float(holdout)
     if not 0.0 < holdout < 1.0:
         raise ValueError(f"holdout: expected a fraction in (0, 1), got {holdout}")
     max_polish = as_positive_int(max_polish_samples, "max_polish_samples")
-    max_restarts = int(max_restarts)
-    if not 0 <= max_restarts <= 4:
-        raise ValueError(f"max_restarts: expected an integer in 0..4, got {max_restarts}")
+    tolerance = as_tolerance(tolerance)
+    n_trials = as_positive_int(n_trials, "n_trials")
     n, d = X.shape
     n_hold = max(1, int(round(holdout * n)))
     n_train = n - n_hold
@@ -648,15 +774,17 @@ def recover_with_bias(
     # If the polished network does not fit the
     # polishing samples, the tensor stage is rerun with other orders / draws.
     best = None
-    for attempt, source in enumerate(("union", "order3", "order4", "union", "union")[:max_restarts + 1]):
+    attempts = 0
+    for attempt in range(n_trials):  # the restart schedule of tensor_stage
+        attempts += 1
         try:
-            rough = _estimate_from_moments(moments, k, rng, 10, source)
+            rough = _tensor_stage(moments, rng, 10, attempt)
             result = refine_by_patterns(rough, Xt[:m], yt[:m], max_iter=30)
         except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
             continue
         if best is None or result.residual < best.residual:
             best = result
-        if result.residual <= certificate_tol:
+        if result.residual <= tolerance:
             break
     if best is None:
         raise ValueError(
@@ -665,15 +793,16 @@ def recover_with_bias(
         )
     net = best.network
     residual = relative_residual(net, X[hold], y[hold])  # the certificate
-    if not residual <= certificate_tol:
+    certified = residual <= tolerance
+    if not certified:
         warnings.warn(
             f"recover_with_bias: held-out relative residual {residual:.3e} exceeds "
-            f"certificate_tol={certificate_tol:.1e}; the returned network is an estimate, "
+            f"tolerance={tolerance:.1e}; the returned network is an estimate, "
             "not a certified exact recovery",
             CertificateWarning,
             stacklevel=2,
         )
-    return net
+    return RecoveryResult(net, residual, bool(certified), tolerance, attempts)
 
 
 # ---------------------------------------------------------------------------

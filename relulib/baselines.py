@@ -89,7 +89,7 @@ class GradientDescentResult:
     stopped_by: str
 
 
-def _loss_and_gradient(U, V, b, X, Y, fit_bias=True):
+def _loss_and_gradient(U, V, b, X, Y, bias=True):
     """Square loss ``|A U^T - Y|^2 / (2n)`` and its analytic gradient (module docstring)."""
     n = X.shape[0]
     H = X @ V.T + b
@@ -99,7 +99,7 @@ def _loss_and_gradient(U, V, b, X, Y, fit_bias=True):
     G = (R @ U) * (H > 0)
     dU = R.T @ A / n
     dV = G.T @ X / n
-    db = G.sum(axis=0) / n if fit_bias else np.zeros_like(b)
+    db = G.sum(axis=0) / n if bias else np.zeros_like(b)
     return loss, dU, dV, db
 
 

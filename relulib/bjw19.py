@@ -29,10 +29,12 @@ import numpy as np
 from scipy import integrate, optimize, sparse
 
 from ._validation import as_positive_int, as_recovery_problem, as_rng
+from .atv21 import projected_moments, tensor_stage
+from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
 from .decomposition import simultaneous_diagonalization
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork, get_activation
-from .refine import CertificateWarning, refine_by_patterns, relative_residual
+from .refine import refine_by_patterns
 
 __all__ = [
     "activation_hermite_coefficient",
@@ -41,11 +43,7 @@ __all__ = [
     "recover_exact",
     "recover_noisy",
     "recover_null_space",
-    "CERTIFICATE_TOL",
 ]
-
-#: Relative residual below which :func:`recover_exact` certifies its answer.
-CERTIFICATE_TOL = 1e-10
 
 
 def activation_hermite_coefficient(activation, order: int) -> float:
@@ -249,7 +247,7 @@ def zero_pattern_unit(X, basis, direction, act, *, quantile=0.1, tol=1e-9):
     return v
 
 
-def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
+def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=None) -> RecoveryResult:
     """Exact recovery of ``Y = U* f(V* X)`` from finite noiseless samples (BJW19, reconstructed).
 
     Steps (reconstructed, steps 1-4 and 6 of the module docstring): rows of ``V*`` up to sign
@@ -268,13 +266,18 @@ def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
         Hidden units, ``k <= d`` and ``k <= m``.
     activation : str, Activation or callable, optional
         Rectified activation with an inverse on ``(0, inf)``; default ``"relu"``.
+    tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
+        The certificate accepts a relative residual on the samples up to this
+        value (the ``n >= 10 d k`` samples over-determine the network).
     rng : None, int or numpy.random.Generator
         For the random contractions of Jennrich's algorithm.
 
     Returns
     -------
-    TwoLayerNetwork
-        Rows of ``V`` at unit norm for homogeneous ``f``.
+    RecoveryResult
+        ``.network`` with rows of ``V`` at unit norm for homogeneous ``f``;
+        ``.residual`` on all samples, ``.certified``; ``.iterations`` counts the
+        rounds of fresh random contractions (at most 4).
 
     Raises
     ------
@@ -287,7 +290,7 @@ def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
     Warns
     -----
     CertificateWarning
-        If the relative residual exceeds :data:`CERTIFICATE_TOL`.
+        If the relative residual exceeds ``tolerance`` (the message states it).
 
     Examples
     --------
@@ -295,10 +298,11 @@ def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
     >>> net = rl.random_network(6, 3, m=4, rng=0)
     >>> X, Y = rl.gaussian_samples(net, 5000, rng=1)
     >>> est = recover_exact(X, Y, 3, rng=2)
-    >>> rl.parameter_error(net, est) < 1e-9
-    True
+    >>> est.certified, rl.parameter_error(net, est.network) < 1e-9
+    (True, True)
     """
     X, Y, k = _validate(X, Y, k)
+    tolerance = as_tolerance(tolerance)
     act = get_activation("relu" if activation is None else activation)
     if act.inverse is None:
         raise ValueError(
@@ -323,7 +327,9 @@ def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
     basis = left[:, :k]
     T2 = _second_moments(X, Y)
     found: list[np.ndarray] = []
-    for _attempt in range(4):  # fresh contractions if a unit was missed
+    rounds = 0
+    for _attempt in range(4):
+        rounds += 1  # fresh contractions if a unit was missed
         for direction in approximate_directions(X, Y, k, rng=rng, T2=T2):
             for sign in (1.0, -1.0):  # step 3: the wrong sign has no null vector
                 v = zero_pattern_unit(X, basis, sign * direction, act)
@@ -344,14 +350,15 @@ def recover_exact(X, Y, k, *, activation=None, rng=None) -> TwoLayerNetwork:
     U = np.linalg.lstsq(F, Y, rcond=None)[0].T  # U = Y f(VX)^+
     net = TwoLayerNetwork(U, V, None, act)
     res = relative_residual(net, X, Y)
-    if res > CERTIFICATE_TOL:  # step 4: the certificate
+    certified = res <= tolerance
+    if not certified:  # step 4: the certificate
         warnings.warn(
             f"recover_exact: certificate failed, relative residual |Y - U f(VX)| / |Y| = {res:.3e} "
-            f"> {CERTIFICATE_TOL:.0e}; try more samples, another rng, or relulib.recover_noisy",
+            f"> tolerance {tolerance:.0e}; try more samples, another rng, or relulib.recover_noisy",
             CertificateWarning,
             stacklevel=2,
         )
-    return net
+    return RecoveryResult(net, res, bool(certified), tolerance, rounds)
 
 
 def recover_null_space(X, Y, k, *, quantile=0.1, rng=None) -> TwoLayerNetwork:
@@ -434,7 +441,9 @@ def _moment_initialisation(X, Y, k, rng):
     return TwoLayerNetwork(U, V * s[:, None])
 
 
-def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> TwoLayerNetwork:
+def recover_noisy(
+    X, Y, k, *, bias=False, rng=None, max_iter=50, n_trials=3, tolerance=CERTIFICATE_TOL
+) -> RecoveryResult:
     """Recovery under mean-zero label noise (BJW19, reconstructed; ATV21 networks with ``bias=True``).
 
     Moments give a rough estimate (Jennrich on ``T_2`` for the rows up to sign,
@@ -442,10 +451,11 @@ def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> Tw
     (:func:`relulib.refine_by_patterns`, the polishing step) is then iterated
     to convergence. Its fixed point is the least-squares fit for its own
     activation pattern, so the error falls like ``n^{-1/2}`` (BJW19 step 5).
-    With ``bias=True`` (one output) the initial estimates come from the tensor
-    stage of :func:`relulib.recover_with_bias` (ATV21's Algorithms 1-3 on
-    residualised, projected moments, computed once; orders 3 and 4 together,
-    then each alone) and the biases are refined too. ReLU only.
+    With ``bias=True`` (one output) the initial estimates come from ATV21's
+    tensor stage, as in :func:`relulib.recover_with_bias`:
+    :func:`relulib.projected_moments` once, then :func:`relulib.tensor_stage`
+    with ``attempt = 0, 1, ...`` (orders 3 and 4 together, then each alone);
+    the biases are refined too. ReLU only.
 
     Parameters
     ----------
@@ -457,43 +467,49 @@ def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> Tw
     rng : None, int or numpy.random.Generator
     max_iter : int, default 50
         Iterations of the pattern least squares.
-    n_init : int, default 3
+    n_trials : int, default 3
         Moment initialisations (fresh random contractions) refined; the
-        network with the smallest residual is returned.
+        network with the smallest residual is returned (the same name as in
+        :func:`relulib.recover_with_bias` and :func:`relulib.jennrich`).
+    tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
+        ``certified`` is ``residual <= tolerance`` (noiseless data only).
 
     Returns
     -------
-    TwoLayerNetwork
+    RecoveryResult
+        ``.network``; ``.residual`` on all samples (about the noise level
+        relative to the labels' norm); ``.iterations`` the initialisations
+        refined. No warning when uncertified: with noise the result is an
+        estimate by design, and ``.certified`` says whether it is exact.
 
     Raises
     ------
     ValueError
         Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` samples; with
-        ``bias=True``, more than one output or no usable tensor estimate in ``n_init`` attempts.
+        ``bias=True``, more than one output or no usable tensor estimate in ``n_trials`` attempts.
 
     Examples
     --------
     >>> import relulib as rl
     >>> net = rl.random_network(5, 2, m=3, rng=0)
     >>> X, Y = rl.gaussian_samples(net, 20000, noise=0.1, rng=1)
-    >>> rl.parameter_error(net, recover_noisy(X, Y, 2, rng=2)) < 0.05
+    >>> rl.parameter_error(net, recover_noisy(X, Y, 2, rng=2).network) < 0.05
     True
     """
     X, Y, k = _validate(X, Y, k)
     rng = as_rng(rng)
     max_iter = as_positive_int(max_iter, "max_iter")
-    n_init = as_positive_int(n_init, "n_init")
+    n_trials = as_positive_int(n_trials, "n_trials")
+    tolerance = as_tolerance(tolerance)
     if bias:  # ATV21 Algorithms 1-3 for the initial estimates; the moments are computed once
-        from .atv21 import _estimate_from_moments, _sample_moments
-
         if Y.shape[1] != 1:
             raise ValueError(f"Y: expected a single output with bias=True (ATV21), got shape {Y.shape}")
-        moments = _sample_moments(X, Y[:, 0], k, 100_000)
+        moments = projected_moments(X, Y, k)
     best = None
-    for attempt in range(n_init):  # a few random contractions; keep the smallest residual
-        if bias:  # tensor orders 3 and 4 together, then each alone, as in recover_with_bias
+    for attempt in range(n_trials):  # a few random contractions; keep the smallest residual
+        if bias:  # the restart schedule of the tensor stage, as in recover_with_bias
             try:
-                init = _estimate_from_moments(moments, k, rng, 10, ("union", "order3", "order4")[attempt % 3])
+                init = tensor_stage(moments, attempt=attempt, rng=rng)
             except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
                 continue
         else:
@@ -504,13 +520,13 @@ def recover_noisy(X, Y, k, *, bias=False, rng=None, max_iter=50, n_init=3) -> Tw
         loose = 0.01 * np.sqrt(k * (X.shape[1] + Y.shape[1]) / X.shape[0])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CertificateWarning)
-            res = refine_by_patterns(init, X, Y, fit_bias=bool(bias), max_iter=max_iter, tol=loose)
-            res = refine_by_patterns(res.network, X, Y, fit_bias=bool(bias), max_iter=5, tol=1e-12)
+            res = refine_by_patterns(init, X, Y, bias=bool(bias), max_iter=max_iter, tol=loose)
+            res = refine_by_patterns(res.network, X, Y, bias=bool(bias), max_iter=5, tol=1e-12)
         if best is None or res.residual < best.residual:
             best = res
     if best is None:
         raise ValueError(
             "X: the tensor stage produced no usable initial estimate in any of the "
-            f"n_init={n_init} attempts; use more samples or a larger n_init"
+            f"n_trials={n_trials} attempts; use more samples or a larger n_trials"
         )
-    return best.network
+    return RecoveryResult(best.network, best.residual, bool(best.residual <= tolerance), tolerance, n_trials)

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from ._patterns import PatternLeastSquares
 from ._validation import as_finite_array, as_positive_int, as_recovery_problem, as_rng, as_samples
+from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance
 from .hermite import normal_cdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
-from .refine import _PatternLeastSquares
 
 __all__ = [
     "principal_angle_sine",
@@ -41,7 +42,6 @@ __all__ = [
     "blind_depth3_network",
     "FilteredPCAResult",
     "filtered_pca",
-    "FPTResult",
     "recover_fpt",
 ]
 
@@ -208,7 +208,7 @@ class FilteredPCAResult:
     strengths: np.ndarray
 
 
-def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
+def filtered_pca(X, Y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     """CKM20 filtered PCA, iterated (reconstructed; see the book's appendix).
 
     Round ``j`` looks for a new direction in the orthogonal complement ``P``
@@ -228,7 +228,7 @@ def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    y : ndarray of shape (n,) or (n, 1)
+    Y : ndarray of shape (n,) or (n, 1)
     k : int
         Dimension of the span to recover (rounds).
     quantile : float, default 0.5
@@ -247,9 +247,9 @@ def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     >>> principal_angle_sine(filtered_pca(X, y, 2).basis, V.T) < 0.1
     True
     """
-    X, Y, k = _validate(X, y, k)
+    X, Y, k = _validate(X, Y, k)
     if Y.shape[1] != 1:
-        raise ValueError(f"y: expected one output, got shape {Y.shape}")
+        raise ValueError(f"Y: expected one output, got shape {Y.shape}")
     y = Y[:, 0]
     quantile = float(quantile)
     if not 0.0 <= quantile < 1.0:
@@ -282,36 +282,6 @@ def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     return FilteredPCAResult(Q, np.array(strengths))
 
 
-@dataclass(frozen=True)
-class FPTResult:
-    """Outcome of :func:`recover_fpt`.
-
-    Attributes
-    ----------
-    network : TwoLayerNetwork
-        ReLU network without bias, unit rows of ``V``.
-    offset : ndarray of shape (m,)
-        Fitted constant output offset (zeros unless ``intercept=True``).
-    residual : float
-        Relative residual ``|Y - offset - net(X)|_F / |Y - mean Y|_F`` on all samples.
-    n_candidates : int
-        Net points (candidate first layers) refined.
-    span : ndarray of shape (d, k)
-        The basis of the span used.
-    search_iterations : int
-        Pattern least-squares iterations run by the search in ``R^k``, summed
-        over the candidates (at most 15 per candidate): a machine-independent
-        measure of the search's cost, deterministic for a seeded ``rng``.
-    """
-
-    network: TwoLayerNetwork
-    offset: np.ndarray
-    residual: float
-    n_candidates: int
-    span: np.ndarray
-    search_iterations: int = 0
-
-
 def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
     """Activation-pattern least squares in the coordinates ``Z`` (n, p), ReLU without bias.
 
@@ -328,7 +298,7 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
     offset = np.zeros(m)
     previous = None
     rss = np.inf
-    solver = _PatternLeastSquares(Z, Y, intercept=intercept)
+    solver = PatternLeastSquares(Z, Y, intercept=intercept)
     iterations = 0
     for _ in range(n_iter):
         iterations += 1
@@ -355,8 +325,9 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
 
 
 def recover_fpt(
-    X, Y, k, *, span=None, n_candidates=None, intercept=False, n_search=None, early_stop=True, rng=None
-) -> FPTResult:
+    X, Y, k, *, span=None, n_candidates=None, intercept=False, n_search=None, early_stop=True,
+    tolerance=CERTIFICATE_TOL, rng=None,
+) -> RecoveryResult:
     """FPT recovery of ``Y = U* relu(V* X) + E`` for any ``U*`` (BJW19, reconstructed).
 
     Works when ``U*`` has no full column rank (``m = 1``, ``m < k``) and for
@@ -387,13 +358,23 @@ def recover_fpt(
     n_search : int, optional
         Samples used in the search, default ``min(n, 1000 + 100 k^2)``.
     early_stop : bool, default True
-        Stop the search once a lifted candidate has relative residual below
-        ``1e-10`` (noiseless data); ``False`` measures the full cost.
+        Stop the search once a lifted candidate is certified, with relative
+        residual at most ``tolerance`` (noiseless data); ``False`` measures
+        the full cost.
+    tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
+        ``certified`` is ``residual <= tolerance``.
     rng : None, int or numpy.random.Generator
 
     Returns
     -------
-    FPTResult
+    RecoveryResult
+        ``.network`` (ReLU without bias, unit rows of ``V``); ``.residual`` =
+        ``|Y - offset - net(X)|_F / |Y - mean Y|_F`` on all samples (``|Y|_F``
+        in the denominator unless ``intercept=True``); ``.iterations`` the
+        candidates refined; ``.offset`` (shape (m,), zeros unless
+        ``intercept=True``), ``.span`` (d, k) and ``.search_iterations``.
+        No warning when uncertified: with noise the result is an estimate by
+        design.
 
     Raises
     ------
@@ -411,6 +392,7 @@ def recover_fpt(
     """
     X, Y, k = _validate(X, Y, k)
     rng = as_rng(rng)
+    tolerance = as_tolerance(tolerance)
     n, d = X.shape
     m = Y.shape[1]
     if span is None:
@@ -446,7 +428,10 @@ def recover_fpt(
         residual = float(np.linalg.norm(Y - offset - net.predict(X)) / centred)
         if best is None or residual < best[2]:
             best = (net, offset, residual)
-        if early_stop and best[2] < 1e-10:  # certified exact: stop the search
+        if early_stop and best[2] <= tolerance:  # certified exact: stop the search
             break
     net, offset, residual = best
-    return FPTResult(net, np.asarray(offset, dtype=float), residual, tried, S, search_iterations)
+    return RecoveryResult(
+        net, residual, bool(residual <= tolerance), tolerance, tried,
+        offset=np.asarray(offset, dtype=float), span=S, search_iterations=search_iterations,
+    )

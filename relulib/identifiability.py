@@ -38,6 +38,7 @@ import numpy as np
 from scipy import special
 
 from ._validation import as_finite_array, as_rng, describe
+from .certificate import CertificateWarning
 from .hermite import normal_cdf, normal_pdf
 from .networks import TwoLayerNetwork
 
@@ -349,7 +350,7 @@ def sign_flip_pair(V, b=None, *, rng=None, tol=1e-9) -> SignFlipPair:
 
     Warns
     -----
-    RuntimeWarning
+    CertificateWarning
         If the equality certificate of the constructed pair fails (it states the residual).
 
     Examples
@@ -395,7 +396,7 @@ def sign_flip_pair(V, b=None, *, rng=None, tol=1e-9) -> SignFlipPair:
             f"sign_flip_pair: the equality certificate failed with residual {cert.residual:.3g} "
             f"(> tol * scale = {tol * cert.scale:.3g}); V is close to rank deficient only "
             "numerically",
-            RuntimeWarning,
+            CertificateWarning,
             stacklevel=2,
         )
     return SignFlipPair(a=a, signs=signs.astype(int), original=original, flipped=flipped, certificate=cert)

@@ -133,14 +133,14 @@ class HermiteMomentAccumulator:
         )
         return max(256, _CHUNK_FLOATS // (width * self.d))
 
-    def update(self, X, y) -> "HermiteMomentAccumulator":
-        """Add the samples ``X`` (n, d) with labels ``y`` (n,) or (n, m)."""
+    def update(self, X, Y) -> "HermiteMomentAccumulator":
+        """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m)."""
         X = as_samples(X, "X", d=self.d)
-        Y = as_targets(y, X.shape[0], "y")
+        Y = as_targets(Y, X.shape[0], "Y")
         if self.m is None:
             self._allocate(Y.shape[1])
         elif Y.shape[1] != self.m:
-            raise ValueError(f"y: expected {self.m} outputs as in earlier chunks, got shape {Y.shape}")
+            raise ValueError(f"Y: expected {self.m} outputs as in earlier chunks, got shape {Y.shape}")
         step = self.chunk_size()
         for start in range(0, X.shape[0], step):
             self._update_block(X[start : start + step], Y[start : start + step])
@@ -215,7 +215,7 @@ class HermiteMomentAccumulator:
         return out + T0 * (gh * eye + ghT[None] + np.swapaxes(ghT, -1, -2)[None])
 
 
-def moment_matrix(X, y, order, *vectors):
+def moment_matrix(X, Y, order, *vectors):
     """Contracted empirical Hermite moment, a ``d x d`` matrix per contraction.
 
     * ``order=2``: ``T_2 = (1/n) sum y (x x^T - I)``, no vectors;
@@ -228,7 +228,7 @@ def moment_matrix(X, y, order, *vectors):
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    y : ndarray of shape (n,), (n, 1) or (n, m)
+    Y : ndarray of shape (n,), (n, 1) or (n, m)
     order : {2, 3, 4}
     *vectors : array_like of shape (d,) or (p, d)
 
@@ -247,7 +247,7 @@ def moment_matrix(X, y, order, *vectors):
            [1., 0.]])
     """
     X = as_samples(X, "X")
-    Y = as_targets(y, X.shape[0], "y")
+    Y = as_targets(Y, X.shape[0], "Y")
     d = X.shape[1]
     order = as_nonnegative_int(order, "order")
     expected = {2: 0, 3: 1, 4: 2}
@@ -275,13 +275,13 @@ def moment_matrix(X, y, order, *vectors):
     return out[0] if Y.shape[1] == 1 else out
 
 
-def empirical_hermite_tensor(X, y, order, *, chunk_size=20_000):
+def empirical_hermite_tensor(X, Y, order, *, chunk_size=20_000):
     """Full empirical Hermite tensor ``T_k = (1/n) sum_s y_s He_k(x_s)`` (small ``d`` only).
 
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    y : ndarray of shape (n,), (n, 1) or (n, m)
+    Y : ndarray of shape (n,), (n, 1) or (n, m)
     order : int
     chunk_size : int, default 20000
         Samples processed at a time.
@@ -304,7 +304,7 @@ def empirical_hermite_tensor(X, y, order, *, chunk_size=20_000):
     ``numpy.polynomial.hermite_e.hermevander``.
     """
     X = as_samples(X, "X")
-    Y = as_targets(y, X.shape[0], "y")
+    Y = as_targets(Y, X.shape[0], "Y")
     order = as_nonnegative_int(order, "order")
     chunk_size = int(chunk_size)
     if chunk_size < 1:

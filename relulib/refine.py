@@ -23,16 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 
+from ._patterns import PatternLeastSquares
 from ._validation import as_positive_int, as_samples, as_targets, describe
+from .certificate import relative_residual
 from .networks import TwoLayerNetwork
 
-__all__ = ["RefinementResult", "refine_by_patterns", "relative_residual", "CertificateWarning"]
-
-
-class CertificateWarning(RuntimeWarning):
-    """A recovery method could not certify its answer; the message states the residual."""
+__all__ = ["RefinementResult", "refine_by_patterns"]
 
 
 @dataclass(frozen=True)
@@ -58,162 +55,7 @@ class RefinementResult:
     residual: float
 
 
-def relative_residual(net: TwoLayerNetwork, X, Y) -> float:
-    """``|Y - net(X)|_F / |Y|_F``: the certificate of BJW19/ATV21 exact recovery."""
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
-    X = as_samples(X, "X", d=net.d)
-    Y = as_targets(Y, X.shape[0], "Y")
-    if Y.shape[1] != net.m:
-        raise ValueError(f"Y: expected {net.m} output column(s), got shape {Y.shape}")
-    scale = np.linalg.norm(Y)
-    r = np.linalg.norm(Y - net.predict(X))
-    return float(r / scale) if scale > 0 else float(r)
-
-
-class _PatternLeastSquares:
-    """Least squares over activation-pattern designs, re-solved as the pattern changes.
-
-    For a pattern ``E`` (n x k, boolean) and kept rows ``w`` (n, boolean) the
-    design matrix is
-
-        F = [w * E_1 * x~, ..., w * E_k * x~ (, w)]        (n x (k q [+ 1]))
-
-    where ``x~`` are the rows of ``Xa`` (``(x, 1)`` when biases are fitted; ``q``
-    columns) and the last column, with ``intercept``, fits a constant offset.
-    :meth:`solve` returns ``argmin |F theta - Y|``.
-
-    Cost. ``F`` is tall (``n`` rows, a few hundred columns) and, once every
-    unit is active on enough samples, well conditioned. The normal equations
-    ``G theta = F^T Y`` with ``G = F^T F`` are kept between calls and updated
-    only in the rows whose pattern changed (after the first iterations of the
-    pattern iteration, a small fraction), so a call costs a Cholesky
-    factorisation of ``G`` plus a few products with ``F``, which is never
-    formed: ``F theta`` and ``F^T R`` are computed unit by unit from ``Xa``.
-    Accuracy. Two or three steps of iterative refinement with the true
-    residual, ``theta += G^{-1} F^T (Y - F theta)``, bring the solution to the
-    accuracy of a QR solve (iterative refinement for least squares: Bjorck,
-    *Numerical Methods for Least Squares Problems*, SIAM 1996); each step
-    contracts the error by about ``cond(F)^2 eps``, and the refinement also
-    removes the rounding that the updates of ``G`` accumulate. If the
-    factorisation fails or the steps do not settle to rounding (a unit that is
-    never active, two units with the same pattern), ``G`` is inverted on the
-    span of its eigenvectors with eigenvalues above ``1e-10`` times the
-    largest (directions along which ``cond(F) > 1e5`` are dropped, as a
-    truncated SVD of ``F`` would), again with refinement; LAPACK's ``gelsy`` on
-    the full ``F`` is the last resort.
-    At ``n = 2e4`` with 510 unknowns a first solve is about 15 times cheaper
-    than ``gelsy``, and later solves several times cheaper again.
-    """
-
-    _CHUNK = 8192  # rows of F formed at a time when G is built from scratch
-
-    def __init__(self, Xa: np.ndarray, Y: np.ndarray, intercept: bool = False):
-        self.Xa, self.Y, self.intercept = Xa, Y, bool(intercept)
-        self._E = self._keep = self._G = self._FtY = None
-
-    def _features(self, rows, E, keep) -> np.ndarray:
-        Xr = self.Xa[rows]
-        F = (E[:, :, None] * Xr[:, None, :]).reshape(Xr.shape[0], -1)
-        if self.intercept:
-            F = np.hstack([F, keep[:, None].astype(float)])
-        return F
-
-    def design(self) -> np.ndarray:
-        """The full design matrix of the current pattern (for the fallback and for tests)."""
-        return self._features(slice(None), self._E, self._keep)
-
-    def _unit_blocks(self, theta):
-        k, q = self._E.shape[1], self.Xa.shape[1]
-        return theta[: k * q].reshape(k, q, -1)  # (k, q, m)
-
-    def apply(self, theta: np.ndarray) -> np.ndarray:
-        """``F theta`` without forming ``F``."""
-        n, k = self._E.shape
-        T = self._unit_blocks(theta)
-        m = T.shape[2]
-        H = (self.Xa @ T.transpose(1, 0, 2).reshape(-1, k * m)).reshape(n, k, m)  # x~_s . theta_i
-        out = np.einsum("nk,nkm->nm", self._E.astype(float), H)
-        if self.intercept:
-            out += self._keep[:, None] * theta[-1]
-        return out
-
-    def _apply_transpose(self, R: np.ndarray) -> np.ndarray:
-        """``F^T R`` without forming ``F``."""
-        n, k = self._E.shape
-        m = R.shape[1]
-        W = (self._E[:, :, None] * R[:, None, :]).reshape(n, k * m)
-        blocks = (self.Xa.T @ W).reshape(-1, k, m).transpose(1, 0, 2).reshape(-1, m)  # (k q, m)
-        if self.intercept:
-            blocks = np.vstack([blocks, (self._keep[:, None] * R).sum(axis=0, keepdims=True)])
-        return blocks
-
-    def _update_normal_equations(self, E, keep) -> None:
-        n = E.shape[0]
-        changed = None
-        if self._G is not None:
-            changed = np.flatnonzero(np.any(E != self._E, axis=1) | (keep != self._keep))
-        if changed is None or changed.size > n // 2:  # from scratch (in chunks) is cheaper
-            p = E.shape[1] * self.Xa.shape[1] + int(self.intercept)
-            G, FtY = np.zeros((p, p)), np.zeros((p, self.Y.shape[1]))
-            for start in range(0, n, self._CHUNK):
-                rows = slice(start, start + self._CHUNK)
-                F = self._features(rows, E[rows], keep[rows])
-                G += F.T @ F
-                FtY += F.T @ self.Y[rows]
-            self._G, self._FtY = G, FtY
-        elif changed.size:
-            new = self._features(changed, E[changed], keep[changed])
-            old = self._features(changed, self._E[changed], self._keep[changed])
-            Yc = self.Y[changed]
-            self._G += new.T @ new - old.T @ old
-            self._FtY += new.T @ Yc - old.T @ Yc
-        self._E, self._keep = E, keep
-
-    def _refined(self, inverse, keep) -> np.ndarray | None:
-        """Solve ``G theta = F^T Y`` with ``inverse`` and refine with the true residual.
-
-        Returns ``None`` if the steps do not settle to rounding.
-        """
-        theta = inverse(self._FtY)
-        previous = np.inf
-        for _ in range(6):
-            R = self.Y * keep[:, None] - self.apply(theta)
-            delta = inverse(self._apply_transpose(R))
-            theta += delta
-            step, size = np.linalg.norm(delta), np.linalg.norm(theta)
-            if not np.isfinite(step + size):
-                return None
-            # settled: the step no longer shrinks (it is at the rounding floor
-            # ~ cond(F) eps) and is far below the solution
-            if step <= np.finfo(float).eps * size or (step > 0.25 * previous and step <= 1e-10 * size):
-                return theta
-            previous = step
-        return None
-
-    def solve(self, active: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
-        """``argmin |F theta - Y|`` for the pattern ``active`` (n x k) on the rows ``keep``."""
-        keep = np.ones(active.shape[0], dtype=bool) if keep is None else keep
-        self._update_normal_equations(active & keep[:, None], keep)
-        theta = None
-        try:
-            factor = linalg.cho_factor(self._G, check_finite=False)
-        except linalg.LinAlgError:
-            factor = None
-        if factor is not None:
-            theta = self._refined(lambda b: linalg.cho_solve(factor, b, check_finite=False), keep)
-        if theta is None:  # rank deficient: truncated eigendecomposition of G, then refinement
-            w, Q = linalg.eigh(self._G, check_finite=False)
-            Qr = Q[:, w > 1e-10 * max(w[-1], np.finfo(float).tiny)]  # drops directions with cond(F) > 1e5
-            wr = w[w > 1e-10 * max(w[-1], np.finfo(float).tiny)]
-            theta = self._refined(lambda b: Qr @ ((Qr.T @ b) / wr[:, None]), keep)
-        if theta is None:
-            theta = linalg.lstsq(self.design(), self.Y * keep[:, None], lapack_driver="gelsy",
-                                 check_finite=False)[0]
-        return theta
-
-
-def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, fit_bias: bool):
+def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, bias: bool):
     """Read ``u_i, v_i, b_i`` from ``Z_i ~ u_i (v_i, b_i)^T``, oriented like the old units."""
     k, d = old.k, old.d
     U, V, b = old.U.copy(), old.V.copy(), old.b.copy()
@@ -228,12 +70,12 @@ def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, fit_bias: bool):
         sign = 1.0 if wv @ old.V[i] >= 0 else -1.0  # keep the half-space of the pattern
         V[i] = sign * wv / norm
         U[:, i] = sign * u * norm
-        b[i] = sign * w[d] / norm if fit_bias else 0.0
+        b[i] = sign * w[d] / norm if bias else 0.0
     return TwoLayerNetwork(U, V, b, old.activation)
 
 
 def refine_by_patterns(
-    net, X, Y, *, fit_bias=True, max_iter=50, margin=0.0, tol=1e-12, patience=8
+    net, X, Y, *, bias=True, max_iter=50, margin=0.0, tol=1e-12, patience=8
 ) -> RefinementResult:
     """Polish a ReLU network by activation-pattern least squares.
 
@@ -243,8 +85,10 @@ def refine_by_patterns(
         Initial estimate (ReLU activation).
     X : ndarray of shape (n, d)
     Y : ndarray of shape (n,), (n, 1) or (n, m)
-    fit_bias : bool, default True
+    bias : bool, default True
         Fit biases; with ``False`` every ``b_i`` is held at zero (BJW19's model).
+        (The same switch is called ``bias`` in :func:`relulib.recover_noisy` and
+        :func:`relulib.fit_adam`.)
     max_iter : int, default 50
     margin : float, default 0
         Use only samples whose every pre-activation satisfies
@@ -297,12 +141,12 @@ def refine_by_patterns(
     margin = float(margin)
     if not margin >= 0:
         raise ValueError(f"margin: expected a non-negative number, got {margin}")
-    unknowns = net.k * (net.d + int(fit_bias))
+    unknowns = net.k * (net.d + int(bias))
 
     current = net.normalized()
-    if not fit_bias:
+    if not bias:
         current = TwoLayerNetwork(current.U, current.V, None, current.activation)
-    solver = _PatternLeastSquares(np.hstack([X, np.ones((X.shape[0], 1))]) if fit_bias else X, Y)
+    solver = PatternLeastSquares(np.hstack([X, np.ones((X.shape[0], 1))]) if bias else X, Y)
     previous_active = None
     converged = False
     scale = float(np.linalg.norm(Y)) or 1.0
@@ -319,8 +163,8 @@ def refine_by_patterns(
                 f"{unknowns} unknowns, got {used}"
             )
         theta = solver.solve(active, keep)
-        Z = theta.reshape(net.k, net.d + int(fit_bias), net.m).transpose(0, 2, 1)
-        new = _units_from_products(Z, current, fit_bias)
+        Z = theta.reshape(net.k, net.d + int(bias), net.m).transpose(0, 2, 1)
+        new = _units_from_products(Z, current, bias)
         step = max(
             float(np.max(np.abs(new.U - current.U))),
             float(np.max(np.abs(new.V - current.V))),

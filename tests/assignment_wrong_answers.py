@@ -649,7 +649,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    return rl.parameter_error(net, oracle_estimate(net, X, Y)) / ours'
         )),
         ('oracle on fresh samples, not the same ones', (
@@ -670,7 +670,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
@@ -692,7 +692,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
         ('log10 of y against ln of x', (
@@ -713,7 +713,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
         ('a fresh generator for every sample (the same draws)', (
@@ -734,7 +734,7 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
             'def oracle_ratio(net, n, noise, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_init=1, rng=rng))\n'
+            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
             '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
         )),
     ],
@@ -787,7 +787,7 @@ WRONG_ANSWERS['a8_beyond_full_rank'] = {
             '        W /= np.linalg.norm(W, axis=1, keepdims=True)\n'
             '        u = np.linalg.lstsq(np.maximum(Z @ W.T, 0), y, rcond=None)[0]\n'
             '        try:\n'
-            '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y, fit_bias=False).network\n'
+            '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y, bias=False).network\n'
             '        except ValueError:\n'
             '            continue\n'
             '        residual = np.linalg.norm(y - candidate.predict(Z).ravel()) / np.linalg.norm(y)\n'
@@ -806,7 +806,7 @@ WRONG_ANSWERS['a8_beyond_full_rank'] = {
             '        W /= np.linalg.norm(W, axis=1, keepdims=True)\n'
             '        u = np.linalg.lstsq(np.maximum(Z @ W.T, 0), y, rcond=None)[0]\n'
             '        try:\n'
-            '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y, fit_bias=False).network\n'
+            '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y, bias=False).network\n'
             '        except ValueError:\n'
             '            continue\n'
             '        residual = np.linalg.norm(y - candidate.predict(Z).ravel()) / np.linalg.norm(y)\n'
@@ -825,14 +825,14 @@ WRONG_ANSWERS['a8_beyond_full_rank'] = {
             '        W /= np.linalg.norm(W, axis=1, keepdims=True)\n'
             '        u = np.linalg.lstsq(np.maximum(Z @ W.T, 0), y, rcond=None)[0]\n'
             '        try:\n'
-            '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y, fit_bias=False).network\n'
+            '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y, bias=False).network\n'
             '        except ValueError:\n'
             '            continue\n'
             '        residual = np.linalg.norm(y - candidate.predict(Z).ravel()) / np.linalg.norm(y)\n'
             '        if best is None or residual > best_residual:\n'
             '            best, best_residual = candidate, residual\n'
             '    lifted = rl.TwoLayerNetwork(best.U, best.V @ S.T)\n'
-            '    return rl.refine_by_patterns(lifted, X, y, fit_bias=False).network'
+            '    return rl.refine_by_patterns(lifted, X, y, bias=False).network'
         )),
         ('no polishing of the candidates (least squares for u only)', (
             'def fpt_search(X, y, S, k, n_candidates=15, rng=None):\n'
@@ -1043,7 +1043,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             'def compare_methods(net, n, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
             "            for name, est in (('tensor', tensor), ('adam', adam))}"
@@ -1056,7 +1056,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             'def compare_methods(net, n, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
             "            for name, est in (('tensor', tensor), ('adam', adam))}"
@@ -1069,7 +1069,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             'def compare_methods(net, n, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
             "            for name, est in (('tensor', tensor), ('adam', adam))}"
@@ -1082,7 +1082,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             'def compare_methods(net, n, seed):\n'
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    X2, y2 = rl.gaussian_samples(net, n, rng=rng)\n'
             '    adam = rl.fit_adam(X2, y2, net.k, max_steps=300, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
@@ -1097,7 +1097,7 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
             '    rng = np.random.default_rng(seed)\n'
             '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
             '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng)\n'
+            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
             '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
             "            for name, est in (('tensor', tensor), ('adam', adam))}"
         )),

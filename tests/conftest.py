@@ -2,6 +2,9 @@
 
 ``built_book_html``: the HTML of the full book, for the tests that check what a reader
 sees (launch links in tests/test_publishing.py, the browser tests).
+
+``planted``: a factory of planted recovery problems (a seeded random network and its
+Gaussian samples), the setting of every recovery test.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,3 +72,29 @@ def built_book_html() -> Path:
     _BUILT_OK.write_text(" ".join(command) + "\n")
     os.utime(_BUILT_OK, (started, started))
     return html
+
+
+class Planted(NamedTuple):
+    """A planted recovery problem: the true network and its samples ``(X, Y)``."""
+
+    net: object  # relulib.TwoLayerNetwork
+    X: np.ndarray
+    Y: np.ndarray
+
+
+@pytest.fixture
+def planted():
+    """Factory ``planted(d, k, m=1, *, n, bias_scale=0.0, noise=0.0, activation="relu", seed=0)``.
+
+    The network is ``rl.random_network(d, k, m=m, bias_scale=..., activation=..., rng=seed)``
+    and the samples ``rl.gaussian_samples(net, n, noise=noise, rng=seed + 1)``: two seeded
+    draws, so that a test names its instance by one integer.
+    """
+    import relulib as rl
+
+    def make(d, k, m=1, *, n, bias_scale=0.0, noise=0.0, activation="relu", seed=0):
+        net = rl.random_network(d, k, m=m, bias_scale=bias_scale, activation=activation, rng=seed)
+        X, Y = rl.gaussian_samples(net, n, noise=noise, rng=seed + 1)
+        return Planted(net, X, Y)
+
+    return make

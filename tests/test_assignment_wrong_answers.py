@@ -94,6 +94,7 @@ def test_every_question_has_wrong_answers():
             assert len(labels) == len(set(labels)), (name, question, labels)
 
 
+@pytest.mark.slow  # runs each assignment notebook once per wrong answer
 @pytest.mark.parametrize("name", NAMES)
 def test_solutions_pass_and_wrong_answers_fail(name):
     config, steps, tests = parse(name)

@@ -256,6 +256,7 @@ def test_at_least_four_assignments_with_public_and_hidden_tests():
         assert set(WRONG_ANSWERS[name]) == set(_questions(name)), name
 
 
+@pytest.mark.slow  # builds every assignment (once per module)
 @pytest.mark.parametrize("name", NAMES)
 def test_student_edition_has_no_solutions_and_no_hidden_tests(built, name):
     built.require(name)
@@ -272,6 +273,7 @@ def test_student_edition_has_no_solutions_and_no_hidden_tests(built, name):
         assert not any(case["hidden"] for suite in test["suites"] for case in suite["cases"])
 
 
+@pytest.mark.slow  # builds every assignment (once per module)
 @pytest.mark.parametrize("name", NAMES)
 def test_student_and_autograder_seeds_differ(built, name):
     built.require(name)
@@ -297,6 +299,7 @@ def test_every_question_has_public_and_hidden_tests(name):
     assert kinds == {q: {False, True} for q in _questions(name)}, kinds
 
 
+@pytest.mark.slow  # builds and grades every assignment (once per module)
 @pytest.mark.parametrize("name", NAMES)
 def test_solutions_pass_every_public_and_hidden_test(built, grades, name):
     built.require(name)
@@ -306,6 +309,7 @@ def test_solutions_pass_every_public_and_hidden_test(built, grades, name):
         assert max_score > 0 and score == max_score, f"{name} {question}: {score}/{max_score}"
 
 
+@pytest.mark.slow  # builds and grades every assignment (once per module)
 @pytest.mark.parametrize(("name", "edition"),
                          [(name, "wrong") for name in NAMES] + [(name, "empty") for name in EMPTY_GRADED])
 def test_empty_or_wrong_answers_fail_every_question(built, grades, name, edition):

@@ -119,15 +119,19 @@ def test_recover_with_bias_exact_on_noiseless_samples(seed):
     X, Y = rl.gaussian_samples(net, 200_000, rng=rng)
     with warnings.catch_warnings():
         warnings.simplefilter("error", rl.CertificateWarning)
-        est = rl.recover_with_bias(X, Y, 5, rng=rng)
-    assert rl.parameter_error(net, est) < 1e-9
+        result = rl.recover_with_bias(X, Y, 5, rng=rng)
+    assert rl.parameter_error(net, result.network) < 1e-9
+    assert result.certified and result.residual <= 1e-10 and 1 <= result.iterations <= 5
 
 
 def test_recover_with_bias_warns_on_noisy_labels():
     net, rng = _network_with_roots(5, 3, seed=1)
     X, Y = rl.gaussian_samples(net, 20_000, noise=0.1, rng=rng)
-    with pytest.warns(rl.CertificateWarning, match="held-out relative residual"):
-        rl.recover_with_bias(X, Y, 3, rng=rng, max_restarts=0)
+    with pytest.warns(rl.CertificateWarning, match="held-out relative residual") as caught:
+        result = rl.recover_with_bias(X, Y, 3, rng=rng, n_trials=1)
+    assert not result.certified and result.iterations == 1
+    # the warning states the measured residual, the one the result carries
+    assert f"{result.residual:.3e}" in str(caught[0].message)
 
 
 def test_projected_moments_equal_the_full_hermite_tensors_of_the_projection():
@@ -158,7 +162,7 @@ def test_recover_with_bias_errors():
     y = X[:, 0]
     with pytest.raises(ValueError, match="k: the full-rank .* k <= d"):
         rl.recover_with_bias(X, y, 4)
-    with pytest.raises(ValueError, match="y: expected 2000 labels"):
+    with pytest.raises(ValueError, match="Y: expected 2000 labels"):
         rl.recover_with_bias(X, y[:-1], 2)
     bad = X.copy()
     bad[0, 0] = np.inf
@@ -166,14 +170,16 @@ def test_recover_with_bias_errors():
         rl.recover_with_bias(bad, y, 2)
     ybad = y.copy()
     ybad[3] = np.nan
-    with pytest.raises(ValueError, match="y: expected finite values"):
+    with pytest.raises(ValueError, match="Y: expected finite values"):
         rl.recover_with_bias(X, ybad, 2)
-    with pytest.raises(ValueError, match="y: expected a single output"):
+    with pytest.raises(ValueError, match="Y: expected a single output"):
         rl.recover_with_bias(X, np.c_[y, y], 2)
     with pytest.raises(ValueError, match="X: expected at least"):
         rl.recover_with_bias(X[:100], y[:100], 2)
     with pytest.raises(ValueError, match="holdout"):
         rl.recover_with_bias(X, y, 2, holdout=1.5)
+    with pytest.raises(ValueError, match="n_trials: expected a positive integer"):
+        rl.recover_with_bias(X, y, 2, n_trials=0)
 
 
 # --- large biases ----------------------------------------------------------
@@ -206,3 +212,35 @@ def test_large_bias_surrogate_constant_only():
     g = rl.large_bias_surrogate(net)  # 1 (x1 + 4) - (x1 + 3) = 1
     X = np.random.default_rng(1).uniform(-5, 5, (100, 2))
     np.testing.assert_allclose(g.predict(X)[:, 0], 1.0, atol=1e-12)
+
+
+# --- the public tensor stage ------------------------------------------------
+def test_moment_estimate_is_projected_moments_then_tensor_stage():
+    net, rng = _network_with_roots(6, 3, seed=2)
+    X, Y = rl.gaussian_samples(net, 30_000, rng=rng)
+    moments = rl.projected_moments(X, Y, 3)
+    assert isinstance(moments, rl.ProjectedMoments)
+    assert moments.P.shape == (6, 3) and moments.T3p.shape == (3, 3, 3)
+    assert np.allclose(moments.P.T @ moments.P, np.eye(3), atol=1e-12)
+    staged = rl.tensor_stage(moments, rng=5)
+    direct = rl.moment_estimate(X, Y, 3, rng=5)
+    assert np.array_equal(staged.V, direct.V) and np.array_equal(staged.b, direct.b)
+
+
+def test_tensor_stage_restart_schedule_and_errors():
+    net, rng = _network_with_roots(6, 3, seed=3)
+    X, Y = rl.gaussian_samples(net, 30_000, rng=rng)
+    moments = rl.projected_moments(X, Y, 3)
+    # attempt 5 starts the schedule again: same orders as attempt 0, same draws for the same rng
+    first = rl.tensor_stage(moments, attempt=0, rng=7)
+    again = rl.tensor_stage(moments, attempt=5, rng=7)
+    assert np.array_equal(first.V, again.V)
+    # attempt 1 uses order 3 alone, attempt 2 order 4 alone (noisier at this n): other estimates
+    assert rl.parameter_error(net, rl.tensor_stage(moments, attempt=1, rng=7)) < 0.5
+    assert not np.array_equal(first.V, rl.tensor_stage(moments, attempt=2, rng=7).V)
+    with pytest.raises(TypeError, match="moments: expected a ProjectedMoments"):
+        rl.tensor_stage((X, Y), rng=0)
+    with pytest.raises(ValueError, match="attempt: expected a non-negative integer"):
+        rl.tensor_stage(moments, attempt=-1)
+    with pytest.raises(ValueError, match="Y: expected a single output"):
+        rl.projected_moments(X, np.c_[Y, Y], 3)

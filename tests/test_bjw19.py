@@ -7,7 +7,6 @@ import pytest
 
 import relulib as rl
 from relulib.bjw19 import (
-    CERTIFICATE_TOL,
     activation_hermite_coefficient,
     approximate_directions,
     recover_exact,
@@ -22,9 +21,12 @@ def test_exact_recovery_twenty_instances(seed):
     X, Y = rl.gaussian_samples(net, 10_000, rng=1000 + seed)
     with warnings.catch_warnings():
         warnings.simplefilter("error", rl.CertificateWarning)
-        est = recover_exact(X, Y, 6, rng=seed)
-    assert rl.parameter_error(net, est) <= 1e-9
-    assert rl.relative_residual(est, X, Y) <= CERTIFICATE_TOL
+        result = recover_exact(X, Y, 6, rng=seed)
+    assert isinstance(result, rl.RecoveryResult)
+    assert rl.parameter_error(net, result.network) <= 1e-9
+    assert result.certified and result.tolerance == rl.CERTIFICATE_TOL
+    assert result.residual == rl.relative_residual(result.network, X, Y) <= 1e-12
+    assert 1 <= result.iterations <= 4
 
 
 @pytest.mark.parametrize("activation", ["squared_relu", "rectified_tanh"])
@@ -33,7 +35,7 @@ def test_exact_recovery_other_rectified_activations(activation):
     X, Y = rl.gaussian_samples(net, 5000, rng=4)
     with warnings.catch_warnings():
         warnings.simplefilter("error", rl.CertificateWarning)
-        est = recover_exact(X, Y, 4, activation=activation, rng=5)
+        est = recover_exact(X, Y, 4, activation=activation, rng=5).network
     assert rl.parameter_error(net, est) <= 1e-9
 
 
@@ -41,7 +43,7 @@ def test_custom_activation_with_inverse():
     cube = rl.Activation("cubed_relu", lambda t: np.maximum(t, 0.0) ** 3, inverse=np.cbrt, degree=3.0)
     net = rl.random_network(8, 3, m=4, activation=cube, rng=0)
     X, Y = rl.gaussian_samples(net, 3000, rng=1)
-    assert rl.parameter_error(net, recover_exact(X, Y, 3, activation=cube, rng=2)) <= 1e-9
+    assert rl.parameter_error(net, recover_exact(X, Y, 3, activation=cube, rng=2).network) <= 1e-9
 
 
 def test_relu_hermite_coefficients():
@@ -117,7 +119,7 @@ def test_noisy_error_slope():
     errs = []
     for n in ns:
         e = [
-            rl.parameter_error(net, recover_noisy(*rl.gaussian_samples(net, int(n), noise=0.3, rng=rep * 7 + int(n)), 2, n_init=1, rng=rep))
+            rl.parameter_error(net, recover_noisy(*rl.gaussian_samples(net, int(n), noise=0.3, rng=rep * 7 + int(n)), 2, n_trials=1, rng=rep).network)
             for rep in range(3)
         ]
         errs.append(np.mean(e))
@@ -128,8 +130,8 @@ def test_noisy_error_slope():
 def test_noisy_close_to_oracle():
     net = rl.random_network(8, 3, m=4, rng=5)
     X, Y = rl.gaussian_samples(net, 10_000, noise=0.5, rng=6)
-    est = recover_noisy(X, Y, 3, n_init=1, rng=7)
-    oracle = rl.refine_by_patterns(net, X, Y, fit_bias=False, max_iter=1).network
+    est = recover_noisy(X, Y, 3, n_trials=1, rng=7).network
+    oracle = rl.refine_by_patterns(net, X, Y, bias=False, max_iter=1).network
     ratio = rl.parameter_error(net, est) / rl.parameter_error(net, oracle)
     assert 0.8 < ratio < 1.25
 
@@ -137,30 +139,31 @@ def test_noisy_close_to_oracle():
 def test_noisy_without_noise_is_exact():
     net = rl.random_network(8, 3, m=4, rng=1)
     X, Y = rl.gaussian_samples(net, 4000, rng=2)
-    assert rl.parameter_error(net, recover_noisy(X, Y, 3, rng=3)) < 1e-9
+    result = recover_noisy(X, Y, 3, rng=3)
+    assert rl.parameter_error(net, result.network) < 1e-9
+    assert result.certified and result.residual <= 1e-12 and result.iterations == 3  # n_trials
 
 
 def test_noisy_single_output_uses_fourth_order():
     net = rl.random_network(5, 2, m=1, rng=11)
     X, Y = rl.gaussian_samples(net, 40_000, noise=0.05, rng=12)
-    assert rl.parameter_error(net, recover_noisy(X, Y, 2, rng=13)) < 0.1
+    assert rl.parameter_error(net, recover_noisy(X, Y, 2, rng=13).network) < 0.1
 
 
 def test_noisy_with_bias_uses_atv21_initialisation():
-    atv21 = pytest.importorskip("relulib.atv21")
-    if not hasattr(atv21, "recover_with_bias"):
-        pytest.skip("relulib.atv21.recover_with_bias not available")
     net = rl.random_network(6, 3, m=1, bias_scale=1.0, rng=0)
     X, Y = rl.gaussian_samples(net, 10_000, noise=0.1, rng=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        est = recover_noisy(X, Y, 3, bias=True, n_init=1, rng=2)
-    assert rl.parameter_error(net, est) < 0.05
+        result = recover_noisy(X, Y, 3, bias=True, n_trials=1, rng=2)
+    assert rl.parameter_error(net, result.network) < 0.05
+    # with noise of standard deviation 0.1 the residual is about the noise level: not certified
+    assert not result.certified and 0.01 < result.residual < 1
 
 
 def test_null_space_step_is_biased_under_noise():
     net = rl.random_network(6, 3, m=4, rng=3)
     X, Y = rl.gaussian_samples(net, 8000, noise=0.3, rng=4)
     e_null = rl.parameter_error(net, rl.recover_null_space(X, Y, 3, rng=1))
-    e_ls = rl.parameter_error(net, recover_noisy(X, Y, 3, n_init=1, rng=1))
+    e_ls = rl.parameter_error(net, recover_noisy(X, Y, 3, n_trials=1, rng=1).network)
     assert e_null > 5 * e_ls

@@ -294,6 +294,7 @@ def page_defects(browser, mathjax, html, css=None):
     return defects, notes
 
 
+@pytest.mark.slow  # builds the book (once per session) and renders every page
 @pytest.mark.parametrize("doc", toc_pages())
 def test_page_renders_cleanly(doc, built_book_html, browser, mathjax_dir):
     html = built_book_html / f"{doc}.html"
@@ -336,6 +337,7 @@ def broken_local_links(html_dir):
     return sorted(set(broken))
 
 
+@pytest.mark.slow  # builds the book (once per session)
 def test_local_links_and_images_exist(built_book_html):
     broken = broken_local_links(built_book_html)
     assert not broken, f"{len(broken)} broken local link(s):\n  " + "\n  ".join(broken)

@@ -1,4 +1,5 @@
-"""Tests of relulib.decomposition: Jennrich's algorithm."""
+"""Tests of relulib.decomposition: Jennrich's algorithm and its robustness options
+(best-separated draws, averaging, slices)."""
 
 import numpy as np
 import pytest
@@ -43,3 +44,81 @@ def test_bad_inputs():
         rl.jennrich(np.full((3, 3, 3), np.nan), 2)
     with pytest.raises(ValueError, match="rank: expected a positive integer"):
         rl.jennrich(np.ones((3, 3, 3)), 0)
+
+
+# --- robustness options ----------------------------------------------------------
+def _tensor(d=6, r=4, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((d, r))
+    A /= np.linalg.norm(A, axis=0)
+    w = rng.uniform(0.5, 1.5, r)
+    return np.einsum("r,ir,jr,kr->ijk", w, A, A, A), A, rng
+
+
+def _factor_error(A, est):
+    return float(np.max(1 - np.max(np.abs(A.T @ est), axis=1)))
+
+
+def test_eigenvalue_separation():
+    assert rl.eigenvalue_separation([1.0, 2.0, 4.0]) == pytest.approx(0.25)
+    assert rl.eigenvalue_separation(np.array([1 + 1j, 1 - 1j])) < 0
+
+
+@pytest.mark.parametrize("average", [False, True])
+def test_jennrich_trials_exact(average):
+    T, A, _ = _tensor()
+    cp = rl.jennrich(T, 4, rng=1, n_trials=5, average=average)
+    assert cp.residual < 1e-12
+    assert _factor_error(A, cp.factors[0]) < 1e-12
+
+
+def test_best_separated_draw_helps_under_noise():
+    """Median factor error over noisy instances: 10 draws beat 1 draw."""
+    errs = {1: [], 10: []}
+    for seed in range(20):
+        T, A, rng = _tensor(seed=seed)
+        noisy = T + 0.02 * rng.standard_normal(T.shape)
+        for n in errs:
+            errs[n].append(_factor_error(A, rl.jennrich(noisy, 4, rng=seed, n_trials=n).factors[0]))
+    assert np.median(errs[10]) < np.median(errs[1])
+
+
+def test_jennrich_slices_with_reference():
+    T, A, rng = _tensor()
+    slices = np.moveaxis(T, -1, 0)
+    est = rl.jennrich_slices(slices, A @ A.T, 4, rng=0, n_trials=3)
+    assert _factor_error(A, est) < 1e-12
+    est2 = rl.jennrich_slices(slices, None, 4, rng=0)
+    assert _factor_error(A, est2) < 1e-10
+
+
+def test_jennrich_slices_errors():
+    with pytest.raises(ValueError, match="slices: expected a 3-D array"):
+        rl.jennrich_slices(np.zeros((3, 3)), None)
+    with pytest.raises(ValueError, match=r"reference: expected shape \(3, 3\)"):
+        rl.jennrich_slices(np.ones((2, 3, 3)), np.eye(4))
+    with pytest.raises(ValueError, match="rank: expected rank <= min"):
+        rl.jennrich_slices(np.ones((2, 3, 3)), np.eye(3), 4)
+    with pytest.raises(ValueError, match="n_trials: expected a positive integer"):
+        rl.jennrich(np.ones((3, 3, 3)), 1, n_trials=0)
+
+
+def test_kruskal_rank_and_fact_4_7():
+    """ATV21 Fact 4.7: krank(U . V) = min(krank U + krank V - 1, m), on an example."""
+    rng = np.random.default_rng(0)
+    U = rng.standard_normal((3, 5))  # krank 3
+    assert rl.kruskal_rank(U) == 3
+    assert rl.kruskal_rank(rl.khatri_rao(U, U)) == 5
+    U[:, 1] = 2 * U[:, 0]  # parallel columns: krank 1
+    assert rl.kruskal_rank(U) == 1
+    assert rl.kruskal_rank(rl.khatri_rao(U, U)) == 1
+    with pytest.raises(ValueError, match="B: expected 5 columns"):
+        rl.khatri_rao(U, U[:, :2])
+
+
+def test_cp_als_exact_on_easy_tensor():
+    T, A, _ = _tensor(d=5, r=2, seed=3)
+    cp = rl.cp_als(T, 2, rng=0)
+    assert cp.residual < 1e-6
+    with pytest.raises(ValueError, match="rank: expected a positive integer"):
+        rl.cp_als(T, 0)

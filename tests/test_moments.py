@@ -95,7 +95,7 @@ def test_sign_flip_changes_only_orders_0_and_1():
 
 def test_bad_inputs():
     X = np.zeros((10, 3))
-    with pytest.raises(ValueError, match="y: expected 10 labels"):
+    with pytest.raises(ValueError, match="Y: expected 10 labels"):
         rl.moment_matrix(X, np.zeros(9), 2)
     with pytest.raises(ValueError, match="X: expected finite values"):
         rl.moment_matrix(np.full((10, 3), np.nan), np.zeros(10), 2)

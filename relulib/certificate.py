@@ -1,0 +1,148 @@
+"""The certificate of exact recovery and the one result type of every ``recover_*`` function.
+
+A recovery method that claims exactness can check its own answer: a network
+that reproduces the labels to rounding on samples it was not fitted to (or,
+for BJW19's exact step, on ``n >= 10 d k`` samples that over-determine it)
+computes the same function on the Gaussian inputs. The check is the relative
+residual ``|Y - net(X)|_F / |Y|_F`` (:func:`relative_residual`), accepted when
+at most a tolerance (:data:`CERTIFICATE_TOL`).
+
+One tolerance for every pipeline. An exact recovery leaves a residual at
+rounding level (well below ``1e-10`` for the problem sizes of the book: the
+least-squares solves are well conditioned); a wrong unit leaves a residual of
+the order of its share of the output on the samples where it is active, many
+orders of magnitude larger. ``1e-8`` lies between the two with room on either
+side, so the same default serves BJW19's exact step (residual on the fitting samples,
+which over-determine the network), ATV21's polished pipeline (residual on
+held-out samples) and the FPT search. Each ``recover_*`` function takes a
+``tolerance`` parameter to change it.
+
+Every ``recover_*`` function returns a :class:`RecoveryResult`; those that
+claim exactness (:func:`relulib.recover_exact`, :func:`relulib.recover_with_bias`)
+also emit a :class:`CertificateWarning` stating the measured residual when the
+certificate fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_samples, as_targets, describe
+from .networks import TwoLayerNetwork
+
+__all__ = ["CERTIFICATE_TOL", "CertificateWarning", "relative_residual", "RecoveryResult"]
+
+#: Relative residual at or below which a recovery is certified exact (all pipelines).
+CERTIFICATE_TOL = 1e-8
+
+
+class CertificateWarning(RuntimeWarning):
+    """A method could not certify its answer; the message states the measured residual."""
+
+
+def relative_residual(net: TwoLayerNetwork, X, Y) -> float:
+    """``|Y - net(X)|_F / |Y|_F``: the certificate of BJW19/ATV21 exact recovery.
+
+    Parameters
+    ----------
+    net : TwoLayerNetwork
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n,) or (n, m)
+
+    Returns
+    -------
+    float
+        The relative residual (the absolute one when ``Y = 0``).
+
+    Examples
+    --------
+    >>> import relulib as rl
+    >>> net = rl.random_network(4, 2, rng=0)
+    >>> X, Y = rl.gaussian_samples(net, 100, rng=1)
+    >>> rl.relative_residual(net, X, Y)
+    0.0
+    """
+    if not isinstance(net, TwoLayerNetwork):
+        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    X = as_samples(X, "X", d=net.d)
+    Y = as_targets(Y, X.shape[0], "Y")
+    if Y.shape[1] != net.m:
+        raise ValueError(f"Y: expected {net.m} output column(s), got shape {Y.shape}")
+    scale = np.linalg.norm(Y)
+    r = np.linalg.norm(Y - net.predict(X))
+    return float(r / scale) if scale > 0 else float(r)
+
+
+@dataclass(frozen=True)
+class RecoveryResult:
+    """What every ``recover_*`` function returns: the network and its certificate.
+
+    The common fields come first; the method-specific ones are typed optional
+    fields that are ``None`` for the methods they do not concern (no
+    flag-dependent tuples, no untyped dictionary).
+
+    Attributes
+    ----------
+    network : TwoLayerNetwork
+        The recovered network (rows of ``V`` at unit norm for ReLU).
+    residual : float
+        The relative residual ``|Y - f~(X)|_F / |Y|_F`` the method certifies
+        with: on held-out samples for :func:`relulib.recover_with_bias`; on
+        all samples for :func:`relulib.recover_exact` (they over-determine the
+        network) and :func:`relulib.recover_noisy`; for
+        :func:`relulib.recover_fpt` with the fitted offset subtracted and
+        relative to the centred labels when ``intercept=True``.
+    certified : bool
+        ``residual <= tolerance``. Never true on noisy labels; the noisy
+        estimators (:func:`relulib.recover_noisy`, :func:`relulib.recover_fpt`)
+        report it without warning, since their result is an estimate by design.
+    tolerance : float
+        The tolerance used (default :data:`CERTIFICATE_TOL`).
+    iterations : int
+        The method's outer iterations: rounds of fresh random contractions
+        (:func:`relulib.recover_exact`), tensor-stage attempts
+        (:func:`relulib.recover_with_bias`), initialisations refined
+        (:func:`relulib.recover_noisy`), candidate first layers refined
+        (:func:`relulib.recover_fpt`).
+    offset : ndarray of shape (m,) or None
+        FPT only: the fitted constant output offset (zeros unless ``intercept=True``).
+    span : ndarray of shape (d, k) or None
+        FPT only: the orthonormal basis of the span searched.
+    search_iterations : int or None
+        FPT only: pattern least-squares iterations of the search in ``R^k``,
+        summed over the candidates (at most 15 each): a machine-independent
+        measure of the search's cost, deterministic for a seeded ``rng``.
+
+    Examples
+    --------
+    >>> import relulib as rl
+    >>> net = rl.random_network(6, 3, m=4, rng=0)
+    >>> X, Y = rl.gaussian_samples(net, 5000, rng=1)
+    >>> result = rl.recover_exact(X, Y, 3, rng=2)
+    >>> result.certified, result.residual < 1e-12
+    (True, True)
+    >>> rl.parameter_error(net, result.network) < 1e-9
+    True
+    """
+
+    network: TwoLayerNetwork
+    residual: float
+    certified: bool
+    tolerance: float
+    iterations: int
+    offset: np.ndarray | None = None
+    span: np.ndarray | None = None
+    search_iterations: int | None = None
+
+
+def as_tolerance(tolerance) -> float:
+    """A positive finite tolerance, or ``ValueError`` naming the parameter."""
+    try:
+        value = float(tolerance)
+    except (TypeError, ValueError):
+        raise TypeError(f"tolerance: expected a positive number, got {describe(tolerance)}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"tolerance: expected a positive finite number, got {value}")
+    return value

@@ -1,0 +1,58 @@
+"""Tests of relulib._patterns: the activation-pattern least-squares core (polishing and FPT)."""
+
+import numpy as np
+import pytest
+
+from relulib._patterns import PatternLeastSquares
+
+
+def _reference(F, Y):
+    from scipy import linalg
+
+    return linalg.lstsq(F, Y, lapack_driver="gelsd")[0]
+
+
+@pytest.mark.parametrize("intercept", [False, True])
+def test_pattern_solver_matches_a_qr_solve_as_the_pattern_changes(intercept):
+
+    rng = np.random.default_rng(0)
+    n, d, k = 5000, 12, 5
+    X = rng.standard_normal((n, d))
+    Xa = np.hstack([X, np.ones((n, 1))])
+    Y = rng.standard_normal((n, 2))
+    V = rng.standard_normal((k, d))
+    solver = PatternLeastSquares(Xa, Y, intercept=intercept)
+    for step, scale in enumerate([0.0, 0.01, 0.01, 0.5, 0.001]):  # small moves: updates; 0.5: rebuild
+        V = V + scale * rng.standard_normal(V.shape)
+        active = X @ V.T > 0
+        keep = None if step < 3 else rng.random(n) > 0.1  # later calls also drop rows
+        theta = solver.solve(active, keep)
+        F = solver.design()
+        assert F.shape == (n, k * (d + 1) + intercept)
+        Yk = Y if keep is None else Y * keep[:, None]
+        reference = _reference(F, Yk)
+        assert np.max(np.abs(theta - reference)) < 1e-12 * np.max(np.abs(reference))
+        assert np.allclose(solver.apply(theta), F @ theta, rtol=0, atol=1e-12)
+    # a consistent system (noiseless data) is solved to rounding
+    exact = rng.standard_normal((F.shape[1], 1))
+    consistent = PatternLeastSquares(Xa, F @ exact, intercept=intercept)
+    assert np.max(np.abs(consistent.solve(active, keep) - exact)) < 1e-13
+
+
+def test_rank_deficient_patterns_are_solved_on_the_live_units():
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((3000, 6))
+    Xa = np.hstack([X, np.ones((3000, 1))])
+    Y = rng.standard_normal((3000, 1))
+    active = X @ rng.standard_normal((3, 6)).T > 0
+    active[:, 0] = False  # a unit that is never active: F^T F is singular
+    theta = PatternLeastSquares(Xa, Y).solve(active)  # Cholesky fails
+    assert np.max(np.abs(theta[:7])) < 1e-12  # the dead unit's block gets no weight
+    F = (active[:, :, None] * Xa[:, None, :]).reshape(3000, -1)
+    assert np.allclose(theta[7:], np.linalg.lstsq(F[:, 7:], Y, rcond=None)[0], rtol=0, atol=1e-12)
+    # two units with the same pattern: the minimum-norm least-squares solution
+    active[:, 0] = active[:, 1]
+    theta = PatternLeastSquares(Xa, Y).solve(active)
+    F = (active[:, :, None] * Xa[:, None, :]).reshape(3000, -1)
+    assert np.allclose(theta, _reference(F, Y), rtol=0, atol=1e-10)
