@@ -37,6 +37,7 @@ from ._validation import (
     as_positive_int,
     as_recovery_problem,
     as_rng,
+    check_finite_result,
     describe,
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
@@ -515,11 +516,14 @@ def _sample_moments(X, y, k, chunk) -> _SampleMoments:
     for start in range(0, n, chunk):
         acc.update(X[start : start + chunk], y[start : start + chunk])
     T0, T1 = acc.T0()[0], acc.T1()[0]
+    T2 = check_finite_result(acc.T2()[0], "the second moment E[y (x x^T - I)]")
     r = y - T0 - X @ T1  # residualised labels: same T_j for j >= 2
     # Projection onto the span of the w_i given by T_2
-    evals, evecs = np.linalg.eigh(acc.T2()[0])
+    evals, evecs = np.linalg.eigh(T2)
     P = evecs[:, np.argsort(-np.abs(evals))[:k]]
     T2p, T3p, T4p = _projected_moments(X, r, P, chunk)
+    check_finite_result(T4p, "the projected fourth moment")
+    check_finite_result(T3p, "the projected third moment")
     return _SampleMoments(T1, P, T2p, T3p, T4p)
 
 

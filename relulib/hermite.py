@@ -76,6 +76,10 @@ def hermite_prob_vander(x, kmax):
     return hermite_e.hermevander(np.asarray(x, dtype=float), kmax)
 
 
+#: Largest number of nodes :func:`gauss_hermite_prob` accepts.
+GAUSS_HERMITE_MAX_NODES = 100_000
+
+
 def gauss_hermite_prob(n):
     """Gauss quadrature for the standard normal distribution.
 
@@ -85,7 +89,14 @@ def gauss_hermite_prob(n):
 
     ``numpy.polynomial.hermite_e.hermegauss`` integrates against
     ``exp(-x^2/2)``; its weights sum to ``sqrt(2 pi)``, so they are divided by
-    that constant here.
+    that constant here. Up to ``n = 300`` the rule is numpy's; above, scipy's
+    ``roots_hermitenorm`` (numpy's weights become NaN near ``n = 400``).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer or exceeds
+        ``GAUSS_HERMITE_MAX_NODES`` (100 000).
 
     Examples
     --------
@@ -94,7 +105,16 @@ def gauss_hermite_prob(n):
     3.0
     """
     n = as_positive_int(n, "n")
-    x, w = hermite_e.hermegauss(n)
+    if n > GAUSS_HERMITE_MAX_NODES:
+        raise ValueError(
+            f"n: expected at most {GAUSS_HERMITE_MAX_NODES} nodes (the limit of this rule), got {n}"
+        )
+    if n <= 300:
+        x, w = hermite_e.hermegauss(n)
+    else:
+        # numpy's weights underflow to NaN from about n = 400 on; scipy's rule for large n
+        # (asymptotic, Townsend-Trogdon-Olver) keeps them finite (the smallest underflow to 0).
+        x, w = special.roots_hermitenorm(n)
     return x, w / math.sqrt(2.0 * math.pi)
 
 
@@ -447,7 +467,7 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
     >>> bool(np.all(np.abs(est.mean - [1.0, 0.0]) < 4 * est.standard_error))
     True
     """
-    from ._validation import as_samples, as_targets
+    from ._validation import as_samples, as_targets, check_finite_result
     from .tensors import check_full_tensor_size, hermite_tensor_entries
 
     X = as_samples(X)
@@ -468,6 +488,7 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
         s, s2 = values.sum(axis=0), np.einsum("ij,ij->j", values, values)
         total = s if total is None else total + s
         total_sq = s2 if total_sq is None else total_sq + s2
+    check_finite_result(total_sq, f"the order-{order} Hermite moment and its variance")
     mean = total / n
     variance = np.maximum(total_sq - n * mean**2, 0.0) / (n - 1)
     se = np.sqrt(variance / n)

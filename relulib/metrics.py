@@ -97,6 +97,10 @@ def parameter_error(true_net, est_net, *, up_to_sign=False) -> float:
     units optimally. Invariant to permuting and positively rescaling units;
     a flipped unit ``(u, -v, -b)`` counts as an error unless ``up_to_sign``.
 
+    Networks with different activations (``true_net.activation !=
+    est_net.activation``: another name, or another callable) have no common
+    parameters: their error is ``inf``, never 0, even with equal weights.
+
     Parameters
     ----------
     true_net, est_net : TwoLayerNetwork
@@ -111,5 +115,10 @@ def parameter_error(true_net, est_net, *, up_to_sign=False) -> float:
     >>> parameter_error(net, net.permuted([2, 0, 1]))
     0.0
     """
+    _check_pair(true_net, est_net)
+    if true_net.activation != est_net.activation:
+        # Different activations: no matching of parameters makes the two networks
+        # the same model, so the parameter error is infinite (the rule stated above).
+        return float("inf")
     _, errors = match_units(true_net, est_net, up_to_sign=up_to_sign)
     return float(errors.max())

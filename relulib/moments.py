@@ -27,7 +27,8 @@ import math
 import numpy as np
 
 from ._validation import (
-    as_finite_array, as_nonnegative_int, as_positive_int, as_samples, as_targets, describe,
+    as_finite_array, as_nonnegative_int, as_positive_int, as_samples, as_targets,
+    check_finite_result, describe,
 )
 from .tensors import check_full_tensor_size, hermite_tensor_entries
 
@@ -178,18 +179,19 @@ class HermiteMomentAccumulator:
     def T0(self) -> np.ndarray:
         """``E[y]``, shape (m,)."""
         self._check("T0", True)
-        return self._S0 / self.n
+        return check_finite_result(self._S0 / self.n, "the moment E[y]")
 
     def T1(self) -> np.ndarray:
         """``E[y x]``, shape (m, d)."""
         self._check("T1", True)
-        return self._S1 / self.n
+        return check_finite_result(self._S1 / self.n, "the moment E[y x]")
 
     def T2(self) -> np.ndarray:
         """``E[y (x x^T - I)]``, shape (m, d, d)."""
         self._check("T2", True)
         eye = np.eye(self.d)
-        return self._S2 / self.n - self.T0()[:, None, None] * eye
+        out = self._S2 / self.n - self.T0()[:, None, None] * eye
+        return check_finite_result(out, "the moment E[y (x x^T - I)]")
 
     def T3(self) -> np.ndarray:
         """``T_3[., ., g]`` for every ``g`` in ``g3``: shape (m, p, d, d)."""
@@ -198,7 +200,7 @@ class HermiteMomentAccumulator:
         S1 = self.T1()  # (m, d)
         out = self._A3 / n - (self._B3 / n)[:, :, None, None] * eye
         cross = g[None, :, :, None] * S1[:, None, None, :]  # g_i E[y x_j]
-        return out - cross - np.swapaxes(cross, -1, -2)
+        return check_finite_result(out - cross - np.swapaxes(cross, -1, -2), "the third moment")
 
     def T4(self) -> np.ndarray:
         """``T_4[., ., g, h]`` for every pair in ``(g4, h4)``: shape (m, q, d, d)."""
@@ -212,7 +214,8 @@ class HermiteMomentAccumulator:
         out = out - cross - np.swapaxes(cross, -1, -2)
         out = out - gh * (self._S2 / n)[:, None]
         ghT = g[:, :, None] * h[:, None, :]
-        return out + T0 * (gh * eye + ghT[None] + np.swapaxes(ghT, -1, -2)[None])
+        out = out + T0 * (gh * eye + ghT[None] + np.swapaxes(ghT, -1, -2)[None])
+        return check_finite_result(out, "the fourth moment")
 
 
 def moment_matrix(X, y, order, *vectors):
@@ -317,6 +320,7 @@ def empirical_hermite_tensor(X, y, order, *, chunk_size=20_000):
         entries, scatter = hermite_tensor_entries(X[start : start + chunk_size], order)
         part = Y[start : start + chunk_size].T @ entries  # (m, M)
         total = part if total is None else total + part
+    check_finite_result(total, f"the order-{order} Hermite moment")
     T = (total / n)[:, scatter].reshape((Y.shape[1],) + (d,) * order)
     return T[0] if Y.shape[1] == 1 else T
 
