@@ -23,6 +23,9 @@ __all__ = [
     "as_recovery_problem",
     "describe",
     "check_finite_result",
+    "as_network",
+    "as_real_scalar",
+    "as_int_in_range",
 ]
 
 
@@ -169,7 +172,7 @@ def as_recovery_problem(
     return X, Y, k
 
 
-def check_finite_result(value, what: str, *, inputs: str = "X, y") -> np.ndarray:
+def check_finite_result(value, what: str, *, inputs: str = "X, y", hint=None) -> np.ndarray:
     """Raise ``ValueError`` naming overflow if a computed ``value`` has NaN or infinite entries.
 
     Used by the estimators after summing products of the data: finite inputs
@@ -179,9 +182,52 @@ def check_finite_result(value, what: str, *, inputs: str = "X, y") -> np.ndarray
     arr = np.asarray(value)
     if not np.all(np.isfinite(arr)):
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        hint = hint or ("expected inputs of moderate scale: rescale them (for example divide "
+                        "the labels by their largest absolute value)")
         raise ValueError(
             f"{inputs}: {what} overflowed ({bad} non-finite entries) although the inputs are "
-            "finite; expected inputs of moderate scale: rescale them (for example divide the "
-            "labels by their largest absolute value)"
+            f"finite; {hint}"
         )
     return value
+
+
+def as_network(net, name: str = "net"):
+    """Check that ``net`` is a :class:`relulib.TwoLayerNetwork` (``InputTypeError`` otherwise)."""
+    from .networks import TwoLayerNetwork  # networks imports this module
+
+    if not isinstance(net, TwoLayerNetwork):
+        raise InputTypeError(f"{name}: expected a TwoLayerNetwork, got {describe(net)}")
+    return net
+
+
+def as_real_scalar(x, name: str, *, low=None, high=None, low_open=False, high_open=False,
+                   what="a number") -> float:
+    """Parse a real, finite scalar option and check ``low <= x <= high`` (or strict bounds).
+
+    The one parser of float options: never a bare ``float()``, which accepts
+    strings, complex numbers with zero imaginary part, NaN and arrays of size one.
+    """
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray, np.generic)):
+        raise InputTypeError(f"{name}: expected {what}, got {describe(x)}")
+    arr = as_finite_array(x, name, ndim=0)
+    v = float(arr)
+    lo_bad = low is not None and (v <= low if low_open else v < low)
+    hi_bad = high is not None and (v >= high if high_open else v > high)
+    if lo_bad or hi_bad:
+        lo = "" if low is None else ("(" if low_open else "[") + f"{low}"
+        hi = "" if high is None else f"{high}" + (")" if high_open else "]")
+        interval = f"in {lo or '(-inf'}, {hi or 'inf)'}"
+        raise ValueError(f"{name}: expected {what} {interval}, got {v!r}")
+    return v
+
+
+def as_int_in_range(k, name: str, low: int, high=None) -> int:
+    """An integer with ``low <= k <= high`` (``high=None``: no upper bound)."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        want = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
+        raise InputTypeError(f"{name}: expected {want}, got {describe(k)}")
+    k = int(k)
+    if k < low or (high is not None and k > high):
+        want = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
+        raise ValueError(f"{name}: expected {want}, got {k}")
+    return k

@@ -34,7 +34,10 @@ import numpy as np
 
 from ._validation import (
     as_finite_array,
+    as_int_in_range,
+    as_network,
     as_positive_int,
+    as_real_scalar,
     as_recovery_problem,
     as_rng,
     check_finite_result,
@@ -244,8 +247,7 @@ def fix_signs(net, f1) -> TwoLayerNetwork:
     >>> bool(np.allclose(fixed.V, net.V) and np.allclose(fixed.b, net.b))
     True
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     if net.m != 1:
         raise ValueError(f"net: expected a single-output network, got m={net.m} outputs")
     if net.k > net.d:
@@ -489,9 +491,17 @@ def moment_estimate(X, y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> Tw
     Raises
     ------
     ValueError
-        On bad shapes, non-finite values, multi-output ``y`` or ``k > d``.
+        On bad shapes, non-finite values, multi-output ``y``, ``k > d``, fewer
+        than ``d (d + 1) / 2 + 1`` samples, or moments that overflow.
     """
     X, y, k = _validate_problem(X, y, k)
+    n, d = X.shape
+    if n < d * (d + 1) // 2 + 1:
+        # Fewer samples than distinct entries of T_2: its top-k eigenvectors are noise.
+        raise ValueError(
+            f"X: expected at least d (d + 1) / 2 + 1 = {d * (d + 1) // 2 + 1} samples (the "
+            f"distinct entries of the second moment T_2, plus one), got n={n}"
+        )
     rng = as_rng(rng)
     n_trials = as_positive_int(n_trials, "n_trials")
     chunk = as_positive_int(chunk_size, "chunk_size")
@@ -627,13 +637,10 @@ def recover_with_bias(
     """
     X, y, k = _validate_problem(X, y, k)
     rng = as_rng(rng)
-    holdout = float(holdout)
-    if not 0.0 < holdout < 1.0:
-        raise ValueError(f"holdout: expected a fraction in (0, 1), got {holdout}")
+    holdout = as_real_scalar(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True,
+                             what="a fraction")
     max_polish = as_positive_int(max_polish_samples, "max_polish_samples")
-    max_restarts = int(max_restarts)
-    if not 0 <= max_restarts <= 4:
-        raise ValueError(f"max_restarts: expected an integer in 0..4, got {max_restarts}")
+    max_restarts = as_int_in_range(max_restarts, "max_restarts", 0, 4)
     n, d = X.shape
     n_hold = max(1, int(round(holdout * n)))
     n_train = n - n_hold
@@ -729,13 +736,10 @@ def large_bias_surrogate(net, threshold=3.0) -> TwoLayerNetwork:
     >>> large_bias_surrogate(net).k
     3
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     if net.m != 1 or net.activation.name != "relu":
         raise ValueError("net: expected a single-output ReLU network")
-    threshold = float(threshold)
-    if not threshold > 0:
-        raise ValueError(f"threshold: expected a positive number, got {threshold}")
+    threshold = as_real_scalar(threshold, "threshold", low=0.0, low_open=True, what="a positive number")
     unit = net.normalized()
     a, V, b = unit.U[0], unit.V, unit.b
     small = np.abs(b) < threshold

@@ -29,6 +29,7 @@ import numpy as np
 
 from ._validation import (
     as_finite_array,
+    as_network,
     as_positive_int,
     as_rng,
     as_samples,
@@ -104,8 +105,7 @@ def _loss_and_gradient(U, V, b, X, Y, fit_bias=True):
 
 
 def _check_relu(net, name):
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"{name}: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, name)
     if net.activation.name != "relu":
         raise ValueError(
             f"{name}: the analytic gradient is for the ReLU, got activation {net.activation.name!r}"

@@ -28,7 +28,10 @@ import warnings
 import numpy as np
 from scipy import integrate, optimize, sparse
 
-from ._validation import as_nonnegative_int, as_positive_int, as_recovery_problem, as_rng
+from ._validation import (
+    as_finite_array, as_nonnegative_int, as_positive_int, as_real_scalar, as_recovery_problem,
+    as_rng, as_samples,
+)
 from .decomposition import simultaneous_diagonalization
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork, get_activation
@@ -136,9 +139,17 @@ def approximate_directions(X, Y, k, *, rng=None, T2=None, n_trials=5):
     ndarray of shape (k, d)
         Unit rows, each an estimate of ``+-v_i``.
     """
+    X, Y, k = as_recovery_problem(
+        X, Y, k, k_message="k: expected 1 <= k <= d={d} directions, got k={k}"
+    )
     rng = as_rng(rng)
-    T2 = _second_moments(X, Y) if T2 is None else T2
-    m, d, _ = T2.shape
+    n_trials = as_positive_int(n_trials, "n_trials")
+    d = X.shape[1]
+    if T2 is None:
+        T2 = _second_moments(X, Y)
+    else:
+        T2 = as_finite_array(T2, "T2", shape=(Y.shape[1], d, d))
+    m = T2.shape[0]
     # Project onto the k-dimensional span of the v_i: top eigenvectors of sum_r T_r^2.
     S = np.einsum("rij,rjl->il", T2, T2)
     _, evecs = np.linalg.eigh(S)
@@ -245,6 +256,18 @@ def zero_pattern_unit(X, basis, direction, act, *, quantile=0.1, tol=1e-9):
         The exact row ``v`` (for ReLU scaled to unit norm), or ``None`` when no
         vector of the span vanishes (the wrong sign).
     """
+    X = as_samples(X, "X")
+    basis = as_finite_array(basis, "basis", ndim=2)
+    if basis.shape[0] != X.shape[0] or basis.shape[1] < 1:
+        raise ValueError(
+            f"basis: expected shape ({X.shape[0]}, k) with k >= 1 (one row per sample of X), "
+            f"got shape {basis.shape}"
+        )
+    direction = as_finite_array(direction, "direction", shape=(X.shape[1],))
+    act = get_activation(act)
+    quantile = as_real_scalar(quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True,
+                              what="a fraction")
+    tol = as_real_scalar(tol, "tol", low=0.0, what="a non-negative tolerance")
     proj = X @ direction
     P = proj <= np.quantile(proj, quantile)
     B = basis[P]
@@ -409,6 +432,8 @@ def recover_null_space(X, Y, k, *, quantile=0.1, rng=None) -> TwoLayerNetwork:
     """
     X, Y, k = _validate(X, Y, k)
     rng = as_rng(rng)
+    quantile = as_real_scalar(quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True,
+                              what="a fraction")
     basis = np.linalg.svd(Y, full_matrices=False)[0][:, :k]
     rows = []
     for direction in approximate_directions(X, Y, k, rng=rng):

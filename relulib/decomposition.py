@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._validation import as_finite_array, as_positive_int, as_rng
+from ._validation import (
+    as_finite_array, as_int_in_range, as_positive_int, as_real_scalar, as_rng, describe,
+)
 
 __all__ = [
     "CPDecomposition",
@@ -83,7 +85,11 @@ def flattening_rank(T, *, rtol=None) -> int:
     ``max(shape) * machine epsilon * 100``, suitable for exact tensors.
     For sample tensors pass an ``rtol`` above the noise level.
     """
-    T = np.asarray(T, dtype=float)
+    T = as_finite_array(T, "T")
+    if T.ndim < 1 or T.size == 0:
+        raise ValueError(f"T: expected a non-empty tensor of order >= 1, got {describe(T)}")
+    if rtol is not None:
+        rtol = as_real_scalar(rtol, "rtol", low=0.0, what="a non-negative tolerance")
     s = np.linalg.svd(T.reshape(T.shape[0], -1), compute_uv=False)
     if s[0] == 0:
         return 0
@@ -132,8 +138,9 @@ def simultaneous_diagonalization(Mg, Mh, rank):
     then ``M_g M_h^{-1}`` is diagonalised. Returns ``(A, eigenvalues)`` with
     unit columns; under noise, complex parts are dropped.
     """
-    Mg = np.asarray(Mg, dtype=float)
-    Mh = np.asarray(Mh, dtype=float)
+    Mg = as_finite_array(Mg, "Mg", ndim=2)
+    Mh = as_finite_array(Mh, "Mh", shape=Mg.shape)
+    rank = as_int_in_range(rank, "rank", 1, min(Mg.shape))
     P, evals, evecs = _diagonalize(Mg, Mh, rank)
     A = P @ np.real(evecs)
     A /= np.linalg.norm(A, axis=0, keepdims=True)

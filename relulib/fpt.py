@@ -28,7 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from ._validation import as_finite_array, as_positive_int, as_recovery_problem, as_rng, as_samples
+from ._validation import (
+    as_finite_array, as_positive_int, as_real_scalar, as_recovery_problem, as_rng, as_samples,
+)
 from .hermite import normal_cdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
@@ -251,9 +253,7 @@ def filtered_pca(X, y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     if Y.shape[1] != 1:
         raise ValueError(f"y: expected one output, got shape {Y.shape}")
     y = Y[:, 0]
-    quantile = float(quantile)
-    if not 0.0 <= quantile < 1.0:
-        raise ValueError(f"quantile: expected a number in [0, 1), got {quantile}")
+    quantile = as_real_scalar(quantile, "quantile", low=0.0, high=1.0, high_open=True)
     n_bins = as_positive_int(n_bins, "n_bins")
     n, d = X.shape
     Q = np.zeros((d, 0))

@@ -20,7 +20,9 @@ import numpy as np
 from numpy.polynomial import hermite_e
 from scipy import special
 
-from ._validation import as_finite_array, as_nonnegative_int, as_positive_int, describe
+from ._validation import (
+    as_finite_array, as_nonnegative_int, as_positive_int, as_real_array, check_finite_result, describe,
+)
 
 __all__ = [
     "hermite_prob",
@@ -58,9 +60,12 @@ def hermite_prob(k, x):
     2.0
     """
     k = as_nonnegative_int(k, "k")
+    x = as_finite_array(x, "x")
     coef = np.zeros(k + 1)
     coef[k] = 1.0
-    return hermite_e.hermeval(x, coef)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = hermite_e.hermeval(x, coef)
+    return check_finite_result(out, f"He_{k}(x)", inputs="x", hint="expected a smaller |x| or k")
 
 
 def hermite_prob_vander(x, kmax):
@@ -73,7 +78,16 @@ def hermite_prob_vander(x, kmax):
     ndarray of shape ``x.shape + (kmax + 1,)``
     """
     kmax = as_nonnegative_int(kmax, "kmax")
-    return hermite_e.hermevander(np.asarray(x, dtype=float), kmax)
+    x = as_finite_array(x, "x")
+    if x.size * (kmax + 1) > 10**8:
+        raise ValueError(
+            f"kmax: expected at most 1e8 values x.size * (kmax + 1) (800 MB), got "
+            f"{x.size} * {kmax + 1}"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = hermite_e.hermevander(x, kmax)
+    return check_finite_result(out, f"He_0..He_{kmax}(x)", inputs="x",
+                               hint="expected a smaller |x| or kmax")
 
 
 #: Largest number of nodes :func:`gauss_hermite_prob` accepts.
@@ -120,13 +134,13 @@ def gauss_hermite_prob(n):
 
 def normal_pdf(t):
     """Standard normal density ``phi(t) = exp(-t^2/2) / sqrt(2 pi)``."""
-    t = np.asarray(t, dtype=float)
+    t = as_real_array(t, "t", allow_inf=True)
     return np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
 
 
 def normal_cdf(t):
     """Standard normal distribution function ``Phi(t)`` (``scipy.special.ndtr``)."""
-    return special.ndtr(np.asarray(t, dtype=float))
+    return special.ndtr(as_real_array(t, "t", allow_inf=True))
 
 
 def relu_hermite_coefficient(k, b):
@@ -155,14 +169,19 @@ def relu_hermite_coefficient(k, b):
     0.398942
     """
     k = as_nonnegative_int(k, "k")
-    b = np.asarray(b, dtype=float)
-    if not np.all(np.isfinite(b)):
-        raise ValueError(f"b: expected finite biases, got {describe(b)} with non-finite entries")
+    b = as_finite_array(b, "b")
     if k == 0:
         return b * normal_cdf(b) + normal_pdf(b)
     if k == 1:
         return normal_cdf(b)
-    return (-1.0) ** k * hermite_prob(k - 2, b) * normal_pdf(b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        coef = np.zeros(k - 1)
+        coef[k - 2] = 1.0
+        he = hermite_e.hermeval(b, coef)
+        out = (-1.0) ** k * he * normal_pdf(b)
+    # He_{k-2}(b) overflows before phi(b) vanishes for large k or |b|: refuse, never NaN.
+    return check_finite_result(out, f"g_{k}(b) = (-1)^k He_{k - 2}(b) phi(b)", inputs="k, b",
+                               hint="expected a smaller order k or smaller |b|")
 
 
 # ---------------------------------------------------------------------------

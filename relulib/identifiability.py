@@ -37,7 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ._validation import as_finite_array, as_real_array, as_rng, describe
+from ._validation import (
+    as_finite_array, as_network, as_real_array, as_real_scalar, as_rng, describe,
+)
 from .hermite import normal_cdf, normal_pdf
 from .networks import TwoLayerNetwork
 
@@ -66,8 +68,7 @@ MAX_ENUMERATED_UNITS = 20
 # Validation helpers
 # ---------------------------------------------------------------------------
 def _check_relu_single_output(net, name: str) -> TwoLayerNetwork:
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"{name}: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, name)
     if net.activation.name != "relu":
         raise ValueError(
             f"{name}: expected a ReLU network (the identity sigma(t) - sigma(-t) = t is "
@@ -79,10 +80,7 @@ def _check_relu_single_output(net, name: str) -> TwoLayerNetwork:
 
 
 def _as_tolerance(tol, name: str = "tol") -> float:
-    tol = float(as_finite_array(tol, name, ndim=0))
-    if tol < 0:
-        raise ValueError(f"{name}: expected a non-negative tolerance, got {tol}")
-    return tol
+    return as_real_scalar(tol, name, low=0.0, what="a non-negative tolerance")
 
 
 def _parameter_scale(*nets: TwoLayerNetwork) -> float:
@@ -272,8 +270,7 @@ def flip_units(net, signs) -> TwoLayerNetwork:
     ValueError
         If ``signs`` has the wrong shape or entries other than ``+-1``.
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     xi = as_finite_array(signs, "signs", shape=(net.k,))
     if not np.all(np.abs(xi) == 1):
         raise ValueError(f"signs: expected entries +1 or -1, got {xi.tolist()}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._validation import describe
+from ._validation import as_network
 from .networks import TwoLayerNetwork
 
 __all__ = ["unit_distance_matrix", "match_units", "parameter_error"]
@@ -23,8 +23,7 @@ __all__ = ["unit_distance_matrix", "match_units", "parameter_error"]
 
 def _check_pair(true_net, est_net):
     for name, net in (("true_net", true_net), ("est_net", est_net)):
-        if not isinstance(net, TwoLayerNetwork):
-            raise ValueError(f"{name}: expected a TwoLayerNetwork, got {describe(net)}")
+        as_network(net, name)
     if (true_net.d, true_net.k, true_net.m) != (est_net.d, est_net.k, est_net.m):
         raise ValueError(
             "est_net: expected the shape (d, k, m) of true_net "

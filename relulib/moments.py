@@ -92,9 +92,7 @@ class HermiteMomentAccumulator:
     """
 
     def __init__(self, d, *, g3=None, g4=None, h4=None):
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 1:
-            raise ValueError(f"d: expected a positive integer, got {describe(d)}")
-        self.d = int(d)
+        self.d = as_positive_int(d, "d")
         self.g3 = None if g3 is None else _as_vector_batch(g3, "g3", self.d)
         if g4 is None and h4 is not None:
             raise ValueError("h4: given without g4; pass g4 (and optionally h4)")
@@ -309,9 +307,7 @@ def empirical_hermite_tensor(X, y, order, *, chunk_size=20_000):
     X = as_samples(X, "X")
     Y = as_targets(y, X.shape[0], "y")
     order = as_nonnegative_int(order, "order")
-    chunk_size = int(chunk_size)
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size}")
+    chunk_size = as_positive_int(chunk_size, "chunk_size")
     n, d = X.shape
     check_full_tensor_size(d, order)
     total = None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from ._validation import as_positive_int, as_samples, as_targets, describe
+from ._validation import as_network, as_positive_int, as_real_scalar, as_samples, as_targets, describe
 from .networks import TwoLayerNetwork
 
 __all__ = ["RefinementResult", "refine_by_patterns", "relative_residual", "CertificateWarning"]
@@ -66,8 +66,7 @@ def relative_residual(net: TwoLayerNetwork, X, Y) -> float:
     largest entry first, so the ratio stays finite; predictions that overflow
     raise ``ValueError``.
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     X = as_samples(X, "X", d=net.d)
     Y = as_targets(Y, X.shape[0], "Y")
     if Y.shape[1] != net.m:
@@ -299,8 +298,7 @@ def refine_by_patterns(
     >>> parameter_error(true, res.network) < 1e-10
     True
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     if net.activation.name != "relu":
         raise ValueError(
             "net: activation-pattern least squares needs the piecewise-linear ReLU, "
@@ -312,9 +310,7 @@ def refine_by_patterns(
         raise ValueError(f"Y: expected {net.m} output column(s) like net, got shape {Y.shape}")
     max_iter = as_positive_int(max_iter, "max_iter")
     patience = as_positive_int(patience, "patience")
-    margin = float(margin)
-    if not margin >= 0:
-        raise ValueError(f"margin: expected a non-negative number, got {margin}")
+    margin = as_real_scalar(margin, "margin", low=0.0, what="a non-negative number")
     unknowns = net.k * (net.d + int(fit_bias))
 
     current = net.normalized()

@@ -160,7 +160,7 @@ def contract_last_modes(T, *vectors):
     ``contract_last_modes(T, g, h)`` is ``T[..., g, h]``, i.e.
     ``sum_{k,l} T[..., k, l] g_k h_l``; the last vector contracts the last mode.
     """
-    T = np.asarray(T, dtype=float)
+    T = as_finite_array(T, "T")
     if len(vectors) > T.ndim:
         raise ValueError(
             f"vectors: expected at most {T.ndim} vectors for a tensor of order {T.ndim}, "
@@ -183,7 +183,7 @@ def flatten(T, *group_sizes):
     >>> flatten(np.zeros((3,) * 5), 2, 2, 1).shape
     (9, 9, 3)
     """
-    T = np.asarray(T)
+    T = as_finite_array(T, "T")
     sizes = [as_positive_int(g, "group_sizes") for g in group_sizes]
     if sum(sizes) != T.ndim:
         raise ValueError(
