@@ -44,6 +44,17 @@ __all__ = [
 # Work arrays of a chunk hold about this many floats (32 MiB).
 _CHUNK_FLOATS = 4_000_000
 
+#: Memory budget (bytes) of the work arrays of one chunk of the full-tensor
+#: estimators (:func:`empirical_hermite_tensor`, :func:`relulib.hermite_coefficient_monte_carlo`):
+#: the number of samples per chunk is reduced so that the per-sample arrays,
+#: whose width is the number of distinct tensor entries, stay within it.
+WORK_MEMORY_BUDGET = 256 * 2**20
+
+
+def _rows_within_budget(requested: int, floats_per_row: int) -> int:
+    """Samples per chunk: ``requested``, reduced so ``rows * floats_per_row`` doubles fit the budget."""
+    return max(1, min(requested, WORK_MEMORY_BUDGET // (8 * max(1, floats_per_row))))
+
 
 def _as_vector_batch(v, name: str, d: int) -> np.ndarray:
     v = as_finite_array(v, name, ndim=(1, 2))
@@ -285,7 +296,9 @@ def empirical_hermite_tensor(X, y, order, *, chunk_size=20_000):
     y : ndarray of shape (n,), (n, 1) or (n, m)
     order : int
     chunk_size : int, default 20000
-        Samples processed at a time.
+        Samples processed at a time, reduced if needed so that the work arrays
+        of a chunk stay within ``WORK_MEMORY_BUDGET`` (256 MiB): with ``M``
+        distinct entries, about ``3 M + d (order + 1)`` doubles per sample.
 
     Returns
     -------
@@ -310,6 +323,8 @@ def empirical_hermite_tensor(X, y, order, *, chunk_size=20_000):
     chunk_size = as_positive_int(chunk_size, "chunk_size")
     n, d = X.shape
     check_full_tensor_size(d, order)
+    # Per sample: the He values (d (order + 1)), the distinct entries and two temporaries.
+    chunk_size = _rows_within_budget(chunk_size, 3 * math.comb(d + order - 1, order) + d * (order + 1))
     total = None
     scatter = None
     for start in range(0, n, chunk_size):

@@ -15,6 +15,8 @@ estimators of :mod:`relulib.moments`.
 
 from __future__ import annotations
 
+import functools
+
 from itertools import combinations_with_replacement
 
 import numpy as np
@@ -44,6 +46,7 @@ def check_full_tensor_size(d: int, order: int) -> None:
         )
 
 
+@functools.lru_cache(maxsize=8)
 def _sorted_multi_indices(d: int, order: int):
     """Sorted multi-indices, their (coordinate, degree) pairs, and the symmetric scatter map.
 
@@ -73,6 +76,8 @@ def _sorted_multi_indices(d: int, order: int):
     lookup = np.empty(d**order, dtype=np.intp)
     lookup[np.ravel_multi_index(combos.T, shape)] = np.arange(M)
     scatter = lookup[np.ravel_multi_index(full_sorted, shape)]
+    for a in (coords, degrees, scatter):  # cached: shared by every chunk, never written
+        a.setflags(write=False)
     return coords, degrees, scatter
 
 
