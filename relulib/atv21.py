@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import (
+    InputTypeError,
     as_finite_array,
     as_int_in_range,
     as_network,
@@ -344,7 +345,12 @@ def recover_from_coefficients(coefficients, *, ell=1, rng=None, n_trials=5) -> A
     ell = as_positive_int(ell, "ell")
     rng = as_rng(rng)
     n_trials = as_positive_int(n_trials, "n_trials")
-    if not hasattr(coefficients, "__len__") or len(coefficients) < 2 * ell + 3:
+    if isinstance(coefficients, (str, bytes, dict)) or not hasattr(coefficients, "__len__"):
+        raise InputTypeError(
+            f"coefficients: expected a sequence of the tensors f_0, ..., f_{2 * ell + 2}, "
+            f"got {describe(coefficients)}"
+        )
+    if len(coefficients) < 2 * ell + 3:
         raise ValueError(
             f"coefficients: expected the tensors f_0, ..., f_{2 * ell + 2} (length {2 * ell + 3}), "
             f"got {describe(coefficients)}"
@@ -704,7 +710,11 @@ def relu_tail_l2(b):
     0.000203
     """
     b = np.abs(as_finite_array(b, "b"))
-    return (1.0 + b**2) * normal_cdf(-b) - b * normal_pdf(b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (1.0 + b**2) * normal_cdf(-b) - b * normal_pdf(b)
+    # Beyond |b| = 38, Phi(-|b|) and phi(b) underflow to 0 (the value is below 1e-300):
+    # 0, not the NaN of inf * 0.
+    return np.where(b > 38.0, 0.0, out)[()]  # [()]: a numpy scalar for scalar b, as before
 
 
 def large_bias_surrogate(net, threshold=3.0) -> TwoLayerNetwork:

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ._validation import (
-    as_finite_array, as_int_in_range, as_positive_int, as_real_scalar, as_rng, describe,
+    InputTypeError, as_finite_array, as_int_in_range, check_finite_result, as_positive_int, as_real_scalar, as_rng, describe,
 )
 
 __all__ = [
@@ -118,7 +118,20 @@ def eigenvalue_separation(eigenvalues) -> float:
     every real draw. Larger is better: well-separated eigenvalues make the
     eigenvectors stable (Davis-Kahan).
     """
-    lam = np.asarray(eigenvalues)
+    if isinstance(eigenvalues, (str, bytes, dict)) or eigenvalues is None:
+        raise InputTypeError(f"eigenvalues: expected an array of numbers, got {describe(eigenvalues)}")
+    try:
+        lam = np.asarray(eigenvalues, dtype=complex)
+    except (TypeError, ValueError):
+        raise InputTypeError(
+            f"eigenvalues: expected an array of numbers, got {describe(eigenvalues)}"
+        ) from None
+    if lam.ndim != 1:
+        raise ValueError(f"eigenvalues: expected a 1-D array, got {describe(lam)}")
+    if not np.all(np.isfinite(lam)):
+        raise ValueError("eigenvalues: expected finite values, got NaN or infinite entries")
+    if not np.iscomplexobj(eigenvalues):
+        lam = lam.real
     scale = float(np.max(np.abs(lam))) if lam.size else 0.0
     if scale == 0:
         return 0.0
@@ -319,7 +332,10 @@ def khatri_rao(A, B) -> np.ndarray:
     B = as_finite_array(B, "B", ndim=2)
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"B: expected {A.shape[1]} columns like A, got shape {B.shape}")
-    return (A[:, None, :] * B[None, :, :]).reshape(-1, A.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (A[:, None, :] * B[None, :, :]).reshape(-1, A.shape[1])
+    return check_finite_result(out, "the products a_r (x) b_r", inputs="A, B",
+                               hint="expected factors of moderate scale")
 
 
 def cp_als(T, rank, *, rng=None, max_iter=500, tol=1e-12) -> CPDecomposition:

@@ -64,6 +64,9 @@ def principal_angle_sine(A, B) -> float:
     B = as_finite_array(B, "B", ndim=2)
     if A.shape[0] != B.shape[0]:
         raise ValueError(f"B: expected {A.shape[0]} rows like A, got shape {B.shape}")
+    for name, M in (("A", A), ("B", B)):
+        if M.size == 0:
+            raise ValueError(f"{name}: expected a non-empty basis (d, k) with d, k >= 1, got shape {M.shape}")
     return float(np.round(np.sin(np.max(linalg.subspace_angles(A, B))), 15))
 
 

@@ -790,6 +790,7 @@ def large_bias_replacement_error(b):
     '5.8e-03'
     """
     b = np.abs(as_finite_array(b, "b"))
-    out = (1.0 + b * b) * normal_cdf(-b) - b * normal_pdf(b)
-    out = np.maximum(out, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (1.0 + b * b) * normal_cdf(-b) - b * normal_pdf(b)
+    out = np.where(b > 38.0, 0.0, np.maximum(out, 0.0))  # underflow: 0, not inf * 0 = NaN
     return float(out) if out.ndim == 0 else out

@@ -117,7 +117,9 @@ def get_activation(activation) -> Activation:
             )
         name = getattr(activation, "__name__", "custom")
         return Activation(name, activation)
-    raise ValueError(f"activation: expected a name, an Activation or a callable, got {describe(activation)}")
+    raise InputTypeError(
+        f"activation: expected a name, an Activation or a callable, got {describe(activation)}"
+    )
 
 
 class TwoLayerNetwork:
@@ -164,9 +166,10 @@ class TwoLayerNetwork:
                 f"U: expected {k} columns (one per hidden unit, the rows of V), got shape {U.shape}"
             )
         b = np.zeros(k) if b is None else as_finite_array(b, "b", shape=(k,))
-        self.U = U
-        self.V = V
-        self.b = b
+        # Own copies: the caller's arrays can change later without changing the network.
+        self.U = np.array(U, dtype=float, copy=True)
+        self.V = np.array(V, dtype=float, copy=True)
+        self.b = np.array(b, dtype=float, copy=True)
         self.activation = get_activation(activation)
 
     # Shapes -----------------------------------------------------------------
