@@ -12,6 +12,8 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "InputTypeError",
+    "as_real_array",
     "as_samples",
     "as_targets",
     "as_finite_array",
@@ -20,6 +22,10 @@ __all__ = [
     "as_rng",
     "as_recovery_problem",
     "describe",
+    "check_finite_result",
+    "as_network",
+    "as_real_scalar",
+    "as_int_in_range",
 ]
 
 
@@ -32,15 +38,48 @@ def describe(a) -> str:
     return f"{type(a).__name__} {a!r}"
 
 
+class InputTypeError(TypeError, ValueError):
+    """An argument of the wrong type.
+
+    A ``TypeError`` (the documented contract: wrong types raise ``TypeError``)
+    that is also a ``ValueError``, so that code written against the earlier
+    behaviour (``except ValueError``) keeps working, as numpy's ``AxisError``
+    is both an ``IndexError`` and a ``ValueError``.
+    """
+
+
+def _to_real_array(a, name: str) -> np.ndarray:
+    """``a`` as a float array; complex, boolean-object or non-numeric input raises ``InputTypeError``."""
+    if isinstance(a, (str, bytes, dict, set)) or a is None:
+        raise InputTypeError(f"{name}: expected a real array, got {describe(a)}")
+    if np.iscomplexobj(a):
+        raise InputTypeError(
+            f"{name}: expected a real array, got complex values ({describe(a)}); "
+            "pass the real part explicitly if that is what is meant"
+        )
+    try:
+        return np.asarray(a, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputTypeError(f"{name}: expected a real array, got {describe(a)} ({exc})") from None
+
+
+def as_real_array(a, name: str, *, allow_inf: bool = False) -> np.ndarray:
+    """A real float array without NaN (and without infinities unless ``allow_inf``)."""
+    arr = _to_real_array(a, name)
+    if allow_inf:
+        if np.any(np.isnan(arr)):
+            raise ValueError(f"{name}: expected no NaN values, got {int(np.isnan(arr).sum())} NaN entries")
+        return arr
+    return as_finite_array(arr, name)
+
+
 def as_finite_array(a, name: str, *, ndim=None, shape=None) -> np.ndarray:
     """Convert ``a`` to a float array and check dimension, shape and finiteness.
 
-    ``shape`` may contain ``None`` for free axes.
+    ``shape`` may contain ``None`` for free axes. Complex or non-numeric input
+    raises :class:`InputTypeError` (a ``TypeError``).
     """
-    try:
-        arr = np.asarray(a, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: expected a real array, got {describe(a)} ({exc})") from None
+    arr = _to_real_array(a, name)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -81,7 +120,7 @@ def as_targets(y, n: int, name: str = "y") -> np.ndarray:
 def as_positive_int(k, name: str) -> int:
     """Validate an integer ``k >= 1``."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
-        raise ValueError(f"{name}: expected a positive integer, got {describe(k)}")
+        raise InputTypeError(f"{name}: expected a positive integer, got {describe(k)}")
     if k < 1:
         raise ValueError(f"{name}: expected a positive integer, got {int(k)}")
     return int(k)
@@ -90,7 +129,7 @@ def as_positive_int(k, name: str) -> int:
 def as_nonnegative_int(k, name: str) -> int:
     """Validate an integer ``k >= 0``."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
-        raise ValueError(f"{name}: expected a non-negative integer, got {describe(k)}")
+        raise InputTypeError(f"{name}: expected a non-negative integer, got {describe(k)}")
     if k < 0:
         raise ValueError(f"{name}: expected a non-negative integer, got {int(k)}")
     return int(k)
@@ -131,3 +170,64 @@ def as_recovery_problem(
     if n < need:
         raise ValueError(f"X: expected at least {min_samples_per_dk} d k = {need} samples, got n={n}")
     return X, Y, k
+
+
+def check_finite_result(value, what: str, *, inputs: str = "X, y", hint=None) -> np.ndarray:
+    """Raise ``ValueError`` naming overflow if a computed ``value`` has NaN or infinite entries.
+
+    Used by the estimators after summing products of the data: finite inputs
+    of extreme scale (say 1e150) can overflow there. ``inputs`` names the
+    parameters to rescale.
+    """
+    arr = np.asarray(value)
+    if not np.all(np.isfinite(arr)):
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        hint = hint or ("expected inputs of moderate scale: rescale them (for example divide "
+                        "the labels by their largest absolute value)")
+        raise ValueError(
+            f"{inputs}: {what} overflowed ({bad} non-finite entries) although the inputs are "
+            f"finite; {hint}"
+        )
+    return value
+
+
+def as_network(net, name: str = "net"):
+    """Check that ``net`` is a :class:`relulib.TwoLayerNetwork` (``InputTypeError`` otherwise)."""
+    from .networks import TwoLayerNetwork  # networks imports this module
+
+    if not isinstance(net, TwoLayerNetwork):
+        raise InputTypeError(f"{name}: expected a TwoLayerNetwork, got {describe(net)}")
+    return net
+
+
+def as_real_scalar(x, name: str, *, low=None, high=None, low_open=False, high_open=False,
+                   what="a number") -> float:
+    """Parse a real, finite scalar option and check ``low <= x <= high`` (or strict bounds).
+
+    The one parser of float options: never a bare ``float()``, which accepts
+    strings, complex numbers with zero imaginary part, NaN and arrays of size one.
+    """
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray, np.generic)):
+        raise InputTypeError(f"{name}: expected {what}, got {describe(x)}")
+    arr = as_finite_array(x, name, ndim=0)
+    v = float(arr)
+    lo_bad = low is not None and (v <= low if low_open else v < low)
+    hi_bad = high is not None and (v >= high if high_open else v > high)
+    if lo_bad or hi_bad:
+        lo = "" if low is None else ("(" if low_open else "[") + f"{low}"
+        hi = "" if high is None else f"{high}" + (")" if high_open else "]")
+        interval = f"in {lo or '(-inf'}, {hi or 'inf)'}"
+        raise ValueError(f"{name}: expected {what} {interval}, got {v!r}")
+    return v
+
+
+def as_int_in_range(k, name: str, low: int, high=None) -> int:
+    """An integer with ``low <= k <= high`` (``high=None``: no upper bound)."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        want = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
+        raise InputTypeError(f"{name}: expected {want}, got {describe(k)}")
+    k = int(k)
+    if k < low or (high is not None and k > high):
+        want = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
+        raise ValueError(f"{name}: expected {want}, got {k}")
+    return k

@@ -33,10 +33,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import (
+    InputTypeError,
     as_finite_array,
+    as_network,
     as_positive_int,
+    as_real_scalar,
     as_recovery_problem,
     as_rng,
+    check_finite_result,
     describe,
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
@@ -247,8 +251,7 @@ def fix_signs(net, f1) -> TwoLayerNetwork:
     >>> bool(np.allclose(fixed.V, net.V) and np.allclose(fixed.b, net.b))
     True
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     if net.m != 1:
         raise ValueError(f"net: expected a single-output network, got m={net.m} outputs")
     if net.k > net.d:
@@ -345,7 +348,12 @@ def recover_from_coefficients(coefficients, *, ell=1, rng=None, n_trials=5) -> A
     ell = as_positive_int(ell, "ell")
     rng = as_rng(rng)
     n_trials = as_positive_int(n_trials, "n_trials")
-    if not hasattr(coefficients, "__len__") or len(coefficients) < 2 * ell + 3:
+    if isinstance(coefficients, (str, bytes, dict)) or not hasattr(coefficients, "__len__"):
+        raise InputTypeError(
+            f"coefficients: expected a sequence of the tensors f_0, ..., f_{2 * ell + 2}, "
+            f"got {describe(coefficients)}"
+        )
+    if len(coefficients) < 2 * ell + 3:
         raise ValueError(
             f"coefficients: expected the tensors f_0, ..., f_{2 * ell + 2} (length {2 * ell + 3}), "
             f"got {describe(coefficients)}"
@@ -492,9 +500,17 @@ def moment_estimate(X, Y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> Tw
     Raises
     ------
     ValueError
-        On bad shapes, non-finite values, multi-output ``Y`` or ``k > d``.
+        On bad shapes, non-finite values, multi-output ``Y``, ``k > d``, fewer
+        than ``d (d + 1) / 2 + 1`` samples, or moments that overflow.
     """
     X, y, k = _validate_problem(X, Y, k)
+    n, d = X.shape
+    if n < d * (d + 1) // 2 + 1:
+        # Fewer samples than distinct entries of T_2: its top-k eigenvectors are noise.
+        raise ValueError(
+            f"X: expected at least d (d + 1) / 2 + 1 = {d * (d + 1) // 2 + 1} samples (the "
+            f"distinct entries of the second moment T_2, plus one), got n={n}"
+        )
     rng = as_rng(rng)
     n_trials = as_positive_int(n_trials, "n_trials")
     chunk = as_positive_int(chunk_size, "chunk_size")
@@ -574,11 +590,14 @@ def _sample_moments(X, y, k, chunk) -> ProjectedMoments:
     for start in range(0, n, chunk):
         acc.update(X[start : start + chunk], y[start : start + chunk])
     T0, T1 = acc.T0()[0], acc.T1()[0]
+    T2 = check_finite_result(acc.T2()[0], "the second moment E[y (x x^T - I)]")
     r = y - T0 - X @ T1  # residualised labels: same T_j for j >= 2
     # Projection onto the span of the w_i given by T_2
-    evals, evecs = np.linalg.eigh(acc.T2()[0])
+    evals, evecs = np.linalg.eigh(T2)
     P = evecs[:, np.argsort(-np.abs(evals))[:k]]
     T2p, T3p, T4p = _projected_moments(X, r, P, chunk)
+    check_finite_result(T4p, "the projected fourth moment")
+    check_finite_result(T3p, "the projected third moment")
     return ProjectedMoments(T1, P, T2p, T3p, T4p)
 
 
@@ -750,9 +769,8 @@ def recover_with_bias(
     """
     X, y, k = _validate_problem(X, Y, k)
     rng = as_rng(rng)
-    holdout = float(holdout)
-    if not 0.0 < holdout < 1.0:
-        raise ValueError(f"holdout: expected a fraction in (0, 1), got {holdout}")
+    holdout = as_real_scalar(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True,
+                             what="a fraction")
     max_polish = as_positive_int(max_polish_samples, "max_polish_samples")
     tolerance = as_tolerance(tolerance)
     n_trials = as_positive_int(n_trials, "n_trials")
@@ -822,7 +840,11 @@ def relu_tail_l2(b):
     0.000203
     """
     b = np.abs(as_finite_array(b, "b"))
-    return (1.0 + b**2) * normal_cdf(-b) - b * normal_pdf(b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (1.0 + b**2) * normal_cdf(-b) - b * normal_pdf(b)
+    # Beyond |b| = 38, Phi(-|b|) and phi(b) underflow to 0 (the value is below 1e-300):
+    # 0, not the NaN of inf * 0.
+    return np.where(b > 38.0, 0.0, out)[()]  # [()]: a numpy scalar for scalar b, as before
 
 
 def large_bias_surrogate(net, threshold=3.0) -> TwoLayerNetwork:
@@ -854,13 +876,10 @@ def large_bias_surrogate(net, threshold=3.0) -> TwoLayerNetwork:
     >>> large_bias_surrogate(net).k
     3
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     if net.m != 1 or net.activation.name != "relu":
         raise ValueError("net: expected a single-output ReLU network")
-    threshold = float(threshold)
-    if not threshold > 0:
-        raise ValueError(f"threshold: expected a positive number, got {threshold}")
+    threshold = as_real_scalar(threshold, "threshold", low=0.0, low_open=True, what="a positive number")
     unit = net.normalized()
     a, V, b = unit.U[0], unit.V, unit.b
     small = np.abs(b) < threshold

@@ -29,12 +29,12 @@ import numpy as np
 
 from ._validation import (
     as_finite_array,
+    as_network,
     as_positive_int,
     as_rng,
     as_samples,
     as_targets,
-    describe,
-)
+    )
 from .networks import TwoLayerNetwork
 
 __all__ = ["LossGradient", "GradientDescentResult", "square_loss_gradient", "fit_adam"]
@@ -104,8 +104,7 @@ def _loss_and_gradient(U, V, b, X, Y, bias=True):
 
 
 def _check_relu(net, name):
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"{name}: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, name)
     if net.activation.name != "relu":
         raise ValueError(
             f"{name}: the analytic gradient is for the ReLU, got activation {net.activation.name!r}"

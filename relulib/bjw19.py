@@ -28,7 +28,10 @@ import warnings
 import numpy as np
 from scipy import integrate, optimize, sparse
 
-from ._validation import as_positive_int, as_recovery_problem, as_rng
+from ._validation import (
+    as_finite_array, as_nonnegative_int, as_positive_int, as_real_scalar, as_recovery_problem,
+    as_rng, as_samples,
+)
 from .atv21 import projected_moments, tensor_stage
 from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
 from .decomposition import simultaneous_diagonalization
@@ -45,6 +48,9 @@ __all__ = [
     "recover_null_space",
 ]
 
+#: Largest order :func:`activation_hermite_coefficient` computes.
+HERMITE_ORDER_MAX = 60
+
 
 def activation_hermite_coefficient(activation, order: int) -> float:
     """``c_j = E[f(z) He_j(z)]`` for ``z ~ N(0, 1)``, by adaptive quadrature on ``(0, inf)``.
@@ -52,18 +58,45 @@ def activation_hermite_coefficient(activation, order: int) -> float:
     For ReLU, ``c_1 = 1/2`` and ``c_2 = 1/sqrt(2 pi)``. So that
     ``E[f(v.x) He_j(x)] = c_j v^{(x) j}`` for unit ``v``.
 
+    Orders up to ``HERMITE_ORDER_MAX = 60`` are accepted: beyond, ``He_j``
+    is so large and oscillating that the quadrature loses its digits (and from
+    about ``j = 100`` it returns NaN); for ReLU it agrees with the closed form
+    ``c_j = (-1)^j He_{j-2}(0) phi(0)`` to a relative 1e-14 up to ``j = 60``.
+
+    Raises
+    ------
+    TypeError
+        If ``order`` is not an integer.
+    ValueError
+        If ``order`` is negative or above ``HERMITE_ORDER_MAX``, or the
+        quadrature does not return a finite value (an activation growing too fast).
+
     Examples
     --------
     >>> round(float(activation_hermite_coefficient("relu", 2) * np.sqrt(2 * np.pi)), 12)
     1.0
     """
+    order = as_nonnegative_int(order, "order")
+    if order > HERMITE_ORDER_MAX:
+        raise ValueError(
+            f"order: expected at most {HERMITE_ORDER_MAX} (quadrature of f He_order "
+            f"loses its accuracy beyond), got {order}"
+        )
     f = get_activation(activation)
     he = np.polynomial.hermite_e.HermiteE.basis(order)
 
     def integrand(t):
         return float(f(np.array([t]))[0]) * he(t) * np.exp(-t * t / 2) / np.sqrt(2 * np.pi)
 
-    return float(integrate.quad(integrand, 0.0, np.inf, limit=200)[0])
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        value = float(integrate.quad(integrand, 0.0, np.inf, limit=200)[0])
+    if not np.isfinite(value):
+        raise ValueError(
+            f"activation: E[f(z) He_{order}(z)] is not finite by quadrature "
+            f"(got {value}); f grows too fast or is not integrable against the Gaussian"
+        )
+    return value
 
 
 def _validate(X, Y, k):
@@ -104,9 +137,17 @@ def approximate_directions(X, Y, k, *, rng=None, T2=None, n_trials=5):
     ndarray of shape (k, d)
         Unit rows, each an estimate of ``+-v_i``.
     """
+    X, Y, k = as_recovery_problem(
+        X, Y, k, k_message="k: expected 1 <= k <= d={d} directions, got k={k}"
+    )
     rng = as_rng(rng)
-    T2 = _second_moments(X, Y) if T2 is None else T2
-    m, d, _ = T2.shape
+    n_trials = as_positive_int(n_trials, "n_trials")
+    d = X.shape[1]
+    if T2 is None:
+        T2 = _second_moments(X, Y)
+    else:
+        T2 = as_finite_array(T2, "T2", shape=(Y.shape[1], d, d))
+    m = T2.shape[0]
     # Project onto the k-dimensional span of the v_i: top eigenvectors of sum_r T_r^2.
     S = np.einsum("rij,rjl->il", T2, T2)
     _, evecs = np.linalg.eigh(S)
@@ -213,6 +254,18 @@ def zero_pattern_unit(X, basis, direction, act, *, quantile=0.1, tol=1e-9):
         The exact row ``v`` (for ReLU scaled to unit norm), or ``None`` when no
         vector of the span vanishes (the wrong sign).
     """
+    X = as_samples(X, "X")
+    basis = as_finite_array(basis, "basis", ndim=2)
+    if basis.shape[0] != X.shape[0] or basis.shape[1] < 1:
+        raise ValueError(
+            f"basis: expected shape ({X.shape[0]}, k) with k >= 1 (one row per sample of X), "
+            f"got shape {basis.shape}"
+        )
+    direction = as_finite_array(direction, "direction", shape=(X.shape[1],))
+    act = get_activation(act)
+    quantile = as_real_scalar(quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True,
+                              what="a fraction")
+    tol = as_real_scalar(tol, "tol", low=0.0, what="a non-negative tolerance")
     proj = X @ direction
     P = proj <= np.quantile(proj, quantile)
     B = basis[P]
@@ -386,6 +439,8 @@ def recover_null_space(X, Y, k, *, quantile=0.1, rng=None) -> TwoLayerNetwork:
     """
     X, Y, k = _validate(X, Y, k)
     rng = as_rng(rng)
+    quantile = as_real_scalar(quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True,
+                              what="a fraction")
     basis = np.linalg.svd(Y, full_matrices=False)[0][:, :k]
     rows = []
     for direction in approximate_directions(X, Y, k, rng=rng):

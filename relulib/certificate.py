@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_samples, as_targets, describe
+from ._validation import as_network, as_samples, as_targets, describe
 from .networks import TwoLayerNetwork
 
 __all__ = ["CERTIFICATE_TOL", "CertificateWarning", "relative_residual", "RecoveryResult"]
@@ -44,6 +44,11 @@ class CertificateWarning(RuntimeWarning):
 
 def relative_residual(net: TwoLayerNetwork, X, Y) -> float:
     """``|Y - net(X)|_F / |Y|_F``: the certificate of BJW19/ATV21 exact recovery.
+
+    ``|Y|_F = 0`` gives the absolute residual ``|net(X)|_F``. Labels large enough
+    for ``|Y|_F^2`` to overflow (about 1e154 and above) are divided by their
+    largest entry first, so the ratio stays finite; predictions that overflow
+    raise ``ValueError``.
 
     Parameters
     ----------
@@ -64,14 +69,25 @@ def relative_residual(net: TwoLayerNetwork, X, Y) -> float:
     >>> rl.relative_residual(net, X, Y)
     0.0
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     X = as_samples(X, "X", d=net.d)
     Y = as_targets(Y, X.shape[0], "Y")
     if Y.shape[1] != net.m:
         raise ValueError(f"Y: expected {net.m} output column(s), got shape {Y.shape}")
-    scale = np.linalg.norm(Y)
-    r = np.linalg.norm(Y - net.predict(X))
+    R = Y - net.predict(X)
+    with np.errstate(over="ignore"):
+        scale = np.linalg.norm(Y)
+        r = np.linalg.norm(R)
+    if not (np.isfinite(scale) and np.isfinite(r)):
+        # |Y|^2 overflowed (labels near 1e154 or larger): the same ratio with both
+        # matrices divided by the largest label first.
+        if not np.all(np.isfinite(R)):
+            raise ValueError(
+                "X: the network's predictions overflow (non-finite values) on these "
+                "inputs; rescale X or the network"
+            )
+        s = max(float(np.max(np.abs(Y))), float(np.max(np.abs(R))))
+        return float(np.linalg.norm(R / s) / np.linalg.norm(Y / s))
     return float(r / scale) if scale > 0 else float(r)
 
 

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._validation import as_finite_array, as_positive_int, as_rng
+from ._validation import (
+    InputTypeError, as_finite_array, as_int_in_range, check_finite_result, as_positive_int, as_real_scalar, as_rng, describe,
+)
 
 __all__ = [
     "CPDecomposition",
@@ -83,7 +85,11 @@ def flattening_rank(T, *, rtol=None) -> int:
     ``max(shape) * machine epsilon * 100``, suitable for exact tensors.
     For sample tensors pass an ``rtol`` above the noise level.
     """
-    T = np.asarray(T, dtype=float)
+    T = as_finite_array(T, "T")
+    if T.ndim < 1 or T.size == 0:
+        raise ValueError(f"T: expected a non-empty tensor of order >= 1, got {describe(T)}")
+    if rtol is not None:
+        rtol = as_real_scalar(rtol, "rtol", low=0.0, what="a non-negative tolerance")
     s = np.linalg.svd(T.reshape(T.shape[0], -1), compute_uv=False)
     if s[0] == 0:
         return 0
@@ -112,7 +118,20 @@ def eigenvalue_separation(eigenvalues) -> float:
     every real draw. Larger is better: well-separated eigenvalues make the
     eigenvectors stable (Davis-Kahan).
     """
-    lam = np.asarray(eigenvalues)
+    if isinstance(eigenvalues, (str, bytes, dict)) or eigenvalues is None:
+        raise InputTypeError(f"eigenvalues: expected an array of numbers, got {describe(eigenvalues)}")
+    try:
+        lam = np.asarray(eigenvalues, dtype=complex)
+    except (TypeError, ValueError):
+        raise InputTypeError(
+            f"eigenvalues: expected an array of numbers, got {describe(eigenvalues)}"
+        ) from None
+    if lam.ndim != 1:
+        raise ValueError(f"eigenvalues: expected a 1-D array, got {describe(lam)}")
+    if not np.all(np.isfinite(lam)):
+        raise ValueError("eigenvalues: expected finite values, got NaN or infinite entries")
+    if not np.iscomplexobj(eigenvalues):
+        lam = lam.real
     scale = float(np.max(np.abs(lam))) if lam.size else 0.0
     if scale == 0:
         return 0.0
@@ -132,8 +151,9 @@ def simultaneous_diagonalization(Mg, Mh, rank):
     then ``M_g M_h^{-1}`` is diagonalised. Returns ``(A, eigenvalues)`` with
     unit columns; under noise, complex parts are dropped.
     """
-    Mg = np.asarray(Mg, dtype=float)
-    Mh = np.asarray(Mh, dtype=float)
+    Mg = as_finite_array(Mg, "Mg", ndim=2)
+    Mh = as_finite_array(Mh, "Mh", shape=Mg.shape)
+    rank = as_int_in_range(rank, "rank", 1, min(Mg.shape))
     P, evals, evecs = _diagonalize(Mg, Mh, rank)
     A = P @ np.real(evecs)
     A /= np.linalg.norm(A, axis=0, keepdims=True)
@@ -312,7 +332,10 @@ def khatri_rao(A, B) -> np.ndarray:
     B = as_finite_array(B, "B", ndim=2)
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"B: expected {A.shape[1]} columns like A, got shape {B.shape}")
-    return (A[:, None, :] * B[None, :, :]).reshape(-1, A.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (A[:, None, :] * B[None, :, :]).reshape(-1, A.shape[1])
+    return check_finite_result(out, "the products a_r (x) b_r", inputs="A, B",
+                               hint="expected factors of moderate scale")
 
 
 def cp_als(T, rank, *, rng=None, max_iter=500, tol=1e-12) -> CPDecomposition:

@@ -23,13 +23,17 @@ implements the book's reconstruction (appendix "How the algorithms were reconstr
 
 from __future__ import annotations
 
+import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
 
 from ._patterns import PatternLeastSquares
-from ._validation import as_finite_array, as_positive_int, as_recovery_problem, as_rng, as_samples
+from ._validation import (
+    as_finite_array, as_positive_int, as_real_scalar, as_recovery_problem, as_rng, as_samples,
+)
 from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance
 from .hermite import normal_cdf
 from .moments import HermiteMomentAccumulator
@@ -60,6 +64,9 @@ def principal_angle_sine(A, B) -> float:
     B = as_finite_array(B, "B", ndim=2)
     if A.shape[0] != B.shape[0]:
         raise ValueError(f"B: expected {A.shape[0]} rows like A, got shape {B.shape}")
+    for name, M in (("A", A), ("B", B)):
+        if M.size == 0:
+            raise ValueError(f"{name}: expected a non-empty basis (d, k) with d, k >= 1, got shape {M.shape}")
     return float(np.round(np.sin(np.max(linalg.subspace_angles(A, B))), 15))
 
 
@@ -251,9 +258,7 @@ def filtered_pca(X, Y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     if Y.shape[1] != 1:
         raise ValueError(f"Y: expected one output, got shape {Y.shape}")
     y = Y[:, 0]
-    quantile = float(quantile)
-    if not 0.0 <= quantile < 1.0:
-        raise ValueError(f"quantile: expected a number in [0, 1), got {quantile}")
+    quantile = as_real_scalar(quantile, "quantile", low=0.0, high=1.0, high_open=True)
     n_bins = as_positive_int(n_bins, "n_bins")
     n, d = X.shape
     Q = np.zeros((d, 0))
@@ -324,9 +329,15 @@ def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
     return U, W, offset, rss, iterations
 
 
+#: Largest candidate search :func:`recover_fpt` runs unless ``max_candidates`` is raised
+#: (the default ``4 * 3**k`` stays below it up to ``k = 8``; at ``k = 12`` it would be about
+#: 2e6 candidates, tens of CPU-hours).
+FPT_MAX_CANDIDATES = 30_000
+
+
 def recover_fpt(
     X, Y, k, *, span=None, n_candidates=None, intercept=False, n_search=None, early_stop=True,
-    tolerance=CERTIFICATE_TOL, rng=None,
+    tolerance=CERTIFICATE_TOL, rng=None, max_candidates=FPT_MAX_CANDIDATES, time_limit=None,
 ) -> RecoveryResult:
     """FPT recovery of ``Y = U* relu(V* X) + E`` for any ``U*`` (BJW19, reconstructed).
 
@@ -364,6 +375,13 @@ def recover_fpt(
     tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
         ``certified`` is ``residual <= tolerance``.
     rng : None, int or numpy.random.Generator
+    max_candidates : int, default ``FPT_MAX_CANDIDATES`` (30 000)
+        Resource guard: the search refuses to try more candidates than this
+        (the cost grows like ``3^k``). Raise it to run a larger search knowingly.
+    time_limit : float, optional
+        Seconds after which no further candidate is started (at least one is
+        always tried); the best network found so far is returned with a
+        ``RuntimeWarning`` saying how many candidates were tried.
 
     Returns
     -------
@@ -380,7 +398,8 @@ def recover_fpt(
     ------
     ValueError
         Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` samples,
-        a ``span`` of the wrong shape.
+        a ``span`` of the wrong shape, ``n_candidates`` above ``max_candidates``,
+        a non-positive ``time_limit``.
 
     Examples
     --------
@@ -401,6 +420,17 @@ def recover_fpt(
         S = as_finite_array(span, "span", shape=(d, k))
         S = np.linalg.qr(S)[0]
     n_candidates = 4 * 3**k if n_candidates is None else as_positive_int(n_candidates, "n_candidates")
+    max_candidates = as_positive_int(max_candidates, "max_candidates")
+    if n_candidates > max_candidates:
+        raise ValueError(
+            f"n_candidates: the search would try {n_candidates:,} candidates (default 4 * 3^k for "
+            f"k={k}), expected at most max_candidates={max_candidates:,}; pass a larger "
+            "max_candidates to run it anyway, a smaller n_candidates, or a time_limit in seconds"
+        )
+    deadline = None
+    if time_limit is not None:
+        deadline = time.monotonic() + as_real_scalar(time_limit, "time_limit", low=0.0, low_open=True,
+                                                     what="a positive number of seconds")
     n_search = min(n, 1000 + 100 * k * k) if n_search is None else min(n, as_positive_int(n_search, "n_search"))
     # Step 2: net search in the k-dimensional span.
     Zs, Ys = X[:n_search] @ S, Y[:n_search]
@@ -409,6 +439,12 @@ def recover_fpt(
     tried = 0
     search_iterations = 0
     for _ in range(n_candidates):
+        if deadline is not None and tried > 0 and time.monotonic() > deadline:
+            warnings.warn(
+                f"recover_fpt: time_limit reached after {tried} of {n_candidates} candidates; "
+                "the best network found so far is returned", RuntimeWarning, stacklevel=2,
+            )
+            break
         W0 = rng.standard_normal((k, k))
         W0 /= np.linalg.norm(W0, axis=1, keepdims=True)
         _, W, _, rss, iterations = _pattern_lsq(Zs, Ys, W0, intercept, n_iter=15)

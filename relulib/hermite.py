@@ -20,7 +20,8 @@ import numpy as np
 from numpy.polynomial import hermite_e
 from scipy import special
 
-from ._validation import as_finite_array, as_nonnegative_int, as_positive_int, describe
+from ._validation import (
+    as_finite_array, as_nonnegative_int, as_positive_int, as_real_array, check_finite_result, )
 
 __all__ = [
     "hermite_prob",
@@ -58,9 +59,12 @@ def hermite_prob(k, x):
     2.0
     """
     k = as_nonnegative_int(k, "k")
+    x = as_finite_array(x, "x")
     coef = np.zeros(k + 1)
     coef[k] = 1.0
-    return hermite_e.hermeval(x, coef)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = hermite_e.hermeval(x, coef)
+    return check_finite_result(out, f"He_{k}(x)", inputs="x", hint="expected a smaller |x| or k")
 
 
 def hermite_prob_vander(x, kmax):
@@ -73,7 +77,20 @@ def hermite_prob_vander(x, kmax):
     ndarray of shape ``x.shape + (kmax + 1,)``
     """
     kmax = as_nonnegative_int(kmax, "kmax")
-    return hermite_e.hermevander(np.asarray(x, dtype=float), kmax)
+    x = as_finite_array(x, "x")
+    if x.size * (kmax + 1) > 10**8:
+        raise ValueError(
+            f"kmax: expected at most 1e8 values x.size * (kmax + 1) (800 MB), got "
+            f"{x.size} * {kmax + 1}"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = hermite_e.hermevander(x, kmax)
+    return check_finite_result(out, f"He_0..He_{kmax}(x)", inputs="x",
+                               hint="expected a smaller |x| or kmax")
+
+
+#: Largest number of nodes :func:`gauss_hermite_prob` accepts.
+GAUSS_HERMITE_MAX_NODES = 100_000
 
 
 def gauss_hermite_prob(n):
@@ -85,7 +102,14 @@ def gauss_hermite_prob(n):
 
     ``numpy.polynomial.hermite_e.hermegauss`` integrates against
     ``exp(-x^2/2)``; its weights sum to ``sqrt(2 pi)``, so they are divided by
-    that constant here.
+    that constant here. Up to ``n = 300`` the rule is numpy's; above, scipy's
+    ``roots_hermitenorm`` (numpy's weights become NaN near ``n = 400``).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer or exceeds
+        ``GAUSS_HERMITE_MAX_NODES`` (100 000).
 
     Examples
     --------
@@ -94,19 +118,28 @@ def gauss_hermite_prob(n):
     3.0
     """
     n = as_positive_int(n, "n")
-    x, w = hermite_e.hermegauss(n)
+    if n > GAUSS_HERMITE_MAX_NODES:
+        raise ValueError(
+            f"n: expected at most {GAUSS_HERMITE_MAX_NODES} nodes (the limit of this rule), got {n}"
+        )
+    if n <= 300:
+        x, w = hermite_e.hermegauss(n)
+    else:
+        # numpy's weights underflow to NaN from about n = 400 on; scipy's rule for large n
+        # (asymptotic, Townsend-Trogdon-Olver) keeps them finite (the smallest underflow to 0).
+        x, w = special.roots_hermitenorm(n)
     return x, w / math.sqrt(2.0 * math.pi)
 
 
 def normal_pdf(t):
     """Standard normal density ``phi(t) = exp(-t^2/2) / sqrt(2 pi)``."""
-    t = np.asarray(t, dtype=float)
+    t = as_real_array(t, "t", allow_inf=True)
     return np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
 
 
 def normal_cdf(t):
     """Standard normal distribution function ``Phi(t)`` (``scipy.special.ndtr``)."""
-    return special.ndtr(np.asarray(t, dtype=float))
+    return special.ndtr(as_real_array(t, "t", allow_inf=True))
 
 
 def relu_hermite_coefficient(k, b):
@@ -135,14 +168,19 @@ def relu_hermite_coefficient(k, b):
     0.398942
     """
     k = as_nonnegative_int(k, "k")
-    b = np.asarray(b, dtype=float)
-    if not np.all(np.isfinite(b)):
-        raise ValueError(f"b: expected finite biases, got {describe(b)} with non-finite entries")
+    b = as_finite_array(b, "b")
     if k == 0:
         return b * normal_cdf(b) + normal_pdf(b)
     if k == 1:
         return normal_cdf(b)
-    return (-1.0) ** k * hermite_prob(k - 2, b) * normal_pdf(b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        coef = np.zeros(k - 1)
+        coef[k - 2] = 1.0
+        he = hermite_e.hermeval(b, coef)
+        out = (-1.0) ** k * he * normal_pdf(b)
+    # He_{k-2}(b) overflows before phi(b) vanishes for large k or |b|: refuse, never NaN.
+    return check_finite_result(out, f"g_{k}(b) = (-1)^k He_{k - 2}(b) phi(b)", inputs="k, b",
+                               hint="expected a smaller order k or smaller |b|")
 
 
 # ---------------------------------------------------------------------------
@@ -447,7 +485,7 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
     >>> bool(np.all(np.abs(est.mean - [1.0, 0.0]) < 4 * est.standard_error))
     True
     """
-    from ._validation import as_samples, as_targets
+    from ._validation import as_samples, as_targets, check_finite_result
     from .tensors import check_full_tensor_size, hermite_tensor_entries
 
     X = as_samples(X)
@@ -460,6 +498,10 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
     order = as_nonnegative_int(order, "order")
     chunk_size = as_positive_int(chunk_size, "chunk_size")
     check_full_tensor_size(d, order)
+    from .moments import _rows_within_budget
+
+    # Per sample: He values, distinct entries, their product with y and one temporary.
+    chunk_size = _rows_within_budget(chunk_size, 4 * math.comb(d + order - 1, order) + d * (order + 1))
     total = total_sq = None
     scatter = None
     for start in range(0, n, chunk_size):
@@ -468,6 +510,7 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
         s, s2 = values.sum(axis=0), np.einsum("ij,ij->j", values, values)
         total = s if total is None else total + s
         total_sq = s2 if total_sq is None else total_sq + s2
+    check_finite_result(total_sq, f"the order-{order} Hermite moment and its variance")
     mean = total / n
     variance = np.maximum(total_sq - n * mean**2, 0.0) / (n - 1)
     se = np.sqrt(variance / n)

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ._validation import as_finite_array, as_rng, describe
+from ._validation import (
+    as_finite_array, as_network, as_real_array, as_real_scalar, as_rng, )
 from .certificate import CertificateWarning
 from .hermite import normal_cdf, normal_pdf
 from .networks import TwoLayerNetwork
@@ -67,8 +68,7 @@ MAX_ENUMERATED_UNITS = 20
 # Validation helpers
 # ---------------------------------------------------------------------------
 def _check_relu_single_output(net, name: str) -> TwoLayerNetwork:
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"{name}: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, name)
     if net.activation.name != "relu":
         raise ValueError(
             f"{name}: expected a ReLU network (the identity sigma(t) - sigma(-t) = t is "
@@ -80,10 +80,7 @@ def _check_relu_single_output(net, name: str) -> TwoLayerNetwork:
 
 
 def _as_tolerance(tol, name: str = "tol") -> float:
-    tol = float(as_finite_array(tol, name, ndim=0))
-    if tol < 0:
-        raise ValueError(f"{name}: expected a non-negative tolerance, got {tol}")
-    return tol
+    return as_real_scalar(tol, name, low=0.0, what="a non-negative tolerance")
 
 
 def _parameter_scale(*nets: TwoLayerNetwork) -> float:
@@ -273,8 +270,7 @@ def flip_units(net, signs) -> TwoLayerNetwork:
     ValueError
         If ``signs`` has the wrong shape or entries other than ``+-1``.
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     xi = as_finite_array(signs, "signs", shape=(net.k,))
     if not np.all(np.abs(xi) == 1):
         raise ValueError(f"signs: expected entries +1 or -1, got {xi.tolist()}")
@@ -578,25 +574,33 @@ def bivariate_normal_cdf(h, k, rho):
     Parameters
     ----------
     h, k, rho : array_like
-        Broadcast together; ``|rho| <= 1``.
+        Broadcast together; ``|rho| <= 1``. ``h`` and ``k`` may be ``+-inf``
+        (the marginal limits); NaN and complex values raise. Correct for all
+        scales, ``1e-300`` to ``1e300`` (the sign of ``h k`` is taken from the
+        signs, never from the product, which underflows).
 
     Examples
     --------
     >>> round(float(bivariate_normal_cdf(0.0, 0.0, 0.5)), 12)  # 1/4 + 1/12
     0.333333333333
     """
-    h, k, rho = np.broadcast_arrays(*(np.asarray(t, dtype=float) for t in (h, k, rho)))
+    h = as_real_array(h, "h", allow_inf=True)
+    k = as_real_array(k, "k", allow_inf=True)
+    rho = as_finite_array(rho, "rho")
+    h, k, rho = np.broadcast_arrays(h, k, rho)
     if np.any(np.abs(rho) > 1 + 1e-12):
         raise ValueError(f"rho: expected correlations in [-1, 1], got max |rho| = {np.max(np.abs(rho)):.6g}")
     rho = np.clip(rho, -1.0, 1.0)
     s = np.sqrt(np.maximum(1.0 - rho * rho, 0.0))
     out = np.empty(h.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         a_h = np.where(h != 0, (k - rho * h) / (h * s), np.sign(k) * np.inf)
         a_k = np.where(k != 0, (h - rho * k) / (k * s), np.sign(h) * np.inf)
     t_h = np.where(h != 0, special.owens_t(h, np.nan_to_num(a_h, nan=0.0)), np.sign(k) * 0.25)
     t_k = np.where(k != 0, special.owens_t(k, np.nan_to_num(a_k, nan=0.0)), np.sign(h) * 0.25)
-    delta = np.where((h * k < 0) | ((h * k == 0) & (h + k < 0)), 0.5, 0.0)
+    # The sign of h k from the signs, not the product: 1e-200 * -1e-200 underflows to -0.0.
+    sign_hk = np.sign(h) * np.sign(k)
+    delta = np.where((sign_hk < 0) | ((sign_hk == 0) & (h + k < 0)), 0.5, 0.0)
     out[...] = 0.5 * (special.ndtr(h) + special.ndtr(k)) - t_h - t_k - delta
     zero = (h == 0) & (k == 0)
     out[zero] = 0.25 + np.arcsin(rho[zero]) / (2 * math.pi)
@@ -786,6 +790,7 @@ def large_bias_replacement_error(b):
     '5.8e-03'
     """
     b = np.abs(as_finite_array(b, "b"))
-    out = (1.0 + b * b) * normal_cdf(-b) - b * normal_pdf(b)
-    out = np.maximum(out, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (1.0 + b * b) * normal_cdf(-b) - b * normal_pdf(b)
+    out = np.where(b > 38.0, 0.0, np.maximum(out, 0.0))  # underflow: 0, not inf * 0 = NaN
     return float(out) if out.ndim == 0 else out

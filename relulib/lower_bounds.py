@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_finite_array, as_positive_int, as_rng, describe
+from ._validation import as_finite_array, as_network, as_positive_int, as_real_scalar, as_rng, describe
 from .hermite import relu_kernel
 from .networks import TwoLayerNetwork
 
@@ -115,9 +115,8 @@ def splitting_network(colouring, *, big=None):
     if not np.all((c == 0) | (c == 1)):
         raise ValueError(f"colouring: expected entries 0 or 1, got {np.unique(c).tolist()}")
     d = c.shape[0]
-    big = float(d if big is None else big)
-    if not big > 0:
-        raise ValueError(f"big: expected a positive number, got {big}")
+    big = float(d) if big is None else as_real_scalar(big, "big", low=0.0, low_open=True,
+                                                      what="a positive number")
     A, B = (c == 0).astype(float), (c == 1).astype(float)
     V = np.vstack([A - big * B, B - big * A])
     return TwoLayerNetwork(np.ones((1, 2)), V)
@@ -193,8 +192,7 @@ def network_correlation(net1, net2):
     0.726760455265
     """
     for name, net in (("net1", net1), ("net2", net2)):
-        if not isinstance(net, TwoLayerNetwork):
-            raise ValueError(f"{name}: expected a TwoLayerNetwork, got {describe(net)}")
+        as_network(net, name)
         if net.m != 1 or np.any(net.b != 0) or net.activation.name != "relu":
             raise ValueError(f"{name}: expected a single-output ReLU network without biases")
     if net1.d != net2.d:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._validation import describe
+from ._validation import as_network
 from .networks import TwoLayerNetwork
 
 __all__ = ["unit_distance_matrix", "match_units", "parameter_error"]
@@ -23,8 +23,7 @@ __all__ = ["unit_distance_matrix", "match_units", "parameter_error"]
 
 def _check_pair(true_net, est_net):
     for name, net in (("true_net", true_net), ("est_net", est_net)):
-        if not isinstance(net, TwoLayerNetwork):
-            raise ValueError(f"{name}: expected a TwoLayerNetwork, got {describe(net)}")
+        as_network(net, name)
     if (true_net.d, true_net.k, true_net.m) != (est_net.d, est_net.k, est_net.m):
         raise ValueError(
             "est_net: expected the shape (d, k, m) of true_net "
@@ -97,6 +96,10 @@ def parameter_error(true_net, est_net, *, up_to_sign=False) -> float:
     units optimally. Invariant to permuting and positively rescaling units;
     a flipped unit ``(u, -v, -b)`` counts as an error unless ``up_to_sign``.
 
+    Networks with different activations (``true_net.activation !=
+    est_net.activation``: another name, or another callable) have no common
+    parameters: their error is ``inf``, never 0, even with equal weights.
+
     Parameters
     ----------
     true_net, est_net : TwoLayerNetwork
@@ -111,5 +114,10 @@ def parameter_error(true_net, est_net, *, up_to_sign=False) -> float:
     >>> parameter_error(net, net.permuted([2, 0, 1]))
     0.0
     """
+    _check_pair(true_net, est_net)
+    if true_net.activation != est_net.activation:
+        # Different activations: no matching of parameters makes the two networks
+        # the same model, so the parameter error is infinite (the rule stated above).
+        return float("inf")
     _, errors = match_units(true_net, est_net, up_to_sign=up_to_sign)
     return float(errors.max())

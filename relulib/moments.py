@@ -27,8 +27,8 @@ import math
 import numpy as np
 
 from ._validation import (
-    as_finite_array, as_nonnegative_int, as_positive_int, as_samples, as_targets, describe,
-)
+    as_finite_array, as_nonnegative_int, as_positive_int, as_samples, as_targets,
+    check_finite_result, )
 from .tensors import check_full_tensor_size, hermite_tensor_entries
 
 __all__ = [
@@ -42,6 +42,17 @@ __all__ = [
 
 # Work arrays of a chunk hold about this many floats (32 MiB).
 _CHUNK_FLOATS = 4_000_000
+
+#: Memory budget (bytes) of the work arrays of one chunk of the full-tensor
+#: estimators (:func:`empirical_hermite_tensor`, :func:`relulib.hermite_coefficient_monte_carlo`):
+#: the number of samples per chunk is reduced so that the per-sample arrays,
+#: whose width is the number of distinct tensor entries, stay within it.
+WORK_MEMORY_BUDGET = 256 * 2**20
+
+
+def _rows_within_budget(requested: int, floats_per_row: int) -> int:
+    """Samples per chunk: ``requested``, reduced so ``rows * floats_per_row`` doubles fit the budget."""
+    return max(1, min(requested, WORK_MEMORY_BUDGET // (8 * max(1, floats_per_row))))
 
 
 def _as_vector_batch(v, name: str, d: int) -> np.ndarray:
@@ -91,9 +102,7 @@ class HermiteMomentAccumulator:
     """
 
     def __init__(self, d, *, g3=None, g4=None, h4=None):
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 1:
-            raise ValueError(f"d: expected a positive integer, got {describe(d)}")
-        self.d = int(d)
+        self.d = as_positive_int(d, "d")
         self.g3 = None if g3 is None else _as_vector_batch(g3, "g3", self.d)
         if g4 is None and h4 is not None:
             raise ValueError("h4: given without g4; pass g4 (and optionally h4)")
@@ -178,18 +187,19 @@ class HermiteMomentAccumulator:
     def T0(self) -> np.ndarray:
         """``E[y]``, shape (m,)."""
         self._check("T0", True)
-        return self._S0 / self.n
+        return check_finite_result(self._S0 / self.n, "the moment E[y]")
 
     def T1(self) -> np.ndarray:
         """``E[y x]``, shape (m, d)."""
         self._check("T1", True)
-        return self._S1 / self.n
+        return check_finite_result(self._S1 / self.n, "the moment E[y x]")
 
     def T2(self) -> np.ndarray:
         """``E[y (x x^T - I)]``, shape (m, d, d)."""
         self._check("T2", True)
         eye = np.eye(self.d)
-        return self._S2 / self.n - self.T0()[:, None, None] * eye
+        out = self._S2 / self.n - self.T0()[:, None, None] * eye
+        return check_finite_result(out, "the moment E[y (x x^T - I)]")
 
     def T3(self) -> np.ndarray:
         """``T_3[., ., g]`` for every ``g`` in ``g3``: shape (m, p, d, d)."""
@@ -198,7 +208,7 @@ class HermiteMomentAccumulator:
         S1 = self.T1()  # (m, d)
         out = self._A3 / n - (self._B3 / n)[:, :, None, None] * eye
         cross = g[None, :, :, None] * S1[:, None, None, :]  # g_i E[y x_j]
-        return out - cross - np.swapaxes(cross, -1, -2)
+        return check_finite_result(out - cross - np.swapaxes(cross, -1, -2), "the third moment")
 
     def T4(self) -> np.ndarray:
         """``T_4[., ., g, h]`` for every pair in ``(g4, h4)``: shape (m, q, d, d)."""
@@ -212,7 +222,8 @@ class HermiteMomentAccumulator:
         out = out - cross - np.swapaxes(cross, -1, -2)
         out = out - gh * (self._S2 / n)[:, None]
         ghT = g[:, :, None] * h[:, None, :]
-        return out + T0 * (gh * eye + ghT[None] + np.swapaxes(ghT, -1, -2)[None])
+        out = out + T0 * (gh * eye + ghT[None] + np.swapaxes(ghT, -1, -2)[None])
+        return check_finite_result(out, "the fourth moment")
 
 
 def moment_matrix(X, Y, order, *vectors):
@@ -284,7 +295,9 @@ def empirical_hermite_tensor(X, Y, order, *, chunk_size=20_000):
     Y : ndarray of shape (n,), (n, 1) or (n, m)
     order : int
     chunk_size : int, default 20000
-        Samples processed at a time.
+        Samples processed at a time, reduced if needed so that the work arrays
+        of a chunk stay within ``WORK_MEMORY_BUDGET`` (256 MiB): with ``M``
+        distinct entries, about ``3 M + d (order + 1)`` doubles per sample.
 
     Returns
     -------
@@ -306,17 +319,18 @@ def empirical_hermite_tensor(X, Y, order, *, chunk_size=20_000):
     X = as_samples(X, "X")
     Y = as_targets(Y, X.shape[0], "Y")
     order = as_nonnegative_int(order, "order")
-    chunk_size = int(chunk_size)
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size}")
+    chunk_size = as_positive_int(chunk_size, "chunk_size")
     n, d = X.shape
     check_full_tensor_size(d, order)
+    # Per sample: the He values (d (order + 1)), the distinct entries and two temporaries.
+    chunk_size = _rows_within_budget(chunk_size, 3 * math.comb(d + order - 1, order) + d * (order + 1))
     total = None
     scatter = None
     for start in range(0, n, chunk_size):
         entries, scatter = hermite_tensor_entries(X[start : start + chunk_size], order)
         part = Y[start : start + chunk_size].T @ entries  # (m, M)
         total = part if total is None else total + part
+    check_finite_result(total, f"the order-{order} Hermite moment")
     T = (total / n)[:, scatter].reshape((Y.shape[1],) + (d,) * order)
     return T[0] if Y.shape[1] == 1 else T
 

@@ -18,7 +18,10 @@ from typing import Callable, Optional
 import numpy as np
 
 from ._validation import (
+    InputTypeError,
     as_finite_array,
+    as_network,
+    as_real_scalar,
     as_positive_int,
     as_rng,
     as_samples,
@@ -114,7 +117,9 @@ def get_activation(activation) -> Activation:
             )
         name = getattr(activation, "__name__", "custom")
         return Activation(name, activation)
-    raise ValueError(f"activation: expected a name, an Activation or a callable, got {describe(activation)}")
+    raise InputTypeError(
+        f"activation: expected a name, an Activation or a callable, got {describe(activation)}"
+    )
 
 
 class TwoLayerNetwork:
@@ -161,9 +166,10 @@ class TwoLayerNetwork:
                 f"U: expected {k} columns (one per hidden unit, the rows of V), got shape {U.shape}"
             )
         b = np.zeros(k) if b is None else as_finite_array(b, "b", shape=(k,))
-        self.U = U
-        self.V = V
-        self.b = b
+        # Own copies: the caller's arrays can change later without changing the network.
+        self.U = np.array(U, dtype=float, copy=True)
+        self.V = np.array(V, dtype=float, copy=True)
+        self.b = np.array(b, dtype=float, copy=True)
         self.activation = get_activation(activation)
 
     # Shapes -----------------------------------------------------------------
@@ -241,6 +247,8 @@ class TwoLayerNetwork:
     def permuted(self, perm) -> "TwoLayerNetwork":
         """The same function with hidden units reordered by ``perm``."""
         perm = np.asarray(perm)
+        if perm.ndim != 1 or not (perm.size == 0 or np.issubdtype(perm.dtype, np.integer)):
+            raise InputTypeError(f"perm: expected a 1-D integer array, got {describe(perm)}")
         if sorted(perm.tolist()) != list(range(self.k)):
             raise ValueError(f"perm: expected a permutation of range({self.k}), got {perm.tolist()}")
         return TwoLayerNetwork(self.U[:, perm], self.V[perm], self.b[perm], self.activation)
@@ -308,12 +316,9 @@ def gaussian_samples(net: TwoLayerNetwork, n, *, noise=0.0, rng=None):
     X : ndarray of shape (n, d)
     Y : ndarray of shape (n, m)
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     n = as_positive_int(n, "n")
-    noise = float(as_finite_array(noise, "noise", ndim=0))
-    if noise < 0:
-        raise ValueError(f"noise: expected a non-negative standard deviation, got {noise}")
+    noise = as_real_scalar(noise, "noise", low=0.0, what="a non-negative standard deviation")
     rng = as_rng(rng)
     X = rng.standard_normal((n, net.d))
     Y = net.predict(X)

@@ -13,7 +13,7 @@ A network with non-unit rows of ``V`` is normalised first
 from __future__ import annotations
 
 
-from ._validation import as_nonnegative_int, describe
+from ._validation import as_network, as_nonnegative_int
 from .hermite import relu_hermite_coefficient
 from .networks import TwoLayerNetwork
 from .tensors import check_full_tensor_size
@@ -22,8 +22,7 @@ __all__ = ["hermite_coefficient_factors", "hermite_coefficients"]
 
 
 def _check_relu_network(net) -> TwoLayerNetwork:
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     if net.activation.name != "relu":
         raise ValueError(
             "net: Lemma 3.5 of ATV21 is stated for the ReLU activation, got a network "

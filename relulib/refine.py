@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._patterns import PatternLeastSquares
-from ._validation import as_positive_int, as_samples, as_targets, describe
+from ._validation import as_network, as_positive_int, as_real_scalar, as_samples, as_targets
 from .certificate import relative_residual
 from .networks import TwoLayerNetwork
 
@@ -125,8 +125,7 @@ def refine_by_patterns(
     >>> parameter_error(true, res.network) < 1e-10
     True
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise ValueError(f"net: expected a TwoLayerNetwork, got {describe(net)}")
+    as_network(net, "net")
     if net.activation.name != "relu":
         raise ValueError(
             "net: activation-pattern least squares needs the piecewise-linear ReLU, "
@@ -138,9 +137,7 @@ def refine_by_patterns(
         raise ValueError(f"Y: expected {net.m} output column(s) like net, got shape {Y.shape}")
     max_iter = as_positive_int(max_iter, "max_iter")
     patience = as_positive_int(patience, "patience")
-    margin = float(margin)
-    if not margin >= 0:
-        raise ValueError(f"margin: expected a non-negative number, got {margin}")
+    margin = as_real_scalar(margin, "margin", low=0.0, what="a non-negative number")
     unknowns = net.k * (net.d + int(bias))
 
     current = net.normalized()

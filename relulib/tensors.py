@@ -15,6 +15,8 @@ estimators of :mod:`relulib.moments`.
 
 from __future__ import annotations
 
+import functools
+
 from itertools import combinations_with_replacement
 
 import numpy as np
@@ -44,6 +46,7 @@ def check_full_tensor_size(d: int, order: int) -> None:
         )
 
 
+@functools.lru_cache(maxsize=8)
 def _sorted_multi_indices(d: int, order: int):
     """Sorted multi-indices, their (coordinate, degree) pairs, and the symmetric scatter map.
 
@@ -73,6 +76,8 @@ def _sorted_multi_indices(d: int, order: int):
     lookup = np.empty(d**order, dtype=np.intp)
     lookup[np.ravel_multi_index(combos.T, shape)] = np.arange(M)
     scatter = lookup[np.ravel_multi_index(full_sorted, shape)]
+    for a in (coords, degrees, scatter):  # cached: shared by every chunk, never written
+        a.setflags(write=False)
     return coords, degrees, scatter
 
 
@@ -160,7 +165,7 @@ def contract_last_modes(T, *vectors):
     ``contract_last_modes(T, g, h)`` is ``T[..., g, h]``, i.e.
     ``sum_{k,l} T[..., k, l] g_k h_l``; the last vector contracts the last mode.
     """
-    T = np.asarray(T, dtype=float)
+    T = as_finite_array(T, "T")
     if len(vectors) > T.ndim:
         raise ValueError(
             f"vectors: expected at most {T.ndim} vectors for a tensor of order {T.ndim}, "
@@ -183,7 +188,7 @@ def flatten(T, *group_sizes):
     >>> flatten(np.zeros((3,) * 5), 2, 2, 1).shape
     (9, 9, 3)
     """
-    T = np.asarray(T)
+    T = as_finite_array(T, "T")
     sizes = [as_positive_int(g, "group_sizes") for g in group_sizes]
     if sum(sizes) != T.ndim:
         raise ValueError(

@@ -64,5 +64,5 @@ def test_bad_inputs():
         rl.hermite_prob(2.5, 0.5)
     with pytest.raises(ValueError, match="n: expected a positive integer"):
         rl.gauss_hermite_prob(0)
-    with pytest.raises(ValueError, match="b: expected finite biases"):
+    with pytest.raises(ValueError, match="b: expected finite values"):
         rl.relu_hermite_coefficient(3, [0.0, np.nan])
