@@ -498,10 +498,10 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
     order = as_nonnegative_int(order, "order")
     chunk_size = as_positive_int(chunk_size, "chunk_size")
     check_full_tensor_size(d, order)
-    from .moments import _rows_within_budget
+    from .moments import rows_within_budget
 
     # Per sample: He values, distinct entries, their product with y and one temporary.
-    chunk_size = _rows_within_budget(chunk_size, 4 * math.comb(d + order - 1, order) + d * (order + 1))
+    chunk_size = rows_within_budget(chunk_size, 4 * math.comb(d + order - 1, order) + d * (order + 1))
     total = total_sq = None
     scatter = None
     for start in range(0, n, chunk_size):

@@ -50,7 +50,7 @@ _CHUNK_FLOATS = 4_000_000
 WORK_MEMORY_BUDGET = 256 * 2**20
 
 
-def _rows_within_budget(requested: int, floats_per_row: int) -> int:
+def rows_within_budget(requested: int, floats_per_row: int) -> int:
     """Samples per chunk: ``requested``, reduced so ``rows * floats_per_row`` doubles fit the budget."""
     return max(1, min(requested, WORK_MEMORY_BUDGET // (8 * max(1, floats_per_row))))
 
@@ -323,7 +323,7 @@ def empirical_hermite_tensor(X, Y, order, *, chunk_size=20_000):
     n, d = X.shape
     check_full_tensor_size(d, order)
     # Per sample: the He values (d (order + 1)), the distinct entries and two temporaries.
-    chunk_size = _rows_within_budget(chunk_size, 3 * math.comb(d + order - 1, order) + d * (order + 1))
+    chunk_size = rows_within_budget(chunk_size, 3 * math.comb(d + order - 1, order) + d * (order + 1))
     total = None
     scatter = None
     for start in range(0, n, chunk_size):

@@ -31,7 +31,7 @@ def test_wrong_types_are_type_errors_and_still_value_errors():
 
 @pytest.mark.parametrize("call, name", [
     (lambda X, Y: rl.recover_exact(X + 0j, Y, 3), "X"),
-    (lambda X, Y: rl.moment_matrix(X, Y[:, 0] + 0j, 2), "y"),
+    (lambda X, Y: rl.moment_matrix(X, Y[:, 0] + 0j, 2), "Y"),
     (lambda X, Y: rl.empirical_hermite_tensor(X + 0j, Y[:, 0], 2), "X"),
     (lambda X, Y: rl.hermite_prob(2, X[:, 0] + 1j), "x"),
     (lambda X, Y: rl.normal_cdf(np.array([1j])), "t"),
