@@ -204,6 +204,16 @@ async (narrow) => {
     out.wide.push({kind, where: describe(el), width: Math.round(r.width),
                    column: Math.round(right - left), over: Math.round(over), text: snippet(el)});
   }
+  out.codeScroll = [];
+  if (!narrow) {
+    // On a wide screen every code cell and printed output fits its box (88 columns).
+    for (const el of article.querySelectorAll("div.cell_input pre, div.cell_output pre")) {
+      if (el.scrollWidth <= el.clientWidth + TOL) continue;
+      const longest = el.innerText.split("\n").reduce((a, b) => (b.length > a.length ? b : a), "");
+      out.codeScroll.push({where: describe(el), width: el.scrollWidth, box: el.clientWidth,
+                           text: longest.trim().slice(0, 90), columns: longest.length});
+    }
+  }
   if (narrow) {
     out.pageScroll = document.documentElement.scrollWidth - window.innerWidth;
     out.culprits = [];
@@ -281,6 +291,11 @@ def page_defects(browser, mathjax, html, css=None):
             f"at {WIDE}px {w['kind']} ({w['where']}) is {w['width']}px wide, column "
             f"{w['column']}px ({w['over']}px too wide): {w['text']!r}"
         )
+    for c in wide["codeScroll"]:
+        defects.append(
+            f"at {WIDE}px a code line of {c['columns']} columns ({c['where']}) scrolls "
+            f"sideways ({c['width']}px in a {c['box']}px box): {c['text']!r}"
+        )
     for w in narrow["wide"]:
         (notes if w["kind"] == "inline math" else defects).append(
             f"at {NARROW}px {w['kind']} ({w['where']}) is {w['width']}px wide, column "
@@ -356,8 +371,10 @@ DEFECTIVE_PAGE = r"""<!DOCTYPE html>
 <table><tr><td style="min-width: 1000px">a table wider than the column</td></tr></table>
 <p><a href="missing.html">a broken link</a> <a href="#nowhere">a broken anchor</a>
 <img src="missing.png" alt=""></p>
+<div class="cell_input"><pre style="overflow-x: auto">LONGCODE</pre></div>
 </section></article></main></body></html>
-""".replace("LONG", " + ".join(f"x_{{{i}}}" for i in range(60)))
+""".replace("LONGCODE", "print(" + "x + " * 60 + "x)").replace(
+    "LONG", " + ".join(f"x_{{{i}}}" for i in range(60)))
 
 
 def test_checks_detect_each_kind_of_defect(tmp_path, browser, mathjax_dir):
@@ -369,6 +386,7 @@ def test_checks_detect_each_kind_of_defect(tmp_path, browser, mathjax_dir):
     assert "MathJax error" in report, report
     assert re.search(r"at 1280px display math .* too wide", report), report
     assert re.search(r"at 1280px table .* too wide", report), report
+    assert re.search(r"at 1280px a code line of \d+ columns .* scrolls sideways", report), report
     broken = "\n".join(broken_local_links(tmp_path))
     for target in ("missing.html", "#nowhere", "missing.png"):
         assert target in broken, broken
