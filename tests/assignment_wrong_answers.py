@@ -8,7 +8,30 @@ question puts off limits, and fail only because the hidden tests disable it whil
 least one public or hidden test of its question (with the autograder's seed), and that the
 solutions pass them all. ``tests/test_assignments.py`` grades the first wrong answer of every
 question with ``otter run``.
+
+Where a question's wrong answers are near-copies of one correct-looking answer, that answer is
+written once (``_A6_Q2`` and the like, the instructor's solution in the answer cell's style) and
+each wrong answer is ``_mutant(base, (old, new), ...)``: the base with the change that makes it
+wrong, so that the change is all one reads.
 """
+
+
+def _mutant(base, *edits):
+    """``base`` with each edit ``(old, new)`` applied in turn by ``str.replace``.
+
+    ``old`` must occur exactly once in the code it is applied to (the base, after the edits
+    before it): a base edited so that an edit no longer applies fails at import, instead of
+    silently yielding an answer that is not the one its label describes.
+    """
+    code = base
+    for old, new in edits:
+        count = code.count(old)
+        if count != 1:
+            raise ValueError(f"_mutant: the edit {old!r} -> {new!r} needs exactly one occurrence "
+                             f"of its old text in the code, found {count} in:\n{code}")
+        code = code.replace(old, new)
+    return code
+
 
 WRONG_ANSWERS = {
     "a1_hermite_lemma35": {
@@ -209,6 +232,20 @@ WRONG_ANSWERS = {
 
 # Assignments 5-9
 
+_A5_Q4 = (
+    'def noisy_factor_errors(T, V, epsilons, rng=None):\n'
+    '    rng = np.random.default_rng(rng)\n'
+    '    errors = []\n'
+    '    for eps in epsilons:\n'
+    '        E = rng.standard_normal(T.shape)\n'
+    '        E *= eps / np.linalg.norm(E)\n'
+    '        errors.append(factor_error(V, jennrich_cp(T + E, len(V), rng=0)[1]))\n'
+    '    return np.array(errors)\n'
+    '\n'
+    'def loglog_slope(x, y):\n'
+    '    return float(np.polyfit(np.log(x), np.log(y), 1)[0])'
+)
+
 WRONG_ANSWERS['a5_tensor_decomposition'] = {
     'q1': [
         ('transposed flattening (last modes as rows)', (
@@ -309,184 +346,88 @@ WRONG_ANSWERS['a5_tensor_decomposition'] = {
         )),
     ],
     'q4': [
-        ('linear fit, not log-log', (
-            'def noisy_factor_errors(T, V, epsilons, rng=None):\n'
-            '    rng = np.random.default_rng(rng)\n'
-            '    errors = []\n'
-            '    for eps in epsilons:\n'
-            '        E = rng.standard_normal(T.shape)\n'
-            '        E *= eps / np.linalg.norm(E)\n'
-            '        errors.append(factor_error(V, jennrich_cp(T + E, len(V), rng=0)[1]))\n'
-            '    return np.array(errors)\n'
-            '\n'
-            'def loglog_slope(x, y):\n'
-            '    return float(np.polyfit(x, y, 1)[0])'
-        )),
-        ('axes swapped (log x against log y)', (
-            'def noisy_factor_errors(T, V, epsilons, rng=None):\n'
-            '    rng = np.random.default_rng(rng)\n'
-            '    errors = []\n'
-            '    for eps in epsilons:\n'
-            '        E = rng.standard_normal(T.shape)\n'
-            '        E *= eps / np.linalg.norm(E)\n'
-            '        errors.append(factor_error(V, jennrich_cp(T + E, len(V), rng=0)[1]))\n'
-            '    return np.array(errors)\n'
-            '\n'
-            'def loglog_slope(x, y):\n'
-            '    return float(np.polyfit(np.log(y), np.log(x), 1)[0])'
-        )),
-        ('noise scaled by eps, not to norm eps', (
-            'def noisy_factor_errors(T, V, epsilons, rng=None):\n'
-            '    rng = np.random.default_rng(rng)\n'
-            '    errors = []\n'
-            '    for eps in epsilons:\n'
-            '        E = eps * rng.standard_normal(T.shape)\n'
-            '        errors.append(factor_error(V, jennrich_cp(T + E, len(V), rng=0)[1]))\n'
-            '    return np.array(errors)\n'
-            '\n'
-            'def loglog_slope(x, y):\n'
-            '    return float(np.polyfit(np.log(x), np.log(y), 1)[0])'
-        )),
-        ('a fresh generator for every eps (the same noise direction)', (
-            'def noisy_factor_errors(T, V, epsilons, rng=None):\n'
-            '    errors = []\n'
-            '    for eps in epsilons:\n'
-            '        E = np.random.default_rng(rng).standard_normal(T.shape)\n'
-            '        E *= eps / np.linalg.norm(E)\n'
-            '        errors.append(factor_error(V, jennrich_cp(T + E, len(V), rng=0)[1]))\n'
-            '    return np.array(errors)\n'
-            '\n'
-            'def loglog_slope(x, y):\n'
-            '    return float(np.polyfit(np.log(x), np.log(y), 1)[0])'
-        )),
+        ('linear fit, not log-log', _mutant(
+            _A5_Q4, ('np.polyfit(np.log(x), np.log(y), 1)', 'np.polyfit(x, y, 1)'))),
+        ('axes swapped (log x against log y)', _mutant(
+            _A5_Q4, ('np.polyfit(np.log(x), np.log(y), 1)',
+                     'np.polyfit(np.log(y), np.log(x), 1)'))),
+        ('noise scaled by eps, not to norm eps', _mutant(
+            _A5_Q4, ('        E = rng.standard_normal(T.shape)\n'
+                     '        E *= eps / np.linalg.norm(E)\n',
+                     '        E = eps * rng.standard_normal(T.shape)\n'))),
+        ('a fresh generator for every eps (the same noise direction)', _mutant(
+            _A5_Q4, ('    rng = np.random.default_rng(rng)\n', ''),
+            ('E = rng.standard_normal(T.shape)',
+             'E = np.random.default_rng(rng).standard_normal(T.shape)'))),
     ],
 }
 
+_A6_Q1 = (
+    'def relu_coefficient(j, b):\n'
+    '    b = np.asarray(b, dtype=float)\n'
+    '    if j == 0:\n'
+    '        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
+    '    if j == 1:\n'
+    '        return rl.normal_cdf(b)\n'
+    '    return (-1) ** j * rl.hermite_prob(j - 2, b) * rl.normal_pdf(b)'
+)
+
+_A6_Q2 = (
+    'def scalars_from_tensors(W_hat, tensors, ell):\n'
+    '    W_hat = np.asarray(W_hat, dtype=float)\n'
+    '    zeta = {}\n'
+    '    for j in range(ell, ell + 4):\n'
+    '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel()'
+    ' for w in W_hat], axis=1)\n'
+    '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
+    '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
+    '    for i in range(len(W_hat)):\n'
+    '        q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2\n'
+    '        b[i] = -(zeta[q + 1][i] + (q - 2) * zeta[q - 1][i]) / zeta[q][i]\n'
+    '        a[i] = np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i] * np.exp(b[i] ** 2 / 2)'
+    ' / rl.hermite_prob(q - 2, b[i])\n'
+    '    return a, b'
+)
+
 WRONG_ANSWERS['a6_learning_with_biases'] = {
     'q1': [
-        ('wrong index: He_j in place of He_{j-2}', (
-            'def relu_coefficient(j, b):\n'
-            '    b = np.asarray(b, dtype=float)\n'
-            '    if j == 0:\n'
-            '        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
-            '    if j == 1:\n'
-            '        return rl.normal_cdf(b)\n'
-            '    return (-1) ** j * rl.hermite_prob(j, b) * rl.normal_pdf(b)'
-        )),
-        ('missing sign (-1)^j', (
-            'def relu_coefficient(j, b):\n'
-            '    b = np.asarray(b, dtype=float)\n'
-            '    if j == 0:\n'
-            '        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
-            '    if j == 1:\n'
-            '        return rl.normal_cdf(b)\n'
-            '    return rl.hermite_prob(j - 2, b) * rl.normal_pdf(b)'
-        )),
-        ("physicists' H_{j-2}", (
-            'from scipy.special import eval_hermite\n'
-            'def relu_coefficient(j, b):\n'
-            '    b = np.asarray(b, dtype=float)\n'
-            '    if j == 0:\n'
-            '        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
-            '    if j == 1:\n'
-            '        return rl.normal_cdf(b)\n'
-            '    return (-1) ** j * eval_hermite(j - 2, b) * rl.normal_pdf(b)'
-        )),
-        ('extra 1/j! (normalised Hermite basis)', (
-            'from math import factorial\n'
-            'def relu_coefficient(j, b):\n'
-            '    b = np.asarray(b, dtype=float)\n'
-            '    if j == 0:\n'
-            '        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
-            '    if j == 1:\n'
-            '        return rl.normal_cdf(b)\n'
-            '    return (-1) ** j * rl.hermite_prob(j - 2, b) * rl.normal_pdf(b) / factorial(j)'
-        )),
-        ('g_0 = Phi(b) and g_1 = phi(b) swapped in', (
-            'def relu_coefficient(j, b):\n'
-            '    b = np.asarray(b, dtype=float)\n'
-            '    if j == 0:\n'
-            '        return rl.normal_cdf(b)\n'
-            '    if j == 1:\n'
-            '        return rl.normal_pdf(b)\n'
-            '    return (-1) ** j * rl.hermite_prob(j - 2, b) * rl.normal_pdf(b)'
-        )),
+        ('wrong index: He_j in place of He_{j-2}', _mutant(
+            _A6_Q1, ('rl.hermite_prob(j - 2, b)', 'rl.hermite_prob(j, b)'))),
+        ('missing sign (-1)^j', _mutant(
+            _A6_Q1, ('return (-1) ** j * rl.hermite_prob', 'return rl.hermite_prob'))),
+        ("physicists' H_{j-2}", _mutant(
+            _A6_Q1, ('def relu_coefficient',
+                     'from scipy.special import eval_hermite\ndef relu_coefficient'),
+            ('rl.hermite_prob(j - 2, b)', 'eval_hermite(j - 2, b)'))),
+        ('extra 1/j! (normalised Hermite basis)', _mutant(
+            _A6_Q1, ('def relu_coefficient', 'from math import factorial\ndef relu_coefficient'),
+            ('* rl.normal_pdf(b)', '* rl.normal_pdf(b) / factorial(j)'))),
+        ('g_0 = Phi(b) and g_1 = phi(b) swapped in', _mutant(
+            _A6_Q1, ('        return b * rl.normal_cdf(b) + rl.normal_pdf(b)\n'
+                     '    if j == 1:\n'
+                     '        return rl.normal_cdf(b)\n',
+                     '        return rl.normal_cdf(b)\n'
+                     '    if j == 1:\n'
+                     '        return rl.normal_pdf(b)\n'))),
         ('calls rl.relu_hermite_coefficient (forbidden shortcut)', (
             'def relu_coefficient(j, b):\n'
             '    return rl.relu_hermite_coefficient(j, b)'
         )),
     ],
     'q2': [
-        ('the printed index (q and He_q)', (
-            'def scalars_from_tensors(W_hat, tensors, ell):\n'
-            '    W_hat = np.asarray(W_hat, dtype=float)\n'
-            '    zeta = {}\n'
-            '    for j in range(ell, ell + 4):\n'
-            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
-            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
-            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
-            '    for i in range(len(W_hat)):\n'
-            '        q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2\n'
-            '        b[i] = -(zeta[q + 1][i] + q * zeta[q - 1][i]) / zeta[q][i]\n'
-            '        a[i] = np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i] * np.exp(b[i] ** 2 / 2) / rl.hermite_prob(q, b[i])\n'
-            '    return a, b'
-        )),
-        ('He_{q-2} in a but the printed q in b', (
-            'def scalars_from_tensors(W_hat, tensors, ell):\n'
-            '    W_hat = np.asarray(W_hat, dtype=float)\n'
-            '    zeta = {}\n'
-            '    for j in range(ell, ell + 4):\n'
-            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
-            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
-            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
-            '    for i in range(len(W_hat)):\n'
-            '        q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2\n'
-            '        b[i] = -(zeta[q + 1][i] + q * zeta[q - 1][i]) / zeta[q][i]\n'
-            '        a[i] = np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i] * np.exp(b[i] ** 2 / 2) / rl.hermite_prob(q - 2, b[i])\n'
-            '    return a, b'
-        )),
-        ('always q = ell + 1 (a unit at a root of He_{ell-1} breaks it)', (
-            'def scalars_from_tensors(W_hat, tensors, ell):\n'
-            '    W_hat = np.asarray(W_hat, dtype=float)\n'
-            '    zeta = {}\n'
-            '    for j in range(ell, ell + 4):\n'
-            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
-            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
-            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
-            '    for i in range(len(W_hat)):\n'
-            '        q = ell + 1\n'
-            '        b[i] = -(zeta[q + 1][i] + (q - 2) * zeta[q - 1][i]) / zeta[q][i]\n'
-            '        a[i] = np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i] * np.exp(b[i] ** 2 / 2) / rl.hermite_prob(q - 2, b[i])\n'
-            '    return a, b'
-        )),
-        ('missing sign (-1)^q in a', (
-            'def scalars_from_tensors(W_hat, tensors, ell):\n'
-            '    W_hat = np.asarray(W_hat, dtype=float)\n'
-            '    zeta = {}\n'
-            '    for j in range(ell, ell + 4):\n'
-            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
-            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
-            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
-            '    for i in range(len(W_hat)):\n'
-            '        q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2\n'
-            '        b[i] = -(zeta[q + 1][i] + (q - 2) * zeta[q - 1][i]) / zeta[q][i]\n'
-            '        a[i] = np.sqrt(2 * np.pi) * zeta[q][i] * np.exp(b[i] ** 2 / 2) / rl.hermite_prob(q - 2, b[i])\n'
-            '    return a, b'
-        )),
-        ('a without the factor exp(b^2/2)', (
-            'def scalars_from_tensors(W_hat, tensors, ell):\n'
-            '    W_hat = np.asarray(W_hat, dtype=float)\n'
-            '    zeta = {}\n'
-            '    for j in range(ell, ell + 4):\n'
-            '        design = np.stack([rl.symmetric_rank_one_sum([1.0], w[None, :], j).ravel() for w in W_hat], axis=1)\n'
-            '        zeta[j] = np.linalg.lstsq(design, np.asarray(tensors[j]).ravel(), rcond=None)[0]\n'
-            '    a, b = np.empty(len(W_hat)), np.empty(len(W_hat))\n'
-            '    for i in range(len(W_hat)):\n'
-            '        q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2\n'
-            '        b[i] = -(zeta[q + 1][i] + (q - 2) * zeta[q - 1][i]) / zeta[q][i]\n'
-            '        a[i] = np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i] / rl.hermite_prob(q - 2, b[i])\n'
-            '    return a, b'
-        )),
+        ('the printed index (q and He_q)', _mutant(
+            _A6_Q2, ('(q - 2) * zeta[q - 1][i]', 'q * zeta[q - 1][i]'),
+            ('rl.hermite_prob(q - 2, b[i])', 'rl.hermite_prob(q, b[i])'))),
+        ('He_{q-2} in a but the printed q in b', _mutant(
+            _A6_Q2, ('(q - 2) * zeta[q - 1][i]', 'q * zeta[q - 1][i]'))),
+        ('always q = ell + 1 (a unit at a root of He_{ell-1} breaks it)', _mutant(
+            _A6_Q2, ('q = ell + 1 if abs(zeta[ell + 1][i]) >= abs(zeta[ell + 2][i]) else ell + 2',
+                     'q = ell + 1'))),
+        ('missing sign (-1)^q in a', _mutant(
+            _A6_Q2, ('np.sqrt(2 * np.pi) * (-1) ** q * zeta[q][i]',
+                     'np.sqrt(2 * np.pi) * zeta[q][i]'))),
+        ('a without the factor exp(b^2/2)', _mutant(
+            _A6_Q2, (' * np.exp(b[i] ** 2 / 2)', ''))),
         ('the ell = 1 formulas from f_2 and f_3 whatever ell', (
             'def scalars_from_tensors(W_hat, tensors, ell):\n'
             '    W_hat = np.asarray(W_hat, dtype=float)\n'
@@ -545,6 +486,43 @@ WRONG_ANSWERS['a6_learning_with_biases'] = {
     ],
 }
 
+_A7_Q2 = (
+    'def oracle_estimate(net, X, Y):\n'
+    '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
+    '    active = X @ net.V.T > 0\n'
+    '    design = np.hstack([active[:, [i]] * X for i in range(net.k)])\n'
+    '    theta = np.linalg.lstsq(design, Y, rcond=None)[0]\n'
+    '    U, V = np.zeros((Y.shape[1], net.k)), np.zeros((net.k, net.d))\n'
+    '    for i in range(net.k):\n'
+    '        Z = theta[i * net.d:(i + 1) * net.d].T\n'
+    '        left, s, right_t = np.linalg.svd(Z, full_matrices=False)\n'
+    '        sign = 1.0 if right_t[0] @ net.V[i] >= 0 else -1.0\n'
+    '        V[i], U[:, i] = sign * right_t[0], sign * s[0] * left[:, 0]\n'
+    '    return rl.TwoLayerNetwork(U, V)'
+)
+
+_A7_Q3 = (
+    'def oracle_errors(net, ns, noise, seed, repeats=3):\n'
+    '    rng = np.random.default_rng(seed)\n'
+    '    errors = []\n'
+    '    for n in ns:\n'
+    '        trials = []\n'
+    '        for _ in range(repeats):\n'
+    '            X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
+    '            trials.append(rl.parameter_error(net, oracle_estimate(net, X, Y)))\n'
+    '        errors.append(np.mean(trials))\n'
+    '    return np.array(errors)\n'
+    '\n'
+    'def loglog_slope(x, y):\n'
+    '    return float(np.polyfit(np.log(x), np.log(y), 1)[0])\n'
+    '\n'
+    'def oracle_ratio(net, n, noise, seed):\n'
+    '    rng = np.random.default_rng(seed)\n'
+    '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
+    '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
+    '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
+)
+
 WRONG_ANSWERS['a7_noisy_recovery'] = {
     'q1': [
         ('no sign fixing', (
@@ -570,175 +548,99 @@ WRONG_ANSWERS['a7_noisy_recovery'] = {
         )),
     ],
     'q2': [
-        ('no activation pattern (a linear model)', (
-            'def oracle_estimate(net, X, Y):\n'
-            '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
-            '    active = np.ones((len(X), net.k), dtype=bool)\n'
-            '    design = np.hstack([active[:, [i]] * X for i in range(net.k)])\n'
-            '    theta = np.linalg.lstsq(design, Y, rcond=None)[0]\n'
-            '    U, V = np.zeros((Y.shape[1], net.k)), np.zeros((net.k, net.d))\n'
-            '    for i in range(net.k):\n'
-            '        Z = theta[i * net.d:(i + 1) * net.d].T\n'
-            '        left, s, right_t = np.linalg.svd(Z, full_matrices=False)\n'
-            '        sign = 1.0 if right_t[0] @ net.V[i] >= 0 else -1.0\n'
-            '        V[i], U[:, i] = sign * right_t[0], sign * s[0] * left[:, 0]\n'
-            '    return rl.TwoLayerNetwork(U, V)'
-        )),
-        ('v from the first row of Z_i, not the top singular pair', (
-            'def oracle_estimate(net, X, Y):\n'
-            '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
-            '    active = X @ net.V.T > 0\n'
-            '    design = np.hstack([active[:, [i]] * X for i in range(net.k)])\n'
-            '    theta = np.linalg.lstsq(design, Y, rcond=None)[0]\n'
-            '    U, V = np.zeros((Y.shape[1], net.k)), np.zeros((net.k, net.d))\n'
-            '    for i in range(net.k):\n'
-            '        Z = theta[i * net.d:(i + 1) * net.d].T\n'
-            '        v = Z[0] / np.linalg.norm(Z[0])\n'
-            '        sign = 1.0 if v @ net.V[i] >= 0 else -1.0\n'
-            '        V[i], U[:, i] = sign * v, sign * (Z @ v)\n'
-            '    return rl.TwoLayerNetwork(U, V)'
-        )),
-        ('sign of the singular pair not aligned', (
-            'def oracle_estimate(net, X, Y):\n'
-            '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
-            '    active = X @ net.V.T > 0\n'
-            '    design = np.hstack([active[:, [i]] * X for i in range(net.k)])\n'
-            '    theta = np.linalg.lstsq(design, Y, rcond=None)[0]\n'
-            '    U, V = np.zeros((Y.shape[1], net.k)), np.zeros((net.k, net.d))\n'
-            '    for i in range(net.k):\n'
-            '        Z = theta[i * net.d:(i + 1) * net.d].T\n'
-            '        left, s, right_t = np.linalg.svd(Z, full_matrices=False)\n'
-            '        V[i], U[:, i] = right_t[0], s[0] * left[:, 0]\n'
-            '    return rl.TwoLayerNetwork(U, V)'
-        )),
-        ('V not normalised (the singular value left in V)', (
-            'def oracle_estimate(net, X, Y):\n'
-            '    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)\n'
-            '    active = X @ net.V.T > 0\n'
-            '    design = np.hstack([active[:, [i]] * X for i in range(net.k)])\n'
-            '    theta = np.linalg.lstsq(design, Y, rcond=None)[0]\n'
-            '    U, V = np.zeros((Y.shape[1], net.k)), np.zeros((net.k, net.d))\n'
-            '    for i in range(net.k):\n'
-            '        Z = theta[i * net.d:(i + 1) * net.d].T\n'
-            '        left, s, right_t = np.linalg.svd(Z, full_matrices=False)\n'
-            '        sign = 1.0 if right_t[0] @ net.V[i] >= 0 else -1.0\n'
-            '        V[i], U[:, i] = sign * s[0] * right_t[0], sign * left[:, 0]\n'
-            '    return rl.TwoLayerNetwork(U, V)'
-        )),
+        ('no activation pattern (a linear model)', _mutant(
+            _A7_Q2, ('active = X @ net.V.T > 0', 'active = np.ones((len(X), net.k), dtype=bool)'))),
+        ('v from the first row of Z_i, not the top singular pair', _mutant(
+            _A7_Q2, ('        left, s, right_t = np.linalg.svd(Z, full_matrices=False)\n'
+                     '        sign = 1.0 if right_t[0] @ net.V[i] >= 0 else -1.0\n'
+                     '        V[i], U[:, i] = sign * right_t[0], sign * s[0] * left[:, 0]\n',
+                     '        v = Z[0] / np.linalg.norm(Z[0])\n'
+                     '        sign = 1.0 if v @ net.V[i] >= 0 else -1.0\n'
+                     '        V[i], U[:, i] = sign * v, sign * (Z @ v)\n'))),
+        ('sign of the singular pair not aligned', _mutant(
+            _A7_Q2, ('        sign = 1.0 if right_t[0] @ net.V[i] >= 0 else -1.0\n', ''),
+            ('V[i], U[:, i] = sign * right_t[0], sign * s[0] * left[:, 0]',
+             'V[i], U[:, i] = right_t[0], s[0] * left[:, 0]'))),
+        ('V not normalised (the singular value left in V)', _mutant(
+            _A7_Q2, ('V[i], U[:, i] = sign * right_t[0], sign * s[0] * left[:, 0]',
+                     'V[i], U[:, i] = sign * s[0] * right_t[0], sign * left[:, 0]'))),
         ('calls rl.refine_by_patterns (forbidden shortcut)', (
             'def oracle_estimate(net, X, Y):\n'
             '    return rl.refine_by_patterns(net, X, Y, fit_bias=False, max_iter=1).network'
         )),
     ],
     'q3': [
-        ('ratio inverted (oracle / method)', (
-            'def oracle_errors(net, ns, noise, seed, repeats=3):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    errors = []\n'
-            '    for n in ns:\n'
-            '        trials = []\n'
-            '        for _ in range(repeats):\n'
-            '            X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '            trials.append(rl.parameter_error(net, oracle_estimate(net, X, Y)))\n'
-            '        errors.append(np.mean(trials))\n'
-            '    return np.array(errors)\n'
-            '\n'
-            'def loglog_slope(x, y):\n'
-            '    return float(np.polyfit(np.log(x), np.log(y), 1)[0])\n'
-            '\n'
-            'def oracle_ratio(net, n, noise, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
-            '    return rl.parameter_error(net, oracle_estimate(net, X, Y)) / ours'
-        )),
-        ('oracle on fresh samples, not the same ones', (
-            'def oracle_errors(net, ns, noise, seed, repeats=3):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    errors = []\n'
-            '    for n in ns:\n'
-            '        trials = []\n'
-            '        for _ in range(repeats):\n'
-            '            X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '            trials.append(rl.parameter_error(net, oracle_estimate(net, X, Y)))\n'
-            '        errors.append(np.mean(trials))\n'
-            '    return np.array(errors)\n'
-            '\n'
-            'def loglog_slope(x, y):\n'
-            '    return float(np.polyfit(np.log(x), np.log(y), 1)[0])\n'
-            '\n'
-            'def oracle_ratio(net, n, noise, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
-            '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
-        )),
-        ('linear fit, not log-log', (
-            'def oracle_errors(net, ns, noise, seed, repeats=3):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    errors = []\n'
-            '    for n in ns:\n'
-            '        trials = []\n'
-            '        for _ in range(repeats):\n'
-            '            X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '            trials.append(rl.parameter_error(net, oracle_estimate(net, X, Y)))\n'
-            '        errors.append(np.mean(trials))\n'
-            '    return np.array(errors)\n'
-            '\n'
-            'def loglog_slope(x, y):\n'
-            '    return float(np.polyfit(x, y, 1)[0])\n'
-            '\n'
-            'def oracle_ratio(net, n, noise, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
-            '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
-        )),
-        ('log10 of y against ln of x', (
-            'def oracle_errors(net, ns, noise, seed, repeats=3):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    errors = []\n'
-            '    for n in ns:\n'
-            '        trials = []\n'
-            '        for _ in range(repeats):\n'
-            '            X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '            trials.append(rl.parameter_error(net, oracle_estimate(net, X, Y)))\n'
-            '        errors.append(np.mean(trials))\n'
-            '    return np.array(errors)\n'
-            '\n'
-            'def loglog_slope(x, y):\n'
-            '    return float(np.polyfit(np.log(x), np.log10(y), 1)[0])\n'
-            '\n'
-            'def oracle_ratio(net, n, noise, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
-            '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
-        )),
-        ('a fresh generator for every sample (the same draws)', (
-            'def oracle_errors(net, ns, noise, seed, repeats=3):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    errors = []\n'
-            '    for n in ns:\n'
-            '        trials = []\n'
-            '        for _ in range(repeats):\n'
-            '            X, Y = rl.gaussian_samples(net, n, noise=noise, rng=np.random.default_rng(seed))\n'
-            '            trials.append(rl.parameter_error(net, oracle_estimate(net, X, Y)))\n'
-            '        errors.append(np.mean(trials))\n'
-            '    return np.array(errors)\n'
-            '\n'
-            'def loglog_slope(x, y):\n'
-            '    return float(np.polyfit(np.log(x), np.log(y), 1)[0])\n'
-            '\n'
-            'def oracle_ratio(net, n, noise, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
-            '    ours = rl.parameter_error(net, rl.recover_noisy(X, Y, net.k, n_trials=1, rng=rng).network)\n'
-            '    return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))'
-        )),
+        ('ratio inverted (oracle / method)', _mutant(
+            _A7_Q3, ('return ours / rl.parameter_error(net, oracle_estimate(net, X, Y))',
+                     'return rl.parameter_error(net, oracle_estimate(net, X, Y)) / ours'))),
+        ('oracle on fresh samples, not the same ones', _mutant(
+            _A7_Q3, ('    return ours / ',
+                     '    X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n'
+                     '    return ours / '))),
+        ('linear fit, not log-log', _mutant(
+            _A7_Q3, ('np.polyfit(np.log(x), np.log(y), 1)', 'np.polyfit(x, y, 1)'))),
+        ('log10 of y against ln of x', _mutant(
+            _A7_Q3, ('np.polyfit(np.log(x), np.log(y), 1)',
+                     'np.polyfit(np.log(x), np.log10(y), 1)'))),
+        ('a fresh generator for every sample (the same draws)', _mutant(
+            _A7_Q3, ('            X, Y = rl.gaussian_samples(net, n, noise=noise, rng=rng)\n',
+                     '            X, Y = rl.gaussian_samples(net, n, noise=noise,'
+                     ' rng=np.random.default_rng(seed))\n'))),
     ],
 }
+
+_A8_Q2 = (
+    'def fpt_search(X, y, S, k, n_candidates=15, rng=None):\n'
+    '    rng = np.random.default_rng(rng)\n'
+    '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
+    '    Z = X @ S\n'
+    '    best, best_residual = None, np.inf\n'
+    '    for _ in range(n_candidates):\n'
+    '        W = rng.standard_normal((k, k))\n'
+    '        W /= np.linalg.norm(W, axis=1, keepdims=True)\n'
+    '        u = np.linalg.lstsq(np.maximum(Z @ W.T, 0), y, rcond=None)[0]\n'
+    '        try:\n'
+    '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y,'
+    ' bias=False).network\n'
+    '        except ValueError:\n'
+    '            continue\n'
+    '        residual = np.linalg.norm(y - candidate.predict(Z).ravel()) / np.linalg.norm(y)\n'
+    '        if residual < best_residual:\n'
+    '            best, best_residual = candidate, residual\n'
+    '    lifted = rl.TwoLayerNetwork(best.U, best.V @ S.T)\n'
+    '    return rl.refine_by_patterns(lifted, X, y, bias=False).network'
+)
+# The lift to R^d and the final polish, the last two lines of _A8_Q2.
+_A8_Q2_LIFT_AND_POLISH = (
+    '    lifted = rl.TwoLayerNetwork(best.U, best.V @ S.T)\n'
+    '    return rl.refine_by_patterns(lifted, X, y, bias=False).network'
+)
+
+_A8_Q3 = (
+    'def filtered_pca_span(X, y, k, quantile=0.5, n_bins=2):\n'
+    '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
+    '    n, d = X.shape\n'
+    '    Q = np.zeros((d, 0))\n'
+    '    for _ in range(k):\n'
+    '        P = np.eye(d) - Q @ Q.T\n'
+    '        labels = np.zeros(n, dtype=int)\n'
+    '        for j in range(Q.shape[1]):\n'
+    '            s = X @ Q[:, j]\n'
+    '            edges = np.quantile(s, np.linspace(0, 1, n_bins + 1)[1:-1])\n'
+    '            labels = labels * n_bins + np.searchsorted(edges, s)\n'
+    '        M = np.zeros((d, d))\n'
+    '        for cell in np.unique(labels):\n'
+    '            idx = labels == cell\n'
+    '            Xc = X[idx] @ P\n'
+    '            r = y[idx] - np.median(y[idx])\n'
+    '            keep = np.abs(r) > np.quantile(np.abs(r), quantile)\n'
+    '            A = Xc[keep].T @ Xc[keep] / idx.sum() - keep.mean() * P\n'
+    '            b = Xc.T @ r / idx.sum()\n'
+    '            M += (idx.sum() / n) * (A @ A + np.outer(b, b))\n'
+    '        v = P @ np.linalg.eigh(P @ M @ P)[1][:, -1]\n'
+    '        Q = np.hstack([Q, (v / np.linalg.norm(v))[:, None]])\n'
+    '    return Q'
+)
 
 WRONG_ANSWERS['a8_beyond_full_rank'] = {
     'q1': [
@@ -776,188 +678,66 @@ WRONG_ANSWERS['a8_beyond_full_rank'] = {
         )),
     ],
     'q2': [
-        ('no lift: returns the network in R^k', (
-            'def fpt_search(X, y, S, k, n_candidates=15, rng=None):\n'
-            '    rng = np.random.default_rng(rng)\n'
-            '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
-            '    Z = X @ S\n'
-            '    best, best_residual = None, np.inf\n'
-            '    for _ in range(n_candidates):\n'
-            '        W = rng.standard_normal((k, k))\n'
-            '        W /= np.linalg.norm(W, axis=1, keepdims=True)\n'
-            '        u = np.linalg.lstsq(np.maximum(Z @ W.T, 0), y, rcond=None)[0]\n'
-            '        try:\n'
-            '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y, bias=False).network\n'
-            '        except ValueError:\n'
-            '            continue\n'
-            '        residual = np.linalg.norm(y - candidate.predict(Z).ravel()) / np.linalg.norm(y)\n'
-            '        if residual < best_residual:\n'
-            '            best, best_residual = candidate, residual\n'
-            '    return best'
-        )),
-        ('lifted but not polished in R^d (keeps the error of the span)', (
-            'def fpt_search(X, y, S, k, n_candidates=15, rng=None):\n'
-            '    rng = np.random.default_rng(rng)\n'
-            '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
-            '    Z = X @ S\n'
-            '    best, best_residual = None, np.inf\n'
-            '    for _ in range(n_candidates):\n'
-            '        W = rng.standard_normal((k, k))\n'
-            '        W /= np.linalg.norm(W, axis=1, keepdims=True)\n'
-            '        u = np.linalg.lstsq(np.maximum(Z @ W.T, 0), y, rcond=None)[0]\n'
-            '        try:\n'
-            '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y, bias=False).network\n'
-            '        except ValueError:\n'
-            '            continue\n'
-            '        residual = np.linalg.norm(y - candidate.predict(Z).ravel()) / np.linalg.norm(y)\n'
-            '        if residual < best_residual:\n'
-            '            best, best_residual = candidate, residual\n'
-            '    return rl.TwoLayerNetwork(best.U, best.V @ S.T)'
-        )),
-        ('keeps the candidate with the largest residual', (
-            'def fpt_search(X, y, S, k, n_candidates=15, rng=None):\n'
-            '    rng = np.random.default_rng(rng)\n'
-            '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
-            '    Z = X @ S\n'
-            '    best, best_residual = None, np.inf\n'
-            '    for _ in range(n_candidates):\n'
-            '        W = rng.standard_normal((k, k))\n'
-            '        W /= np.linalg.norm(W, axis=1, keepdims=True)\n'
-            '        u = np.linalg.lstsq(np.maximum(Z @ W.T, 0), y, rcond=None)[0]\n'
-            '        try:\n'
-            '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W), Z, y, bias=False).network\n'
-            '        except ValueError:\n'
-            '            continue\n'
-            '        residual = np.linalg.norm(y - candidate.predict(Z).ravel()) / np.linalg.norm(y)\n'
-            '        if best is None or residual > best_residual:\n'
-            '            best, best_residual = candidate, residual\n'
-            '    lifted = rl.TwoLayerNetwork(best.U, best.V @ S.T)\n'
-            '    return rl.refine_by_patterns(lifted, X, y, bias=False).network'
-        )),
-        ('no polishing of the candidates (least squares for u only)', (
-            'def fpt_search(X, y, S, k, n_candidates=15, rng=None):\n'
-            '    rng = np.random.default_rng(rng)\n'
-            '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
-            '    Z = X @ S\n'
-            '    best, best_residual = None, np.inf\n'
-            '    for _ in range(n_candidates):\n'
-            '        W = rng.standard_normal((k, k))\n'
-            '        W /= np.linalg.norm(W, axis=1, keepdims=True)\n'
-            '        u = np.linalg.lstsq(np.maximum(Z @ W.T, 0), y, rcond=None)[0]\n'
-            '        candidate = rl.TwoLayerNetwork(u[None, :], W)\n'
-            '        residual = np.linalg.norm(y - candidate.predict(Z).ravel()) / np.linalg.norm(y)\n'
-            '        if residual < best_residual:\n'
-            '            best, best_residual = candidate, residual\n'
-            '    return rl.TwoLayerNetwork(best.U, best.V @ S.T)'
-        )),
+        ('no lift: returns the network in R^k', _mutant(
+            _A8_Q2, (_A8_Q2_LIFT_AND_POLISH, '    return best'))),
+        ('lifted but not polished in R^d (keeps the error of the span)', _mutant(
+            _A8_Q2, (_A8_Q2_LIFT_AND_POLISH,
+                     '    return rl.TwoLayerNetwork(best.U, best.V @ S.T)'))),
+        ('keeps the candidate with the largest residual', _mutant(
+            _A8_Q2, ('if residual < best_residual:',
+                     'if best is None or residual > best_residual:'))),
+        ('no polishing of the candidates (least squares for u only)', _mutant(
+            _A8_Q2, ('        try:\n'
+                     '            candidate = rl.refine_by_patterns(rl.TwoLayerNetwork(u[None, :], W),'
+                     ' Z, y, bias=False).network\n'
+                     '        except ValueError:\n'
+                     '            continue\n',
+                     '        candidate = rl.TwoLayerNetwork(u[None, :], W)\n'),
+            (_A8_Q2_LIFT_AND_POLISH, '    return rl.TwoLayerNetwork(best.U, best.V @ S.T)'))),
     ],
     'q3': [
-        ('no filter (plain second moments, blind here)', (
-            'def filtered_pca_span(X, y, k, quantile=0.5, n_bins=2):\n'
-            '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
-            '    n, d = X.shape\n'
-            '    Q = np.zeros((d, 0))\n'
-            '    for _ in range(k):\n'
-            '        P = np.eye(d) - Q @ Q.T\n'
-            '        labels = np.zeros(n, dtype=int)\n'
-            '        for j in range(Q.shape[1]):\n'
-            '            s = X @ Q[:, j]\n'
-            '            edges = np.quantile(s, np.linspace(0, 1, n_bins + 1)[1:-1])\n'
-            '            labels = labels * n_bins + np.searchsorted(edges, s)\n'
-            '        M = np.zeros((d, d))\n'
-            '        for cell in np.unique(labels):\n'
-            '            idx = labels == cell\n'
-            '            Xc = X[idx] @ P\n'
-            '            r = y[idx] - np.median(y[idx])\n'
-            '            keep = np.ones(len(r), dtype=bool)\n'
-            '            A = Xc[keep].T @ Xc[keep] / idx.sum() - keep.mean() * P\n'
-            '            b = Xc.T @ r / idx.sum()\n'
-            '            M += (idx.sum() / n) * (A @ A + np.outer(b, b))\n'
-            '        v = P @ np.linalg.eigh(P @ M @ P)[1][:, -1]\n'
-            '        Q = np.hstack([Q, (v / np.linalg.norm(v))[:, None]])\n'
-            '    return Q'
-        )),
-        ('no projection onto the complement (finds the same direction twice)', (
-            'def filtered_pca_span(X, y, k, quantile=0.5, n_bins=2):\n'
-            '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
-            '    n, d = X.shape\n'
-            '    Q = np.zeros((d, 0))\n'
-            '    for _ in range(k):\n'
-            '        P = np.eye(d)\n'
-            '        labels = np.zeros(n, dtype=int)\n'
-            '        for j in range(Q.shape[1]):\n'
-            '            s = X @ Q[:, j]\n'
-            '            edges = np.quantile(s, np.linspace(0, 1, n_bins + 1)[1:-1])\n'
-            '            labels = labels * n_bins + np.searchsorted(edges, s)\n'
-            '        M = np.zeros((d, d))\n'
-            '        for cell in np.unique(labels):\n'
-            '            idx = labels == cell\n'
-            '            Xc = X[idx] @ P\n'
-            '            r = y[idx] - np.median(y[idx])\n'
-            '            keep = np.abs(r) > np.quantile(np.abs(r), quantile)\n'
-            '            A = Xc[keep].T @ Xc[keep] / idx.sum() - keep.mean() * P\n'
-            '            b = Xc.T @ r / idx.sum()\n'
-            '            M += (idx.sum() / n) * (A @ A + np.outer(b, b))\n'
-            '        v = P @ np.linalg.eigh(P @ M @ P)[1][:, -1]\n'
-            '        Q = np.hstack([Q, (v / np.linalg.norm(v))[:, None]])\n'
-            '    return Q'
-        )),
-        ('A instead of A^2 (signed top eigenvector)', (
-            'def filtered_pca_span(X, y, k, quantile=0.5, n_bins=2):\n'
-            '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
-            '    n, d = X.shape\n'
-            '    Q = np.zeros((d, 0))\n'
-            '    for _ in range(k):\n'
-            '        P = np.eye(d) - Q @ Q.T\n'
-            '        labels = np.zeros(n, dtype=int)\n'
-            '        for j in range(Q.shape[1]):\n'
-            '            s = X @ Q[:, j]\n'
-            '            edges = np.quantile(s, np.linspace(0, 1, n_bins + 1)[1:-1])\n'
-            '            labels = labels * n_bins + np.searchsorted(edges, s)\n'
-            '        M = np.zeros((d, d))\n'
-            '        for cell in np.unique(labels):\n'
-            '            idx = labels == cell\n'
-            '            Xc = X[idx] @ P\n'
-            '            r = y[idx] - np.median(y[idx])\n'
-            '            keep = np.abs(r) > np.quantile(np.abs(r), quantile)\n'
-            '            A = Xc[keep].T @ Xc[keep] / idx.sum() - keep.mean() * P\n'
-            '            b = Xc.T @ r / idx.sum()\n'
-            '            M += (idx.sum() / n) * (A + np.outer(b, b))\n'
-            '        v = P @ np.linalg.eigh(P @ M @ P)[1][:, -1]\n'
-            '        Q = np.hstack([Q, (v / np.linalg.norm(v))[:, None]])\n'
-            '    return Q'
-        )),
-        ('filters on |y| instead of the residual from the median', (
-            'def filtered_pca_span(X, y, k, quantile=0.5, n_bins=2):\n'
-            '    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()\n'
-            '    n, d = X.shape\n'
-            '    Q = np.zeros((d, 0))\n'
-            '    for _ in range(k):\n'
-            '        P = np.eye(d) - Q @ Q.T\n'
-            '        labels = np.zeros(n, dtype=int)\n'
-            '        for j in range(Q.shape[1]):\n'
-            '            s = X @ Q[:, j]\n'
-            '            edges = np.quantile(s, np.linspace(0, 1, n_bins + 1)[1:-1])\n'
-            '            labels = labels * n_bins + np.searchsorted(edges, s)\n'
-            '        M = np.zeros((d, d))\n'
-            '        for cell in np.unique(labels):\n'
-            '            idx = labels == cell\n'
-            '            Xc = X[idx] @ P\n'
-            '            r = y[idx] - np.median(y[idx])\n'
-            '            keep = np.abs(y[idx]) > np.quantile(np.abs(y[idx]), quantile)\n'
-            '            A = Xc[keep].T @ Xc[keep] / idx.sum() - keep.mean() * P\n'
-            '            b = Xc.T @ r / idx.sum()\n'
-            '            M += (idx.sum() / n) * (A @ A + np.outer(b, b))\n'
-            '        v = P @ np.linalg.eigh(P @ M @ P)[1][:, -1]\n'
-            '        Q = np.hstack([Q, (v / np.linalg.norm(v))[:, None]])\n'
-            '    return Q'
-        )),
+        ('no filter (plain second moments, blind here)', _mutant(
+            _A8_Q3, ('keep = np.abs(r) > np.quantile(np.abs(r), quantile)',
+                     'keep = np.ones(len(r), dtype=bool)'))),
+        ('no projection onto the complement (finds the same direction twice)', _mutant(
+            _A8_Q3, ('P = np.eye(d) - Q @ Q.T', 'P = np.eye(d)'))),
+        ('A instead of A^2 (signed top eigenvector)', _mutant(
+            _A8_Q3, ('(A @ A + np.outer(b, b))', '(A + np.outer(b, b))'))),
+        ('filters on |y| instead of the residual from the median', _mutant(
+            _A8_Q3, ('keep = np.abs(r) > np.quantile(np.abs(r), quantile)',
+                     'keep = np.abs(y[idx]) > np.quantile(np.abs(y[idx]), quantile)'))),
         ('calls rl.filtered_pca (forbidden shortcut)', (
             'def filtered_pca_span(X, y, k, quantile=0.5, n_bins=2):\n'
             '    return rl.filtered_pca(X, y, k, quantile=quantile, n_bins=n_bins).basis'
         )),
     ],
 }
+
+_A9_Q2 = (
+    'def theorem31_error(true_net, est_net):\n'
+    '    t, e = normalize(true_net), normalize(est_net)\n'
+    '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
+    '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
+    '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
+    '    rows = np.arange(t.k)\n'
+    '    return float(min(D[rows, list(perm)].max() for perm in itertools.permutations(range(t.k))))'
+)
+# The bottleneck matching of _A9_Q2: the least, over permutations, of the largest error.
+_A9_Q2_MATCHING = 'min(D[rows, list(perm)].max() for perm in itertools.permutations(range(t.k)))'
+
+_A9_Q3 = (
+    'def certificate(est, X, y):\n'
+    '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
+    '    return float(np.linalg.norm(y - est.predict(X).reshape(y.shape)) / np.linalg.norm(y))\n'
+    '\n'
+    'def compare_methods(net, n, seed):\n'
+    '    rng = np.random.default_rng(seed)\n'
+    '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
+    '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
+    '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
+    '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
+    "            for name, est in (('tensor', tensor), ('adam', adam))}"
+)
 
 WRONG_ANSWERS['a9_gradient_descent'] = {
     'q1': [
@@ -982,124 +762,43 @@ WRONG_ANSWERS['a9_gradient_descent'] = {
         )),
     ],
     'q2': [
-        ('sum of the per-unit errors, not the largest', (
-            'def theorem31_error(true_net, est_net):\n'
-            '    t, e = normalize(true_net), normalize(est_net)\n'
-            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
-            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
-            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
-            '    rows = np.arange(t.k)\n'
-            '    return float(min(D[rows, list(perm)].sum() for perm in itertools.permutations(range(t.k))))'
-        )),
-        ('no matching (identity permutation)', (
-            'def theorem31_error(true_net, est_net):\n'
-            '    t, e = normalize(true_net), normalize(est_net)\n'
-            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
-            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
-            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
-            '    rows = np.arange(t.k)\n'
-            '    return float(D[rows, rows].max())'
-        )),
-        ('minimum-sum matching, then its largest error', (
-            'from scipy.optimize import linear_sum_assignment\n'
-            'def theorem31_error(true_net, est_net):\n'
-            '    t, e = normalize(true_net), normalize(est_net)\n'
-            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
-            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
-            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
-            '    rows = np.arange(t.k)\n'
-            '    r, c = linear_sum_assignment(D)\n'
-            '    return float(D[r, c].max())'
-        )),
-        ('networks not normalised first', (
-            'def theorem31_error(true_net, est_net):\n'
-            '    t, e = true_net, est_net\n'
-            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
-            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
-            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
-            '    rows = np.arange(t.k)\n'
-            '    return float(min(D[rows, list(perm)].max() for perm in itertools.permutations(range(t.k))))'
-        )),
-        ('largest error over all pairs, no matching', (
-            'def theorem31_error(true_net, est_net):\n'
-            '    t, e = normalize(true_net), normalize(est_net)\n'
-            '    D = (np.linalg.norm(t.V[:, None] - e.V[None], axis=2)\n'
-            '         + np.linalg.norm(t.U[:, :, None] - e.U[:, None, :], axis=0)\n'
-            '         + np.abs(t.b[:, None] - e.b[None, :]))\n'
-            '    rows = np.arange(t.k)\n'
-            '    return float(D.min(axis=1).max())'
-        )),
+        ('sum of the per-unit errors, not the largest', _mutant(
+            _A9_Q2, ('D[rows, list(perm)].max()', 'D[rows, list(perm)].sum()'))),
+        ('no matching (identity permutation)', _mutant(
+            _A9_Q2, (_A9_Q2_MATCHING, 'D[rows, rows].max()'))),
+        ('minimum-sum matching, then its largest error', _mutant(
+            _A9_Q2, ('def theorem31_error',
+                     'from scipy.optimize import linear_sum_assignment\ndef theorem31_error'),
+            (f'    return float({_A9_Q2_MATCHING})',
+             '    r, c = linear_sum_assignment(D)\n'
+             '    return float(D[r, c].max())'))),
+        ('networks not normalised first', _mutant(
+            _A9_Q2, ('t, e = normalize(true_net), normalize(est_net)',
+                     't, e = true_net, est_net'))),
+        ('largest error over all pairs, no matching', _mutant(
+            _A9_Q2, (_A9_Q2_MATCHING, 'D.min(axis=1).max()'))),
         ('calls rl.parameter_error (forbidden shortcut)', (
             'def theorem31_error(true_net, est_net):\n'
             '    return float(rl.parameter_error(true_net, est_net))'
         )),
     ],
     'q3': [
-        ('absolute residual, not relative', (
-            'def certificate(est, X, y):\n'
-            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
-            '    return float(np.linalg.norm(y - est.predict(X).reshape(y.shape)))\n'
-            '\n'
-            'def compare_methods(net, n, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
-            '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
-            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
-            "            for name, est in (('tensor', tensor), ('adam', adam))}"
-        )),
-        ('mean squared error', (
-            'def certificate(est, X, y):\n'
-            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
-            '    return float(np.mean((y - est.predict(X).reshape(y.shape)) ** 2))\n'
-            '\n'
-            'def compare_methods(net, n, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
-            '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
-            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
-            "            for name, est in (('tensor', tensor), ('adam', adam))}"
-        )),
-        ('relative to the prediction, not to the labels', (
-            'def certificate(est, X, y):\n'
-            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
-            '    return float(np.linalg.norm(y - est.predict(X).reshape(y.shape)) / np.linalg.norm(est.predict(X)))\n'
-            '\n'
-            'def compare_methods(net, n, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
-            '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
-            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
-            "            for name, est in (('tensor', tensor), ('adam', adam))}"
-        )),
-        ('Adam on fresh samples, not the same instance', (
-            'def certificate(est, X, y):\n'
-            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
-            '    return float(np.linalg.norm(y - est.predict(X).reshape(y.shape)) / np.linalg.norm(y))\n'
-            '\n'
-            'def compare_methods(net, n, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
-            '    X2, y2 = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    adam = rl.fit_adam(X2, y2, net.k, max_steps=300, rng=rng).network\n'
-            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
-            "            for name, est in (('tensor', tensor), ('adam', adam))}"
-        )),
-        ("Adam before the tensor method (the generator's draws swapped)", (
-            'def certificate(est, X, y):\n'
-            '    y = np.asarray(y, dtype=float).reshape(len(X), -1)\n'
-            '    return float(np.linalg.norm(y - est.predict(X).reshape(y.shape)) / np.linalg.norm(y))\n'
-            '\n'
-            'def compare_methods(net, n, seed):\n'
-            '    rng = np.random.default_rng(seed)\n'
-            '    X, y = rl.gaussian_samples(net, n, rng=rng)\n'
-            '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
-            '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
-            '    return {name: (certificate(est, X, y), theorem31_error(net, est))\n'
-            "            for name, est in (('tensor', tensor), ('adam', adam))}"
-        )),
+        ('absolute residual, not relative', _mutant(
+            _A9_Q3, ('np.linalg.norm(y - est.predict(X).reshape(y.shape)) / np.linalg.norm(y)',
+                     'np.linalg.norm(y - est.predict(X).reshape(y.shape))'))),
+        ('mean squared error', _mutant(
+            _A9_Q3, ('np.linalg.norm(y - est.predict(X).reshape(y.shape)) / np.linalg.norm(y)',
+                     'np.mean((y - est.predict(X).reshape(y.shape)) ** 2)'))),
+        ('relative to the prediction, not to the labels', _mutant(
+            _A9_Q3, ('/ np.linalg.norm(y))', '/ np.linalg.norm(est.predict(X)))'))),
+        ('Adam on fresh samples, not the same instance', _mutant(
+            _A9_Q3, ('    adam = rl.fit_adam(X, y, ',
+                     '    X2, y2 = rl.gaussian_samples(net, n, rng=rng)\n'
+                     '    adam = rl.fit_adam(X2, y2, '))),
+        ("Adam before the tensor method (the generator's draws swapped)", _mutant(
+            _A9_Q3, ('    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'
+                     '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n',
+                     '    adam = rl.fit_adam(X, y, net.k, max_steps=300, rng=rng).network\n'
+                     '    tensor = rl.recover_with_bias(X, y, net.k, rng=rng).network\n'))),
     ],
 }
