@@ -44,7 +44,7 @@ from ._validation import (
     describe,
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
-from .hermite import hermite_prob, normal_cdf, normal_pdf
+from .hermite import hermite_prob
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
 from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
@@ -61,7 +61,6 @@ __all__ = [
     "projected_moments",
     "tensor_stage",
     "recover_with_bias",
-    "relu_tail_l2",
     "large_bias_surrogate",
 ]
 
@@ -826,27 +825,6 @@ def recover_with_bias(
 # ---------------------------------------------------------------------------
 # Large biases (ATV21, Theorem 3.2 and footnotes 3-4)
 # ---------------------------------------------------------------------------
-def relu_tail_l2(b):
-    """``E[sigma(z - |b|)^2] = (1 + b^2) Phi(-|b|) - |b| phi(b)`` for ``z ~ N(0, 1)``.
-
-    The squared L2 cost of replacing a unit ``sigma(w.x + b)`` (``|w| = 1``) by
-    the affine function ``w.x + b`` when ``b > 0``, or by 0 when ``b < 0``:
-    the difference is ``-sigma(-w.x - b)`` resp. ``sigma(w.x + b)``, a ReLU of
-    a standard normal shifted by ``-|b|`` (ATV21, Section 3).
-
-    Examples
-    --------
-    >>> round(float(relu_tail_l2(3.0)), 6)
-    0.000203
-    """
-    b = np.abs(as_finite_array(b, "b"))
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = (1.0 + b**2) * normal_cdf(-b) - b * normal_pdf(b)
-    # Beyond |b| = 38, Phi(-|b|) and phi(b) underflow to 0 (the value is below 1e-300):
-    # 0, not the NaN of inf * 0.
-    return np.where(b > 38.0, 0.0, out)[()]  # [()]: a numpy scalar for scalar b, as before
-
-
 def large_bias_surrogate(net, threshold=3.0) -> TwoLayerNetwork:
     """A network with at most ``k' + 2`` units that replaces the units with ``|b_i| >= threshold``.
 

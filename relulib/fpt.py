@@ -35,7 +35,7 @@ from ._validation import (
     as_finite_array, as_positive_int, as_real_scalar, as_recovery_problem, as_rng, as_samples,
 )
 from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance
-from .hermite import normal_cdf
+from .gaussian import normal_cdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
 

@@ -20,17 +20,14 @@ import numpy as np
 from numpy.polynomial import hermite_e
 from scipy import special
 
-from ._validation import (
-    as_finite_array, as_nonnegative_int, as_positive_int, as_real_array, check_finite_result, )
+from ._validation import as_finite_array, as_nonnegative_int, as_positive_int, check_finite_result
+from .gaussian import normal_cdf, normal_pdf, relu_gaussian_mean
 
 __all__ = [
     "hermite_prob",
     "hermite_prob_vander",
     "gauss_hermite_prob",
-    "normal_pdf",
-    "normal_cdf",
     "relu_hermite_coefficient",
-    "relu_kernel",
     "relu_hermite_tensor_quadrature",
     "relu_hermite_energies",
     "MonteCarloEstimate",
@@ -131,17 +128,6 @@ def gauss_hermite_prob(n):
     return x, w / math.sqrt(2.0 * math.pi)
 
 
-def normal_pdf(t):
-    """Standard normal density ``phi(t) = exp(-t^2/2) / sqrt(2 pi)``."""
-    t = as_real_array(t, "t", allow_inf=True)
-    return np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
-
-
-def normal_cdf(t):
-    """Standard normal distribution function ``Phi(t)`` (``scipy.special.ndtr``)."""
-    return special.ndtr(as_real_array(t, "t", allow_inf=True))
-
-
 def relu_hermite_coefficient(k, b):
     """Hermite coefficient ``g_k(b) = E[sigma(z + b) He_k(z)]`` of one ReLU unit.
 
@@ -170,7 +156,7 @@ def relu_hermite_coefficient(k, b):
     k = as_nonnegative_int(k, "k")
     b = as_finite_array(b, "b")
     if k == 0:
-        return b * normal_cdf(b) + normal_pdf(b)
+        return relu_gaussian_mean(b)
     if k == 1:
         return normal_cdf(b)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -192,15 +178,6 @@ def relu_hermite_coefficient(k, b):
 #: Half-width (in standard deviations) beyond which the Gaussian weight is
 #: dropped by the quadratures below: phi(12) ~ 5e-32.
 _GAUSS_TAIL = 12.0
-
-
-def _relu_mean(alpha, beta):
-    """``E[sigma(alpha + beta z)]``, ``z ~ N(0,1)``, ``beta >= 0``: ``alpha Phi(alpha/beta) + beta phi(alpha/beta)``."""
-    alpha = np.asarray(alpha, dtype=float)
-    if beta == 0.0:
-        return np.maximum(alpha, 0.0)
-    t = alpha / beta
-    return alpha * normal_cdf(t) + beta * normal_pdf(t)
 
 
 def _half_line_rule(t0, n_nodes, breakpoints=()):
@@ -228,66 +205,6 @@ def _unit_vector(w, name):
     if norm == 0.0:
         raise ValueError(f"{name}: expected a non-zero weight vector, got the zero vector")
     return w / norm, norm
-
-
-def relu_kernel(w, v, b=0.0, c=0.0, *, n_nodes=120):
-    """Correlation of two ReLU units, ``E[sigma(w.x + b) sigma(v.x + c)]``, ``x ~ N(0, I_d)``.
-
-    * Unbiased units (``b = c = 0``): the arc-cosine kernel of degree one
-      (Cho & Saul 2009),
-      ``|w| |v| (sin(theta) + (pi - theta) cos(theta)) / (2 pi)``,
-      with ``theta`` the angle between ``w`` and ``v``.
-    * Biased units: quadrature in a rotated basis.  With
-      ``z_1 = w.x/|w|`` and ``v.x = v_1 z_1 + v_2 z_2`` (``z_2`` a standard
-      normal independent of ``z_1``), the inner expectation over ``z_2`` is
-      ``E[sigma(alpha + v_2 z_2)] = alpha Phi(alpha/v_2) + v_2 phi(alpha/v_2)``,
-      and the outer integral over the active half-line ``z_1 > -b/|w|``
-      (where ``sigma(w.x + b)`` is linear) is a Gauss-Legendre rule, split at
-      the kink ``z_1 = -c/v_1`` of the inner function.  Accuracy about 1e-13.
-
-    Parameters
-    ----------
-    w, v : array_like of shape (d,)
-        Non-zero weight vectors.
-    b, c : float
-        Biases.
-    n_nodes : int
-        Gauss-Legendre nodes per piece of the half-line (biased case only).
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        For non-finite or mismatched inputs or a zero weight vector.
-
-    Examples
-    --------
-    >>> round(relu_kernel([1.0, 0.0], [1.0, 0.0]), 12)  # E[sigma(z)^2] = 1/2
-    0.5
-    >>> round(relu_kernel([1.0, 0.0], [1.0, 0.0], 1.0, 1.0), 12)  # (1+b^2) Phi(b) + b phi(b)
-    1.924660216656
-    """
-    w = as_finite_array(w, "w", ndim=1)
-    v = as_finite_array(v, "v", shape=(w.shape[0],))
-    b = float(as_finite_array(b, "b", ndim=0))
-    c = float(as_finite_array(c, "c", ndim=0))
-    n_nodes = as_positive_int(n_nodes, "n_nodes")
-    w_hat, w_norm = _unit_vector(w, "w")
-    v_hat, v_norm = _unit_vector(v, "v")
-    if b == 0.0 and c == 0.0:  # Cho & Saul (2009), arc-cosine kernel of degree 1
-        cos_t = float(np.clip(w_hat @ v_hat, -1.0, 1.0))
-        theta = math.acos(cos_t)
-        return w_norm * v_norm * (math.sin(theta) + (math.pi - theta) * cos_t) / (2.0 * math.pi)
-    v1 = float(v @ w_hat)
-    v2 = float(np.linalg.norm(v - v1 * w_hat))
-    if v2 < 1e-14 * v_norm:
-        v2 = 0.0
-    kinks = (-c / v1,) if v1 != 0.0 else ()
-    t, weight = _half_line_rule(-b / w_norm, n_nodes, kinks)
-    return float(np.sum(weight * (w_norm * t + b) * _relu_mean(v1 * t + c, v2)))
 
 
 def _householder_basis(w_hat):
@@ -414,7 +331,7 @@ def relu_hermite_energies(a, V, b, kmax):
     beta = b / norms
     rho = (V / norms[:, None]) @ (V / norms[:, None]).T
     gamma = np.empty((kmax + 1, m))
-    gamma[0] = beta * normal_cdf(beta) + normal_pdf(beta)
+    gamma[0] = relu_gaussian_mean(beta)
     if kmax >= 1:
         gamma[1] = normal_cdf(beta)
     # orthonormal Hermite h_n = He_n / sqrt(n!): h_{n+1} = (x h_n - sqrt(n) h_{n-1}) / sqrt(n+1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import as_finite_array, as_network, as_positive_int, as_real_scalar, as_rng, describe
-from .hermite import relu_kernel
+from .gaussian import relu_gaussian_kernel
 from .networks import TwoLayerNetwork
 
 __all__ = [
@@ -177,7 +177,7 @@ def network_correlation(net1, net2):
     """``E[f(x) g(x)]`` for two single-output, unbiased ReLU networks, ``x ~ N(0, I_d)``.
 
     The double sum of ``u_i u'_j E[sigma(v_i.x) sigma(v'_j.x)]`` with the
-    arc-cosine kernel :func:`relulib.relu_kernel`.
+    arc-cosine kernel :func:`relulib.relu_gaussian_kernel`.
 
     Raises
     ------
@@ -197,8 +197,4 @@ def network_correlation(net1, net2):
             raise ValueError(f"{name}: expected a single-output ReLU network without biases")
     if net1.d != net2.d:
         raise ValueError(f"net2: expected d={net1.d} like net1, got d={net2.d}")
-    total = 0.0
-    for ui, vi in zip(net1.U[0], net1.V):
-        for uj, vj in zip(net2.U[0], net2.V):
-            total += ui * uj * relu_kernel(vi, vj)
-    return float(total)
+    return float(net1.U[0] @ relu_gaussian_kernel(net1.V, None, net2.V, None) @ net2.U[0])

@@ -15,34 +15,6 @@ def _rank_one(c, w, k):
     return T
 
 
-def test_relu_kernel_closed_form_special_cases():
-    e1, e2 = np.eye(2)
-    assert math.isclose(rl.relu_kernel(e1, e1), 0.5, rel_tol=1e-15)
-    assert math.isclose(rl.relu_kernel(e1, e2), 1 / (2 * math.pi), rel_tol=1e-15)  # independent: (1/sqrt(2 pi))^2
-    assert abs(rl.relu_kernel(e1, -e1)) < 1e-16
-    assert math.isclose(rl.relu_kernel(2 * e1, 3 * e2), 6 / (2 * math.pi), rel_tol=1e-15)
-
-
-def test_relu_kernel_quadrature_matches_closed_form_and_series():
-    rng = np.random.default_rng(0)
-    w, v = rng.standard_normal(4), rng.standard_normal(4)
-    # a negligible bias takes the quadrature branch
-    assert abs(rl.relu_kernel(w, v, 1e-300, 0.0) - rl.relu_kernel(w, v)) < 1e-13
-    # parallel units: E[sigma(z + b)^2] = (1 + b^2) Phi(b) + b phi(b)
-    for b in (-2.0, 0.3, 1.0, 3.0):
-        exact = (1 + b * b) * rl.normal_cdf(b) + b * rl.normal_pdf(b)
-        assert abs(rl.relu_kernel(w, w, b * np.linalg.norm(w), b * np.linalg.norm(w)) / np.linalg.norm(w) ** 2 - exact) < 1e-13
-    # non-parallel biased units: Hermite series (Lemma 3.5), geometric in rho = w.v
-    wh, vh = w / np.linalg.norm(w), v / np.linalg.norm(v)
-    b, c = 0.7, -1.2
-    rho = float(wh @ vh)
-    series = sum(
-        rl.relu_hermite_coefficient(k, b) * rl.relu_hermite_coefficient(k, c) * rho**k / math.factorial(k)
-        for k in range(0, 120)
-    )
-    assert abs(rl.relu_kernel(wh, vh, b, c) - series) < 1e-12
-
-
 def test_relu_hermite_tensor_quadrature_matches_lemma_3_5():
     rng = np.random.default_rng(1)
     for d, b in ((1, 0.0), (3, 0.8), (3, -1.5), (4, 2.5)):
@@ -69,7 +41,7 @@ def test_relu_hermite_energies_parseval():
         assert math.isclose(e[k], float(np.sum(fk * fk)) / math.factorial(k), rel_tol=1e-12, abs_tol=1e-15)
     # long series against the kernel: the tail decays like k^(-3/2)
     e = rl.relu_hermite_energies(a, V, b, 20000)
-    total = sum(a[i] * a[j] * rl.relu_kernel(V[i], V[j], b[i], b[j]) for i in range(3) for j in range(3))
+    total = float(a @ rl.relu_gaussian_kernel(V, b, V, b) @ a)
     tail = total - e.sum()
     assert 0 < tail < 1e-3
 
@@ -90,12 +62,6 @@ def test_monte_carlo_within_standard_errors():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="w: expected a non-zero weight vector"):
-        rl.relu_kernel([0.0, 0.0], [1.0, 0.0])
-    with pytest.raises(ValueError, match="v: expected shape"):
-        rl.relu_kernel([1.0, 0.0], [1.0, 0.0, 0.0])
-    with pytest.raises(ValueError, match="b: expected finite values"):
-        rl.relu_kernel([1.0], [1.0], np.inf)
     with pytest.raises(ValueError, match="order: expected a non-negative integer"):
         rl.relu_hermite_tensor_quadrature([1.0], 0.0, -1)
     with pytest.raises(ValueError, match="V: expected non-zero rows"):
