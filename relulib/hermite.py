@@ -35,13 +35,13 @@ __all__ = [
 ]
 
 
-def hermite_prob(k, x):
+def hermite_prob(degree, x):
     """Probabilists' Hermite polynomial ``He_k`` evaluated at ``x``.
 
     Parameters
     ----------
-    k : int
-        Degree, ``k >= 0``.
+    degree : int
+        The degree ``k >= 0`` (``k`` in the formulas above).
     x : array_like
         Points.
 
@@ -55,7 +55,7 @@ def hermite_prob(k, x):
     >>> float(hermite_prob(3, 2.0))  # x^3 - 3x
     2.0
     """
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(degree, "degree")
     x = as_finite_array(x, "x")
     coef = np.zeros(k + 1)
     coef[k] = 1.0
@@ -64,26 +64,44 @@ def hermite_prob(k, x):
     return check_finite_result(out, f"He_{k}(x)", inputs="x", hint="expected a smaller |x| or k")
 
 
-def hermite_prob_vander(x, kmax):
+def hermite_prob_vander(x, max_degree):
     """Values ``He_0(x), ..., He_kmax(x)`` stacked on a new last axis.
 
     Thin wrapper of ``numpy.polynomial.hermite_e.hermevander``.
 
+    Parameters
+    ----------
+    x : array_like
+        Points (finite).
+    max_degree : int
+        The largest degree ``kmax >= 0``.
+
     Returns
     -------
-    ndarray of shape ``x.shape + (kmax + 1,)``
+    numpy.ndarray
+        Array of shape ``x.shape + (kmax + 1,)``; entry ``[..., j]`` is ``He_j(x)``.
+
+    See Also
+    --------
+    hermite_prob : One degree.
+    numpy.polynomial.hermite_e.hermevander : The function wrapped.
+
+    Examples
+    --------
+    >>> hermite_prob_vander([2.0], 3).tolist()  # 1, x, x^2 - 1, x^3 - 3x
+    [[1.0, 2.0, 3.0, 2.0]]
     """
-    kmax = as_nonnegative_int(kmax, "kmax")
+    kmax = as_nonnegative_int(max_degree, "max_degree")
     x = as_finite_array(x, "x")
     if x.size * (kmax + 1) > 10**8:
         raise ValueError(
-            f"kmax: expected at most 1e8 values x.size * (kmax + 1) (800 MB), got "
+            f"max_degree: expected at most 1e8 values x.size * (kmax + 1) (800 MB), got "
             f"{x.size} * {kmax + 1}"
         )
     with np.errstate(over="ignore", invalid="ignore"):
         out = hermite_e.hermevander(x, kmax)
     return check_finite_result(out, f"He_0..He_{kmax}(x)", inputs="x",
-                               hint="expected a smaller |x| or kmax")
+                               hint="expected a smaller |x| or max_degree")
 
 
 #: Largest number of nodes :func:`gauss_hermite_prob` accepts.
@@ -128,7 +146,7 @@ def gauss_hermite_prob(n):
     return x, w / math.sqrt(2.0 * math.pi)
 
 
-def relu_hermite_coefficient(k, b):
+def relu_hermite_coefficient(order, b):
     """Hermite coefficient ``g_k(b) = E[sigma(z + b) He_k(z)]`` of one ReLU unit.
 
     ATV21, Lemma 3.5, for a single unit with unit weight vector:
@@ -143,8 +161,8 @@ def relu_hermite_coefficient(k, b):
 
     Parameters
     ----------
-    k : int
-        Order, ``k >= 0``.
+    order : int
+        The order ``k >= 0`` (``k`` in the formulas above).
     b : array_like
         Biases.
 
@@ -153,7 +171,7 @@ def relu_hermite_coefficient(k, b):
     >>> round(float(relu_hermite_coefficient(2, 0.0)), 6)  # phi(0)
     0.398942
     """
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(order, "order")
     b = as_finite_array(b, "b")
     if k == 0:
         return relu_gaussian_mean(b)
@@ -282,7 +300,7 @@ def relu_hermite_tensor_quadrature(w, b, order, *, n_nodes=120):
     return (values @ He).reshape((d,) * order)
 
 
-def relu_hermite_energies(a, V, b, kmax):
+def relu_hermite_energies(a, V, b, max_order):
     """Parseval energies ``||f_k||_F^2 / k!``, ``k = 0..kmax``, of ``f(x) = sum_i a_i sigma(V_i.x + b_i)``.
 
     By ATV21, Lemma 3.5, ``f_k = sum_i a_i |V_i| g_k(beta_i) w_i^{(x)k}`` with
@@ -302,11 +320,13 @@ def relu_hermite_energies(a, V, b, kmax):
         Non-zero rows (weight vectors of the hidden units).
     b : array_like of shape (m,)
         Biases.
-    kmax : int
+    max_order : int
+        The largest order ``kmax >= 0``.
 
     Returns
     -------
-    ndarray of shape (kmax + 1,)
+    numpy.ndarray
+        Array of shape ``(kmax + 1,)``: the energies of the orders ``0..kmax``.
 
     Raises
     ------
@@ -323,7 +343,7 @@ def relu_hermite_energies(a, V, b, kmax):
     m = V.shape[0]
     a = as_finite_array(a, "a", shape=(m,))
     b = as_finite_array(b, "b", shape=(m,))
-    kmax = as_nonnegative_int(kmax, "kmax")
+    kmax = as_nonnegative_int(max_order, "max_order")
     norms = np.linalg.norm(V, axis=1)
     if np.any(norms == 0.0):
         raise ValueError(f"V: expected non-zero rows, got {int(np.sum(norms == 0.0))} zero rows")
@@ -367,21 +387,25 @@ class MonteCarloEstimate:
     n: int
 
 
-def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
-    """Empirical Hermite coefficient ``T_k = (1/N) sum_n y_n He_k(x_n)`` with standard errors.
+def hermite_coefficient_monte_carlo(X, Y, order, *, chunk_size=100_000):
+    """Empirical Hermite coefficient ``T_k = (1/N) sum_n Y_n He_k(x_n)`` with standard errors.
 
     The estimator of ATV21, eq. (6), together with the entrywise standard
     error ``s / sqrt(N)`` computed from the same samples (``s`` the sample
-    standard deviation of ``y_n He_k(x_n)[i_1..i_k]``), streamed in chunks so
+    standard deviation of ``Y_n He_k(x_n)[i_1..i_k]``), streamed in chunks so
     that memory is ``O(chunk_size * d^k)``.  Only the distinct entries of the
     symmetric tensor are computed.
 
     Parameters
     ----------
-    X : ndarray of shape (n, d)
-    y : ndarray of shape (n,) or (n, 1)
+    X : array_like of shape (n, d)
+        Samples ``x_n ~ N(0, I_d)``, one per row.
+    Y : array_like of shape (n,) or (n, 1)
+        Labels, one output.
     order : int
-    chunk_size : int
+        The order ``k`` of the tensor.
+    chunk_size : int, default 100000
+        Samples per streamed chunk (reduced to keep work arrays within the memory budget).
 
     Returns
     -------
@@ -407,9 +431,9 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
 
     X = as_samples(X)
     n, d = X.shape
-    y = as_targets(y, n)
-    if y.shape[1] != 1:
-        raise ValueError(f"y: expected one output column, got shape {y.shape}")
+    Y = as_targets(Y, n, "Y")
+    if Y.shape[1] != 1:
+        raise ValueError(f"Y: expected one output column, got shape {Y.shape}")
     if n < 2:
         raise ValueError(f"X: expected at least 2 samples for a standard error, got {n}")
     order = as_nonnegative_int(order, "order")
@@ -423,7 +447,7 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
     scatter = None
     for start in range(0, n, chunk_size):
         entries, scatter = hermite_tensor_entries(X[start : start + chunk_size], order)
-        values = entries * y[start : start + chunk_size]
+        values = entries * Y[start : start + chunk_size]
         s, s2 = values.sum(axis=0), np.einsum("ij,ij->j", values, values)
         total = s if total is None else total + s
         total_sq = s2 if total_sq is None else total_sq + s2

@@ -387,10 +387,10 @@ def relu_label_hermite_energy(p, b):
     return _relu_label_hermite_energy(p, b)
 
 
-def _check_unit(k, b, a):
-    k = as_nonnegative_int(k, "k")
+def _check_unit(order, b, a):
+    k = as_nonnegative_int(order, "order")
     if k > 20:
-        raise ValueError(f"k: expected an order <= 20, got {k}")
+        raise ValueError(f"order: expected an order <= 20, got {k}")
     b = float(as_finite_array(b, "b", ndim=0))
     a = float(as_finite_array(a, "a", ndim=0))
     return k, b, a
@@ -402,7 +402,7 @@ def _relu_g(k: int, b: float) -> float:
     return float(relu_hermite_coefficient(k, b))
 
 
-def unit_tensor_mse(k, b, d, *, a=1.0):
+def unit_tensor_mse(order, b, d, *, a=1.0):
     """``n E|T_k - f_k|_F^2`` for one ReLU unit: the exact mean squared error of eq. (6) of ATV21.
 
     For ``f(x) = a sigma(w.x + b)`` with ``|w| = 1``, ``x ~ N(0, I_d)`` and
@@ -416,8 +416,8 @@ def unit_tensor_mse(k, b, d, *, a=1.0):
 
     Parameters
     ----------
-    k : int
-        Tensor order, ``0 <= k <= 20``.
+    order : int
+        The tensor order ``k``, ``0 <= k <= 20``.
     b : float
         Bias (normalised: ``|w| = 1``).
     d : int
@@ -432,14 +432,14 @@ def unit_tensor_mse(k, b, d, *, a=1.0):
     Raises
     ------
     ValueError
-        On a non-integer or out-of-range ``k`` or ``d``, or non-finite ``a``, ``b``.
+        On a non-integer or out-of-range ``order`` or ``d``, or non-finite ``a``, ``b``.
 
     Examples
     --------
     >>> round(unit_tensor_mse(0, 0.0, 3), 12)   # Var sigma(z) = 1/2 - 1/(2 pi)
     0.340845056908
     """
-    k, b, a = _check_unit(k, b, a)
+    k, b, a = _check_unit(order, b, a)
     d = as_positive_int(d, "d")
     total = 0.0
     for p in range(k + 1):
@@ -450,7 +450,7 @@ def unit_tensor_mse(k, b, d, *, a=1.0):
     return a**2 * (total - _relu_g(k, b) ** 2)
 
 
-def unit_contraction_variance(k, b, rho, *, a=1.0):
+def unit_contraction_variance(order, b, rho, *, a=1.0):
     """``n Var(T_k[u, ..., u])`` for one ReLU unit and a unit vector ``u`` with ``u.w = rho``.
 
     ``He_k(x)[u, ..., u] = He_k(u.x)`` and, writing ``u.x = rho s + sqrt(1 - rho^2) t``
@@ -462,8 +462,8 @@ def unit_contraction_variance(k, b, rho, *, a=1.0):
 
     Parameters
     ----------
-    k : int
-        Order, ``0 <= k <= 20``.
+    order : int
+        The order ``k``, ``0 <= k <= 20``.
     b : float
         Bias (normalised).
     rho : float
@@ -477,14 +477,14 @@ def unit_contraction_variance(k, b, rho, *, a=1.0):
     Raises
     ------
     ValueError
-        On out-of-range ``k`` or ``rho`` or non-finite values.
+        On out-of-range ``order`` or ``rho`` or non-finite values.
 
     Examples
     --------
     >>> bool(abs(unit_contraction_variance(3, 0.2, 1.0) - unit_tensor_mse(3, 0.2, 1)) < 1e-12)
     True
     """
-    k, b, a = _check_unit(k, b, a)
+    k, b, a = _check_unit(order, b, a)
     rho = float(as_finite_array(rho, "rho", ndim=0))
     if abs(rho) > 1:
         raise ValueError(f"rho: expected a cosine in [-1, 1], got {rho}")

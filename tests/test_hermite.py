@@ -58,9 +58,9 @@ def test_relu_coefficient_roots():
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match="k: expected a non-negative integer"):
+    with pytest.raises(ValueError, match="degree: expected a non-negative integer"):
         rl.hermite_prob(-1, 0.5)
-    with pytest.raises(ValueError, match="k: expected a non-negative integer"):
+    with pytest.raises(ValueError, match="degree: expected a non-negative integer"):
         rl.hermite_prob(2.5, 0.5)
     with pytest.raises(ValueError, match="n: expected a positive integer"):
         rl.gauss_hermite_prob(0)

@@ -68,9 +68,9 @@ def test_errors():
         rl.relu_hermite_energies([1.0], [[0.0, 0.0]], [0.0], 3)
     with pytest.raises(ValueError, match="a: expected shape"):
         rl.relu_hermite_energies([1.0, 2.0], [[1.0, 0.0]], [0.0], 3)
-    with pytest.raises(ValueError, match="y: expected one output column"):
+    with pytest.raises(ValueError, match="Y: expected one output column"):
         rl.hermite_coefficient_monte_carlo(np.zeros((5, 2)), np.zeros((5, 2)), 1)
     with pytest.raises(ValueError, match="X: expected at least 2 samples"):
         rl.hermite_coefficient_monte_carlo(np.zeros((1, 2)), np.zeros(1), 1)
-    with pytest.raises(ValueError, match="y: expected 5 labels"):
+    with pytest.raises(ValueError, match="Y: expected 5 labels"):
         rl.hermite_coefficient_monte_carlo(np.zeros((5, 2)), np.zeros(4), 1)
