@@ -122,3 +122,47 @@ def test_cp_als_exact_on_easy_tensor():
     assert cp.residual < 1e-6
     with pytest.raises(ValueError, match="rank: expected a positive integer"):
         rl.cp_als(T, 0)
+
+
+# ---------------------------------------------------------------------------
+# Cross-check against TensorLy (the maintained implementation of CP-ALS)
+# ---------------------------------------------------------------------------
+def _unit_columns(M):
+    return M / np.linalg.norm(M, axis=0)
+
+
+def test_khatri_rao_and_cp_reconstruction_match_tensorly():
+    tl = pytest.importorskip("tensorly")
+    rng = np.random.default_rng(40)
+    A, B, C = rng.standard_normal((4, 3)), rng.standard_normal((5, 3)), rng.standard_normal((6, 3))
+    ours, theirs = rl.khatri_rao(A, B), tl.tenalg.khatri_rao([A, B])
+    assert ours.shape == theirs.shape == (20, 3)
+    assert np.max(np.abs(ours - theirs)) <= 1e-14
+    w = rng.uniform(0.5, 2.0, 3)
+    cp = rl.CPDecomposition(w, (A, B, C), 0.0)
+    ref = tl.cp_to_tensor((w, [A, B, C]))
+    assert np.max(np.abs(cp.to_tensor() - ref)) <= 1e-14 * np.max(np.abs(ref))
+    # the check can fail: another column order is detected
+    assert np.max(np.abs(rl.khatri_rao(B, A) - theirs)) > 1e-3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cp_als_matches_tensorly_parafac_on_exact_low_rank_tensors(seed):
+    tl = pytest.importorskip("tensorly")
+    from tensorly.decomposition import parafac
+
+    rng = np.random.default_rng(seed)
+    F = [rng.standard_normal((d, 3)) for d in (6, 5, 4)]
+    T = np.einsum("ir,jr,kr->ijk", *F)
+    ours = rl.cp_als(T, 3, rng=seed)
+    # tol=0 runs every sweep: TensorLy's default stopping rule measures the error through
+    # |T|^2 - 2<T, X> + |X|^2, which cannot go below about 1e-8.
+    theirs = parafac(tl.tensor(T), 3, init="svd", n_iter_max=1000, tol=0.0)
+    rec = tl.cp_to_tensor(theirs)
+    norm = np.linalg.norm(T)
+    assert ours.residual < 1e-8 and np.linalg.norm(rec - T) / norm < 1e-8
+    assert np.linalg.norm(ours.to_tensor() - rec) / norm < 1e-8  # the same fit
+    # and the same rank-one terms (CP is unique here, Kruskal): columns up to order and sign
+    for mine, ref in zip(ours.factors, theirs.factors):
+        cos = np.abs(_unit_columns(mine).T @ _unit_columns(np.asarray(ref)))
+        assert np.all(np.abs(np.sort(cos.max(axis=1)) - 1.0) < 1e-8)
