@@ -28,9 +28,11 @@ samples.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import (
     InputTypeError,
@@ -129,7 +131,9 @@ def _tensor_of_order(tensors, order: int, d: int) -> np.ndarray:
     return as_finite_array(T, f"tensors[{order}]", shape=(d,) * order)
 
 
-def recover_scalars(directions, tensors, ell=1) -> TwoLayerNetwork:
+def recover_scalars(
+    directions: ArrayLike, tensors: Mapping[int, ArrayLike] | Sequence[ArrayLike], ell: int = 1,
+) -> TwoLayerNetwork:
     """Output weights and biases from known directions (ATV21, Algorithm 2, consistent index).
 
     Given unit directions ``w~_i = xi_i w_i`` (signs unknown) and the Hermite
@@ -215,7 +219,7 @@ def recover_scalars(directions, tensors, ell=1) -> TwoLayerNetwork:
     return TwoLayerNetwork(a[None, :], W, b)
 
 
-def fix_signs(net, f1) -> TwoLayerNetwork:
+def fix_signs(net: TwoLayerNetwork, f1: ArrayLike) -> TwoLayerNetwork:
     """Fix the signs of the units from the first Hermite coefficient (ATV21, Algorithm 3).
 
     Solve ``sum_i z_i a~_i w~_i = f_1`` and flip unit ``i`` to
@@ -307,7 +311,10 @@ def _jennrich_directions(T, ell, d, rank, rng, n_trials):
     return np.array([_direction_from_factor(A[:, r], d) for r in range(rank)])
 
 
-def recover_from_coefficients(coefficients, *, ell=1, rng=None, n_trials=5) -> Algorithm1Result:
+def recover_from_coefficients(
+    coefficients: Sequence[ArrayLike], *, ell: int = 1,
+    rng: int | np.random.Generator | None = None, n_trials: int = 5,
+) -> Algorithm1Result:
     """ATV21, Algorithm 1, from exact Hermite coefficients (the population setting).
 
     Parameters
@@ -459,7 +466,10 @@ def _select_directions(candidates, k, tensors):
     return candidates[chosen]
 
 
-def moment_estimate(X, Y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> TwoLayerNetwork:
+def moment_estimate(
+    X: ArrayLike, Y: ArrayLike, k: int, *, rng: int | np.random.Generator | None = None,
+    n_trials: int = 10, chunk_size: int = 100_000,
+) -> TwoLayerNetwork:
     """The tensor stage of ATV21 on samples (``l = 1``): Algorithm 1 fed with moment estimates.
 
     1. ``T_0 = mean(y)``, ``T_1 = mean(y x)``, ``T_2 = mean(y (x x^T - I))``
@@ -542,7 +552,9 @@ class ProjectedMoments:
     T4p: np.ndarray
 
 
-def projected_moments(X, Y, k, *, chunk_size=100_000) -> ProjectedMoments:
+def projected_moments(
+    X: ArrayLike, Y: ArrayLike, k: int, *, chunk_size: int = 100_000,
+) -> ProjectedMoments:
     """Step 1 of :func:`moment_estimate`: streamed, residualised, projected moments (ATV21, eq. (6)).
 
     ``T_0, T_1, T_2`` are streamed over chunks of samples; the labels are
@@ -605,7 +617,10 @@ def _sample_moments(X, y, k, chunk) -> ProjectedMoments:
 _RESTART_ORDERS = ("union", "order3", "order4", "union", "union")
 
 
-def tensor_stage(moments, *, attempt=0, rng=None, n_trials=10) -> TwoLayerNetwork:
+def tensor_stage(
+    moments: ProjectedMoments, *, attempt: int = 0,
+    rng: int | np.random.Generator | None = None, n_trials: int = 10,
+) -> TwoLayerNetwork:
     """Steps 2-6 of ATV21's Algorithm 1 on projected sample moments: a rough network.
 
     Jennrich on the slices of the projected ``T_3`` and/or ``T_4`` with ``T_2``
@@ -689,15 +704,9 @@ def _tensor_stage(mom: ProjectedMoments, rng, n_trials, attempt) -> TwoLayerNetw
 
 
 def recover_with_bias(
-    X,
-    Y,
-    k,
-    *,
-    rng=None,
-    holdout=0.2,
-    max_polish_samples=10_000,
-    tolerance=CERTIFICATE_TOL,
-    n_trials=5,
+    X: ArrayLike, Y: ArrayLike, k: int, *, rng: int | np.random.Generator | None = None,
+    holdout: float = 0.2, max_polish_samples: int = 10_000, tolerance: float = CERTIFICATE_TOL,
+    n_trials: int = 5,
 ) -> RecoveryResult:
     """Learn ``f(x) = a^T sigma(W^T x + b)`` from samples: ATV21 (``l = 1``) plus exact polishing.
 
@@ -825,7 +834,7 @@ def recover_with_bias(
 # ---------------------------------------------------------------------------
 # Large biases (ATV21, Theorem 3.2 and footnotes 3-4)
 # ---------------------------------------------------------------------------
-def large_bias_surrogate(net, threshold=3.0) -> TwoLayerNetwork:
+def large_bias_surrogate(net: TwoLayerNetwork, threshold: float = 3.0) -> TwoLayerNetwork:
     """A network with at most ``k' + 2`` units that replaces the units with ``|b_i| >= threshold``.
 
     Units with ``b_i >= threshold`` become the affine function

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
 from ._validation import (
@@ -66,7 +67,7 @@ class CPDecomposition:
         A, B, C = self.factors
         return np.einsum("r,ir,jr,kr->ijk", self.weights, A, B, C)
 
-    def as_symmetric(self):
+    def as_symmetric(self) -> tuple[np.ndarray, np.ndarray]:
         """Read a decomposition of a symmetric tensor as ``sum_r w_r v_r^{(x)3}``.
 
         Each ``a_r`` is kept as ``v_r``; the signs of ``b_r, c_r`` relative to
@@ -78,7 +79,7 @@ class CPDecomposition:
         return self.weights * s, A.T.copy()
 
 
-def flattening_rank(T, *, rtol=None) -> int:
+def flattening_rank(T: ArrayLike, *, rtol: float | None = None) -> int:
     """Numerical rank of the mode-1 flattening ``T.reshape(d1, -1)``.
 
     Singular values above ``rtol * s_max`` count; the default ``rtol`` is
@@ -109,7 +110,7 @@ def _diagonalize(Mg, Mh, rank):
     return P, evals, evecs
 
 
-def eigenvalue_separation(eigenvalues) -> float:
+def eigenvalue_separation(eigenvalues: ArrayLike) -> float:
     """Score of a Jennrich draw: smallest eigenvalue gap relative to the largest modulus.
 
     ``min_{r != s} |lambda_r - lambda_s| / max_r |lambda_r|`` when the eigenvalues
@@ -144,7 +145,9 @@ def eigenvalue_separation(eigenvalues) -> float:
     return float(np.min(np.diff(re)) / scale)
 
 
-def simultaneous_diagonalization(Mg, Mh, rank):
+def simultaneous_diagonalization(
+    Mg: ArrayLike, Mh: ArrayLike, rank: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Columns ``a_r`` from two slices ``M_g = A D_g B^T`` and ``M_h = A D_h B^T``.
 
     The slices are projected onto their rank-``rank`` column and row spaces,
@@ -183,7 +186,10 @@ def _best_eigenvectors(draw_slices, rank, n_trials, average):
     return A
 
 
-def jennrich(T, rank=None, *, rng=None, n_trials=1, average=False) -> CPDecomposition:
+def jennrich(
+    T: ArrayLike, rank: int | None = None, *, rng: int | np.random.Generator | None = None,
+    n_trials: int = 1, average: bool = False,
+) -> CPDecomposition:
     """Jennrich's algorithm: the CP decomposition of a third-order tensor.
 
     Parameters
@@ -261,7 +267,10 @@ def jennrich(T, rank=None, *, rng=None, n_trials=1, average=False) -> CPDecompos
     return CPDecomposition(weights, (A, B, C), residual)
 
 
-def jennrich_slices(slices, reference, rank=None, *, rng=None, n_trials=1, average=False):
+def jennrich_slices(
+    slices: ArrayLike, reference: ArrayLike, rank: int | None = None, *,
+    rng: int | np.random.Generator | None = None, n_trials: int = 1, average: bool = False,
+) -> np.ndarray:
     """Jennrich's eigenvector step from precomputed slices (contracted moments).
 
     For slices ``M_j = A D_j B^T`` (e.g. ``T_3[., ., e_j]`` computed by
@@ -326,7 +335,7 @@ def jennrich_slices(slices, reference, rank=None, *, rng=None, n_trials=1, avera
     return _best_eigenvectors(draw_slices, rank, n_trials, average)
 
 
-def khatri_rao(A, B) -> np.ndarray:
+def khatri_rao(A: ArrayLike, B: ArrayLike) -> np.ndarray:
     """Column-wise Kronecker product ``[a_r (x) b_r]_r`` of shape (d1 d2, m)."""
     A = as_finite_array(A, "A", ndim=2)
     B = as_finite_array(B, "B", ndim=2)
@@ -338,7 +347,10 @@ def khatri_rao(A, B) -> np.ndarray:
                                hint="expected factors of moderate scale")
 
 
-def cp_als(T, rank, *, rng=None, max_iter=500, tol=1e-12) -> CPDecomposition:
+def cp_als(
+    T: ArrayLike, rank: int, *, rng: int | np.random.Generator | None = None,
+    max_iter: int = 500, tol: float = 1e-12,
+) -> CPDecomposition:
     """CP decomposition by alternating least squares from a random start (the usual baseline).
 
     Each sweep solves ``A = T_(1) (C (.) B) [(C^T C) * (B^T B)]^+`` and its
@@ -398,7 +410,10 @@ def cp_als(T, rank, *, rng=None, max_iter=500, tol=1e-12) -> CPDecomposition:
     return CPDecomposition(weights, factors, residual)
 
 
-def jennrich_perturbation_bound(A, weights, g, h, E_g, E_h):
+def jennrich_perturbation_bound(
+    A: ArrayLike, weights: ArrayLike, g: ArrayLike, h: ArrayLike, E_g: ArrayLike,
+    E_h: ArrayLike,
+) -> float:
     """Upper bound on the eigenvector error of Jennrich's step under slice noise.
 
     For ``T = sum_r weights[r] a_r (x) a_r (x) a_r`` with a square invertible
@@ -482,7 +497,7 @@ def jennrich_perturbation_bound(A, weights, g, h, E_g, E_h):
     return float(s[0] * gamma / (delta - 2 * gamma))
 
 
-def whiten(M, rank):
+def whiten(M: ArrayLike, rank: int) -> np.ndarray:
     """Whitening matrix of a symmetric matrix of rank ``rank``.
 
     For ``M = sum_i c_i a_i a_i^T`` with ``c_i > 0`` and linearly independent
@@ -542,7 +557,10 @@ def _check_symmetric_cube(T, name="T"):
     return T
 
 
-def tensor_power_method(T, rank=None, *, n_starts=10, n_iter=100, tol=1e-12, rng=None):
+def tensor_power_method(
+    T: ArrayLike, rank: int | None = None, *, n_starts: int = 10, n_iter: int = 100,
+    tol: float = 1e-12, rng: int | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric tensor power method with deflation (several random starts per component).
 
     For an orthogonally decomposable ``T = sum_i lambda_i v_i (x) v_i (x) v_i``
@@ -630,7 +648,10 @@ def tensor_power_method(T, rank=None, *, n_starts=10, n_iter=100, tol=1e-12, rng
     return weights, vectors
 
 
-def whitened_power_decomposition(M, T, rank, *, n_starts=10, n_iter=100, rng=None):
+def whitened_power_decomposition(
+    M: ArrayLike, T: ArrayLike, rank: int, *, n_starts: int = 10, n_iter: int = 100,
+    rng: int | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric CP decomposition by whitening with ``M`` and the tensor power method.
 
     For ``M = sum_i c_i a_i a_i^T`` (``c_i > 0``) and

@@ -28,6 +28,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 
 from ._patterns import PatternLeastSquares
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 
-def principal_angle_sine(A, B) -> float:
+def principal_angle_sine(A: ArrayLike, B: ArrayLike) -> float:
     """Sine of the largest principal angle between the column spans of ``A`` and ``B``.
 
     ``0`` for equal spans, ``1`` when some direction of one is orthogonal to the other.
@@ -76,7 +77,7 @@ def _validate(X, Y, k):
     )
 
 
-def span_from_moments(X, Y, k) -> np.ndarray:
+def span_from_moments(X: ArrayLike, Y: ArrayLike, k: int) -> np.ndarray:
     """Orthonormal basis of the row span of ``V*`` from second moments (BJW19 step 7, reconstructed).
 
     ``T_2[r] = E[y_r (x x^T - I)] = c_2 sum_i U*_ri v_i v_i^T``; the top ``k``
@@ -125,7 +126,10 @@ class DepthThreeNetwork:
     PCA recovers is the row span of ``W1``.
     """
 
-    def __init__(self, W1, b1, W2, b2, c, c0=0.0):
+    def __init__(
+        self, W1: ArrayLike, b1: ArrayLike, W2: ArrayLike, b2: ArrayLike, c: ArrayLike,
+        c0: float = 0.0,
+    ) -> None:
         self.W1 = as_finite_array(W1, "W1", ndim=2)
         k1, d = self.W1.shape
         self.b1 = as_finite_array(b1, "b1", shape=(k1,))
@@ -141,14 +145,16 @@ class DepthThreeNetwork:
     def d(self) -> int:
         return self.W1.shape[1]
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Outputs for samples ``X`` of shape (n, d): shape (n,)."""
         X = as_samples(np.atleast_2d(X), "X", d=self.d)
         h1 = np.maximum(X @ self.W1.T + self.b1, 0.0)
         h2 = np.maximum(h1 @ self.W2.T + self.b2, 0.0)
         return h2 @ self.c + self.c0
 
-    def samples(self, n, *, noise=0.0, rng=None):
+    def samples(
+        self, n: int, *, noise: float = 0.0, rng: int | np.random.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``x ~ N(0, I_d)`` and ``y = F(x) + noise * N(0, 1)``: ``(X (n, d), y (n,))``."""
         n = as_positive_int(n, "n")
         rng = as_rng(rng)
@@ -160,7 +166,10 @@ class DepthThreeNetwork:
         return f"DepthThreeNetwork(d={self.d}, widths=({self.W1.shape[0]}, {self.W2.shape[0]}))"
 
 
-def blind_depth3_network(d, *, beta=1.0, scale=3.0, rng=None):
+def blind_depth3_network(
+    d: int, *, beta: float = 1.0, scale: float = 3.0,
+    rng: int | np.random.Generator | None = None,
+) -> tuple[DepthThreeNetwork, np.ndarray]:
     """The depth-3 example where second moments are blind (CKM20, reconstructed).
 
     ``F(x) = v1.x + scale * h(v2.x)`` with the odd function
@@ -215,7 +224,9 @@ class FilteredPCAResult:
     strengths: np.ndarray
 
 
-def filtered_pca(X, Y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
+def filtered_pca(
+    X: ArrayLike, Y: ArrayLike, k: int, *, quantile: float = 0.5, n_bins: int = 2,
+) -> FilteredPCAResult:
     """CKM20 filtered PCA, iterated (reconstructed; see the book's appendix).
 
     Round ``j`` looks for a new direction in the orthogonal complement ``P``
@@ -336,8 +347,11 @@ FPT_MAX_CANDIDATES = 30_000
 
 
 def recover_fpt(
-    X, Y, k, *, span=None, n_candidates=None, intercept=False, n_search=None, early_stop=True,
-    tolerance=CERTIFICATE_TOL, rng=None, max_candidates=FPT_MAX_CANDIDATES, time_limit=None,
+    X: ArrayLike, Y: ArrayLike, k: int, *, span: ArrayLike | None = None,
+    n_candidates: int | None = None, intercept: bool = False, n_search: int | None = None,
+    early_stop: bool = True, tolerance: float = CERTIFICATE_TOL,
+    rng: int | np.random.Generator | None = None, max_candidates: int = FPT_MAX_CANDIDATES,
+    time_limit: float | None = None,
 ) -> RecoveryResult:
     """FPT recovery of ``Y = U* relu(V* X) + E`` for any ``U*`` (BJW19, reconstructed).
 

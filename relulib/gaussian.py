@@ -120,7 +120,7 @@ def relu_gaussian_mean(b: ArrayLike) -> np.ndarray:
     return b * normal_cdf(b) + normal_pdf(b)
 
 
-def bivariate_normal_cdf(h, k, rho):
+def bivariate_normal_cdf(h: ArrayLike, k: ArrayLike, rho: ArrayLike) -> float | np.ndarray:
     """``Phi_2(h, k; rho) = P(Z_1 <= h, Z_2 <= k)`` for standard normals with correlation ``rho``.
 
     Owen's formula (Owen 1956; DLMF 7.22-type reduction to Owen's T):
@@ -221,7 +221,7 @@ def _std_kernel(beta, gamma, rho):
     return np.maximum(K, 0.0)
 
 
-def relu_gaussian_kernel(V1, b1, V2, b2):
+def relu_gaussian_kernel(V1: ArrayLike, b1: ArrayLike, V2: ArrayLike, b2: ArrayLike) -> np.ndarray:
     """Closed-form ``E[sigma(v.x + b) sigma(u.x + c)]`` for ``x ~ N(0, I_d)``, all pairs.
 
     ``s = v.x + b`` and ``t = u.x + c`` are jointly Gaussian with means ``(b, c)``,

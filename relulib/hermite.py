@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from numpy.polynomial import hermite_e
 from scipy import special
 
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 
-def hermite_prob(degree, x):
+def hermite_prob(degree: int, x: ArrayLike) -> np.ndarray:
     """Probabilists' Hermite polynomial ``He_k`` evaluated at ``x``.
 
     Parameters
@@ -64,7 +65,7 @@ def hermite_prob(degree, x):
     return check_finite_result(out, f"He_{k}(x)", inputs="x", hint="expected a smaller |x| or k")
 
 
-def hermite_prob_vander(x, max_degree):
+def hermite_prob_vander(x: ArrayLike, max_degree: int) -> np.ndarray:
     """Values ``He_0(x), ..., He_kmax(x)`` stacked on a new last axis.
 
     Thin wrapper of ``numpy.polynomial.hermite_e.hermevander``.
@@ -108,7 +109,7 @@ def hermite_prob_vander(x, max_degree):
 GAUSS_HERMITE_MAX_NODES = 100_000
 
 
-def gauss_hermite_prob(n):
+def gauss_hermite_prob(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss quadrature for the standard normal distribution.
 
     Returns nodes ``x`` and weights ``w`` with
@@ -146,7 +147,7 @@ def gauss_hermite_prob(n):
     return x, w / math.sqrt(2.0 * math.pi)
 
 
-def relu_hermite_coefficient(order, b):
+def relu_hermite_coefficient(order: int, b: ArrayLike) -> np.ndarray:
     """Hermite coefficient ``g_k(b) = E[sigma(z + b) He_k(z)]`` of one ReLU unit.
 
     ATV21, Lemma 3.5, for a single unit with unit weight vector:
@@ -236,7 +237,9 @@ def _householder_basis(w_hat):
     return np.eye(d) - 2.0 * np.outer(u, u) / nu
 
 
-def relu_hermite_tensor_quadrature(w, b, order, *, n_nodes=120):
+def relu_hermite_tensor_quadrature(
+    w: ArrayLike, b: ArrayLike, order: int, *, n_nodes: int = 120,
+) -> np.ndarray:
     """Hermite coefficient ``E[sigma(w.x + b) He_order(x)]`` of one unit, by quadrature.
 
     An independent check of ATV21, Lemma 3.5 that does not use the lemma:
@@ -300,7 +303,7 @@ def relu_hermite_tensor_quadrature(w, b, order, *, n_nodes=120):
     return (values @ He).reshape((d,) * order)
 
 
-def relu_hermite_energies(a, V, b, max_order):
+def relu_hermite_energies(a: ArrayLike, V: ArrayLike, b: ArrayLike, max_order: int) -> np.ndarray:
     """Parseval energies ``||f_k||_F^2 / k!``, ``k = 0..kmax``, of ``f(x) = sum_i a_i sigma(V_i.x + b_i)``.
 
     By ATV21, Lemma 3.5, ``f_k = sum_i a_i |V_i| g_k(beta_i) w_i^{(x)k}`` with
@@ -387,7 +390,9 @@ class MonteCarloEstimate:
     n: int
 
 
-def hermite_coefficient_monte_carlo(X, Y, order, *, chunk_size=100_000):
+def hermite_coefficient_monte_carlo(
+    X: ArrayLike, Y: ArrayLike, order: int, *, chunk_size: int = 100_000,
+) -> MonteCarloEstimate:
     """Empirical Hermite coefficient ``T_k = (1/N) sum_n Y_n He_k(x_n)`` with standard errors.
 
     The estimator of ATV21, eq. (6), together with the entrywise standard

@@ -36,6 +36,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import (
     as_finite_array, as_network, as_real_scalar, as_rng, )
@@ -172,7 +173,9 @@ def _reduce_difference(f: TwoLayerNetwork, g: TwoLayerNetwork, merge_tol: float)
     return np.array(coef), K[:, :-1], K[:, -1], p, q
 
 
-def function_equality_certificate(f, g, *, tol=1e-9) -> EqualityCertificate:
+def function_equality_certificate(
+    f: TwoLayerNetwork, g: TwoLayerNetwork, *, tol: float = 1e-9,
+) -> EqualityCertificate:
     """Decide exactly (up to floating-point rounding) whether two ReLU networks are the same function.
 
     Not sampled: the difference ``h = f - g`` is reduced algebraically.
@@ -251,7 +254,7 @@ def function_equality_certificate(f, g, *, tol=1e-9) -> EqualityCertificate:
 # ---------------------------------------------------------------------------
 # Sign flips: Claim 4.8 and equation (2) of Theorem 3.4
 # ---------------------------------------------------------------------------
-def flip_units(net, signs) -> TwoLayerNetwork:
+def flip_units(net: TwoLayerNetwork, signs: ArrayLike) -> TwoLayerNetwork:
     """The network ``x -> sum_i a_i sigma(xi_i (w_i.x + b_i))``: units with ``xi_i = -1`` flipped.
 
     This is the parameter set ``(a_i, xi_i b_i, xi_i w_i)`` of ATV21, Theorem 3.4.
@@ -299,7 +302,10 @@ class SignFlipPair:
     certificate: EqualityCertificate
 
 
-def sign_flip_pair(V, b=None, *, rng=None, tol=1e-9) -> SignFlipPair:
+def sign_flip_pair(
+    V: ArrayLike, b: ArrayLike | None = None, *, rng: int | np.random.Generator | None = None,
+    tol: float = 1e-9,
+) -> SignFlipPair:
     """Construct the counterexample of ATV21, Claim 4.8 (with biases).
 
     Given weight vectors ``w_1..w_k`` (rows of ``V``) and biases ``b``, find
@@ -417,7 +423,9 @@ def smallest_sign_flip_pair() -> SignFlipPair:
     return SignFlipPair(a=a, signs=signs, original=original, flipped=flipped, certificate=cert)
 
 
-def equation2_residual(net, signs, *, as_printed=False) -> np.ndarray:
+def equation2_residual(
+    net: TwoLayerNetwork, signs: ArrayLike, *, as_printed: bool = False,
+) -> np.ndarray:
     """Residual of equation (2) of ATV21, Theorem 3.4 for the sign vector ``signs``.
 
     With ``as_printed=False`` (the default, the corrected equation)::
@@ -450,7 +458,7 @@ def equation2_residual(net, signs, *, as_printed=False) -> np.ndarray:
     return np.append(r1, r0)
 
 
-def equation2_sign_vectors(net, *, tol=1e-9) -> np.ndarray:
+def equation2_sign_vectors(net: TwoLayerNetwork, *, tol: float = 1e-9) -> np.ndarray:
     """All sign vectors ``xi`` satisfying equation (2) of ATV21, Theorem 3.4 (corrected).
 
     By Lemma 3.5 and ``Phi(b) + Phi(-b) = 1``, flipping the set
@@ -511,7 +519,7 @@ def equation2_sign_vectors(net, *, tol=1e-9) -> np.ndarray:
     return xi[ok].astype(int)
 
 
-def kruskal_rank(M, *, rtol=1e-10) -> int:
+def kruskal_rank(M: ArrayLike, *, rtol: float = 1e-10) -> int:
     """Kruskal rank of the columns of ``M``: the largest ``r`` such that *every* ``r`` columns are independent.
 
     Used in ATV21's proof of Theorem 3.4 through Fact 4.7 (BCV14, Lemma A.4),
@@ -553,7 +561,7 @@ def kruskal_rank(M, *, rtol=1e-10) -> int:
 # ---------------------------------------------------------------------------
 # Closed-form Gaussian kernel and L2 distance
 # ---------------------------------------------------------------------------
-def l2_distance(f, g, *, merge_tol=1e-12) -> float:
+def l2_distance(f: TwoLayerNetwork, g: TwoLayerNetwork, *, merge_tol: float = 1e-12) -> float:
     """Closed-form L2 distance ``sqrt(E[(f(x) - g(x))^2])``, ``x ~ N(0, I_d)``.
 
     The difference is first reduced as in :func:`function_equality_certificate`

@@ -36,7 +36,9 @@ def _comparable(net: TwoLayerNetwork) -> TwoLayerNetwork:
     return net if net.activation.degree is None else net.normalized()
 
 
-def unit_distance_matrix(true_net, est_net, *, up_to_sign=False):
+def unit_distance_matrix(
+    true_net: TwoLayerNetwork, est_net: TwoLayerNetwork, *, up_to_sign: bool = False,
+) -> np.ndarray:
     """Per-unit errors ``D[i, j]`` between unit ``i`` of ``true_net`` and unit ``j`` of ``est_net``.
 
     ``D[i, j] = |v_i - v~_j| + |u_i - u~_j| + |b_i - b~_j|`` after normalisation.
@@ -73,7 +75,9 @@ def _bottleneck_assignment(D: np.ndarray):
     return linear_sum_assignment(np.where(np.isfinite(big), big, D.max() * D.size + 1.0))
 
 
-def match_units(true_net, est_net, *, up_to_sign=False):
+def match_units(
+    true_net: TwoLayerNetwork, est_net: TwoLayerNetwork, *, up_to_sign: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Best matching of hidden units: ``perm[i]`` is the estimate's unit matched to true unit ``i``.
 
     Returns
@@ -89,7 +93,9 @@ def match_units(true_net, est_net, *, up_to_sign=False):
     return perm, D[np.arange(D.shape[0]), perm]
 
 
-def parameter_error(true_net, est_net, *, up_to_sign=False) -> float:
+def parameter_error(
+    true_net: TwoLayerNetwork, est_net: TwoLayerNetwork, *, up_to_sign: bool = False,
+) -> float:
     """Theorem 3.1 error: ``max_i |v_i - v~_i| + |u_i - u~_i| + |b_i - b~_i|``.
 
     Taken after normalising both networks (unit rows of ``V``) and matching

@@ -25,6 +25,7 @@ import functools
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import (
     as_finite_array, as_nonnegative_int, as_positive_int, as_samples, as_targets,
@@ -101,7 +102,10 @@ class HermiteMomentAccumulator:
     (3000, (1, 1, 3, 3))
     """
 
-    def __init__(self, d, *, g3=None, g4=None, h4=None):
+    def __init__(
+        self, d: int, *, g3: ArrayLike | None = None, g4: ArrayLike | None = None,
+        h4: ArrayLike | None = None,
+    ) -> None:
         self.d = as_positive_int(d, "d")
         self.g3 = None if g3 is None else _as_vector_batch(g3, "g3", self.d)
         if g4 is None and h4 is not None:
@@ -142,7 +146,7 @@ class HermiteMomentAccumulator:
         )
         return max(256, _CHUNK_FLOATS // (width * self.d))
 
-    def update(self, X, Y) -> "HermiteMomentAccumulator":
+    def update(self, X: ArrayLike, Y: ArrayLike) -> "HermiteMomentAccumulator":
         """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m)."""
         X = as_samples(X, "X", d=self.d)
         Y = as_targets(Y, X.shape[0], "Y")
@@ -226,7 +230,7 @@ class HermiteMomentAccumulator:
         return check_finite_result(out, "the fourth moment")
 
 
-def moment_matrix(X, Y, order, *vectors):
+def moment_matrix(X: ArrayLike, Y: ArrayLike, order: int, *vectors: ArrayLike) -> np.ndarray:
     """Contracted empirical Hermite moment, a ``d x d`` matrix per contraction.
 
     * ``order=2``: ``T_2 = (1/n) sum y (x x^T - I)``, no vectors;
@@ -286,7 +290,9 @@ def moment_matrix(X, Y, order, *vectors):
     return out[0] if Y.shape[1] == 1 else out
 
 
-def empirical_hermite_tensor(X, Y, order, *, chunk_size=20_000):
+def empirical_hermite_tensor(
+    X: ArrayLike, Y: ArrayLike, order: int, *, chunk_size: int = 20_000,
+) -> np.ndarray:
     """Full empirical Hermite tensor ``T_k = (1/n) sum_s y_s He_k(x_s)`` (small ``d`` only).
 
     Parameters
@@ -352,7 +358,7 @@ def _relu_label_hermite_energy(p: int, b: float, n_nodes: int = 400) -> float:
     return float(0.5 * (hi - lo) * np.sum(w * f))
 
 
-def relu_label_hermite_energy(p, b):
+def relu_label_hermite_energy(p: int, b: ArrayLike) -> float:
     """``J_p(b) = E[sigma(z + b)^2 He_p(z)^2]`` for ``z ~ N(0, 1)`` and the ReLU ``sigma``.
 
     The integrand is a polynomial times the normal density on the active
@@ -402,7 +408,7 @@ def _relu_g(k: int, b: float) -> float:
     return float(relu_hermite_coefficient(k, b))
 
 
-def unit_tensor_mse(order, b, d, *, a=1.0):
+def unit_tensor_mse(order: int, b: ArrayLike, d: int, *, a: ArrayLike = 1.0) -> float:
     """``n E|T_k - f_k|_F^2`` for one ReLU unit: the exact mean squared error of eq. (6) of ATV21.
 
     For ``f(x) = a sigma(w.x + b)`` with ``|w| = 1``, ``x ~ N(0, I_d)`` and
@@ -450,7 +456,9 @@ def unit_tensor_mse(order, b, d, *, a=1.0):
     return a**2 * (total - _relu_g(k, b) ** 2)
 
 
-def unit_contraction_variance(order, b, rho, *, a=1.0):
+def unit_contraction_variance(
+    order: int, b: ArrayLike, rho: ArrayLike, *, a: ArrayLike = 1.0,
+) -> float:
     """``n Var(T_k[u, ..., u])`` for one ReLU unit and a unit vector ``u`` with ``u.w = rho``.
 
     ``He_k(x)[u, ..., u] = He_k(u.x)`` and, writing ``u.x = rho s + sqrt(1 - rho^2) t``

@@ -36,6 +36,7 @@ from numbers import Rational
 from typing import Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 from numpy.polynomial import hermite_e
 
 from ._validation import as_finite_array, as_nonnegative_int, describe
@@ -68,7 +69,7 @@ def _he_coefficients(k: int) -> tuple:
     return cur
 
 
-def hermite_prob_integer_coefficients(degree):
+def hermite_prob_integer_coefficients(degree: int) -> list[int]:
     """Exact monomial coefficients of ``He_k``: ``He_k(x) = sum_j c[j] x^j``.
 
     Computed with Python integers from the recurrence
@@ -115,7 +116,7 @@ def _horner(coef, x: Fraction) -> Fraction:
     return value
 
 
-def hermite_prob_exact(degree, x):
+def hermite_prob_exact(degree: int, x: int | Fraction | str) -> Fraction:
     """Exact value ``He_k(x)`` at a rational point ``x``.
 
     Parameters
@@ -174,7 +175,9 @@ class SeparationCertificate:
     n_cells: int
 
 
-def certify_root_separation(degree, bound_squared=None):
+def certify_root_separation(
+    degree: int, bound_squared: int | Fraction | str | None = None,
+) -> SeparationCertificate:
     """Certify or refute ``max(|He_k(x)|, |He_{k+1}(x)|) >= sqrt(B)`` for all real ``x``.
 
     ATV21, Lemma 4.3 claims this with ``B = k!/4``.  The decision is exact:
@@ -287,7 +290,7 @@ class SeparationMinimum:
     ratio: float
 
 
-def separation_minimum(degree):
+def separation_minimum(degree: int) -> SeparationMinimum:
     """Minimum over real ``x`` of ``max(|He_k(x)|, |He_{k+1}(x)|)`` (floating point).
 
     The function ``M(x) = max(|He_k(x)|, |He_{k+1}(x)|)`` tends to infinity,
@@ -333,7 +336,7 @@ def separation_minimum(degree):
     return SeparationMinimum(k=k, x=x_best, value=best, ratio=best / math.sqrt(math.factorial(k)))
 
 
-def repaired_separation_bound(degree, x):
+def repaired_separation_bound(degree: int, x: ArrayLike) -> np.ndarray:
     """Repaired Lemma 4.3: ``sqrt(k! / (k + 2 + |x|))``.
 
     For every ``k >= 0`` and real ``x``,
@@ -379,7 +382,7 @@ def _poly_add(a, b, scale_b=1):
     return out
 
 
-def separation_identity_holds(degree):
+def separation_identity_holds(degree: int) -> bool:
     """Exact check of the Christoffel--Darboux-type identity at degree ``k``.
 
     ``(k+1) He_k(x)^2 - x He_k(x) He_{k+1}(x) + He_{k+1}(x)^2

@@ -20,6 +20,7 @@ import functools
 from itertools import combinations_with_replacement
 
 import numpy as np
+from numpy.typing import ArrayLike
 from numpy.polynomial import hermite_e
 
 from ._validation import as_finite_array, as_nonnegative_int, as_positive_int
@@ -97,7 +98,7 @@ def hermite_tensor_entries(X: np.ndarray, order: int):
     return entries, scatter
 
 
-def hermite_tensor(x, order):
+def hermite_tensor(x: ArrayLike, order: int) -> np.ndarray:
     """Multivariate Hermite tensor ``He_order(x)``.
 
     Parameters
@@ -134,7 +135,7 @@ def hermite_tensor(x, order):
     return T[0] if single else T
 
 
-def symmetric_rank_one_sum(weights, vectors, order):
+def symmetric_rank_one_sum(weights: ArrayLike, vectors: ArrayLike, order: int) -> np.ndarray:
     """The symmetric tensor ``sum_i weights[i] * vectors[i]^{(x) order}``.
 
     Parameters
@@ -159,7 +160,7 @@ def symmetric_rank_one_sum(weights, vectors, order):
     return T.sum(axis=0)
 
 
-def contract_last_modes(T, *vectors):
+def contract_last_modes(T: ArrayLike, *vectors: ArrayLike) -> np.ndarray:
     """Contract the last modes of ``T`` with the given vectors.
 
     ``contract_last_modes(T, g, h)`` is ``T[..., g, h]``, i.e.
@@ -177,7 +178,7 @@ def contract_last_modes(T, *vectors):
     return T
 
 
-def flatten(T, *group_sizes):
+def flatten(T: ArrayLike, *group_sizes: int) -> np.ndarray:
     """Flatten a tensor by grouping consecutive modes (Algorithm 1 of ATV21).
 
     ``flatten(T, l, l, 1)`` turns an order-``2l+1`` tensor on ``R^d`` into a
