@@ -511,6 +511,17 @@ def moment_estimate(
     ValueError
         On bad shapes, non-finite values, multi-output ``Y``, ``k > d``, fewer
         than ``d (d + 1) / 2 + 1`` samples, or moments that overflow.
+
+    See Also
+    --------
+    projected_moments : Its first stage.
+    tensor_stage : Its second stage.
+    recover_with_bias : The estimate polished to exactness.
+
+    References
+    ----------
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
     """
     X, y, k = _validate_problem(X, Y, k)
     n, d = X.shape
@@ -579,6 +590,17 @@ def projected_moments(
     ------
     ValueError
         On bad shapes, non-finite values, multi-output ``Y`` or ``k > d``.
+
+    See Also
+    --------
+    tensor_stage : The stage that decomposes these moments.
+    HermiteMomentAccumulator : The streamed moment estimates.
+    empirical_hermite_tensor : The full (unprojected) tensors.
+
+    References
+    ----------
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------
@@ -656,6 +678,17 @@ def tensor_stage(
     ValueError
         If ``attempt`` is negative; ``ValueError`` or ``numpy.linalg.LinAlgError``
         from a degenerate draw (the callers restart).
+
+    See Also
+    --------
+    projected_moments : Its input.
+    moment_estimate : Both stages in one call.
+    jennrich : The tensor decomposition it runs.
+
+    References
+    ----------
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------
@@ -765,6 +798,17 @@ def recover_with_bias(
     -----
     CertificateWarning
         When the held-out relative residual exceeds ``tolerance``.
+
+    See Also
+    --------
+    moment_estimate : The tensor-method estimate it polishes.
+    refine_by_patterns : The polishing step.
+    recover_from_coefficients : ATV21, Algorithm 1 on exact coefficients.
+
+    References
+    ----------
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------

@@ -211,6 +211,19 @@ def fit_adam(
     ValueError
         On bad shapes or values; the message names the parameter.
 
+    See Also
+    --------
+    square_loss_gradient : The gradient it follows.
+    recover_with_bias : The provable method it is compared with.
+    recover_noisy : BJW19's noisy pipeline.
+
+    References
+    ----------
+    * Kingma and Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015,
+      arXiv:1412.6980.
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
+
     Examples
     --------
     >>> import relulib as rl

@@ -64,6 +64,18 @@ def activation_hermite_coefficient(activation: str | Activation, order: int) -> 
     about ``j = 100`` it returns NaN); for ReLU it agrees with the closed form
     ``c_j = (-1)^j He_{j-2}(0) phi(0)`` to a relative 1e-14 up to ``j = 60``.
 
+    Parameters
+    ----------
+    activation : str or Activation
+        A rectified activation (name or :class:`Activation`).
+    order : int
+        The order ``j``, ``0 <= j <= HERMITE_ORDER_MAX``.
+
+    Returns
+    -------
+    float
+        ``c_j``.
+
     Raises
     ------
     TypeError
@@ -355,6 +367,17 @@ def recover_exact(
     CertificateWarning
         If the relative residual exceeds ``tolerance`` (the message states it).
 
+    See Also
+    --------
+    recover_noisy : The noisy setting (moments and pattern least squares).
+    recover_fpt : When ``U*`` has no full column rank.
+    RecoveryResult : The result and its certificate.
+
+    References
+    ----------
+    * Bakshi, Jayaram and Woodruff, *Learning Two Layer Rectified Neural Networks in
+      Polynomial Time*, COLT 2019 (BJW19), arXiv:1811.01885.
+
     Examples
     --------
     >>> import relulib as rl
@@ -557,6 +580,19 @@ def recover_noisy(
     ValueError
         Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` samples; with
         ``bias=True``, more than one output or no usable tensor estimate in ``n_trials`` attempts.
+
+    See Also
+    --------
+    recover_exact : The noiseless, certified setting.
+    tensor_stage : The ATV21 tensor stage used for the initialisation.
+    refine_by_patterns : The activation-pattern least squares.
+
+    References
+    ----------
+    * Bakshi, Jayaram and Woodruff, *Learning Two Layer Rectified Neural Networks in
+      Polynomial Time*, COLT 2019 (BJW19), arXiv:1811.01885.
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------

@@ -60,10 +60,17 @@ class CPDecomposition:
 
     @property
     def rank(self) -> int:
+        """Number of rank-one terms."""
         return self.weights.shape[0]
 
     def to_tensor(self) -> np.ndarray:
-        """The tensor ``sum_r weights[r] a_r (x) b_r (x) c_r``."""
+        """The tensor ``sum_r weights[r] a_r (x) b_r (x) c_r``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (d1, d2, d3)
+            The tensor.
+        """
         A, B, C = self.factors
         return np.einsum("r,ir,jr,kr->ijk", self.weights, A, B, C)
 
@@ -72,6 +79,13 @@ class CPDecomposition:
 
         Each ``a_r`` is kept as ``v_r``; the signs of ``b_r, c_r`` relative to
         ``a_r`` are folded into the weight. Returns ``(weights (r,), vectors (r, d))``.
+
+        Returns
+        -------
+        weights : numpy.ndarray of shape (r,)
+            The weights ``w_r``.
+        vectors : numpy.ndarray of shape (r, d)
+            The unit vectors ``v_r``, one per row.
         """
         A, B, C = self.factors
         s = np.sign(np.sum(A * B, axis=0)) * np.sign(np.sum(A * C, axis=0))
@@ -85,6 +99,18 @@ def flattening_rank(T: ArrayLike, *, rtol: float | None = None) -> int:
     Singular values above ``rtol * s_max`` count; the default ``rtol`` is
     ``max(shape) * machine epsilon * 100``, suitable for exact tensors.
     For sample tensors pass an ``rtol`` above the noise level.
+
+    Parameters
+    ----------
+    T : array_like
+        A tensor of order at least 2.
+    rtol : float, optional
+        Relative threshold on the singular values (default: see above).
+
+    Returns
+    -------
+    int
+        The number of singular values above the threshold.
     """
     T = as_finite_array(T, "T")
     if T.ndim < 1 or T.size == 0:
@@ -118,6 +144,16 @@ def eigenvalue_separation(eigenvalues: ArrayLike) -> float:
     eigenvalues into a conjugate pair) scores ``-max |Im| / max |lambda|``, below
     every real draw. Larger is better: well-separated eigenvalues make the
     eigenvectors stable (Davis-Kahan).
+
+    Parameters
+    ----------
+    eigenvalues : array_like of shape (r,)
+        Eigenvalues of one draw (real or complex).
+
+    Returns
+    -------
+    float
+        The score; larger is better.
     """
     if isinstance(eigenvalues, (str, bytes, dict)) or eigenvalues is None:
         raise InputTypeError(f"eigenvalues: expected an array of numbers, got {describe(eigenvalues)}")
@@ -153,6 +189,20 @@ def simultaneous_diagonalization(
     The slices are projected onto their rank-``rank`` column and row spaces,
     then ``M_g M_h^{-1}`` is diagonalised. Returns ``(A, eigenvalues)`` with
     unit columns; under noise, complex parts are dropped.
+
+    Parameters
+    ----------
+    Mg, Mh : array_like of shape (d1, d2)
+        The two slices ``T[., ., g]`` and ``T[., ., h]``.
+    rank : int
+        The rank ``r`` of the decomposition.
+
+    Returns
+    -------
+    A : numpy.ndarray of shape (d1, rank)
+        Unit columns ``a_r``, each up to sign.
+    eigenvalues : numpy.ndarray of shape (rank,)
+        The eigenvalues of ``M_g M_h^{-1}`` (the ratios ``D_g / D_h``).
     """
     Mg = as_finite_array(Mg, "Mg", ndim=2)
     Mh = as_finite_array(Mh, "Mh", shape=Mg.shape)
@@ -224,6 +274,20 @@ def jennrich(
         If ``T`` is not a finite 3-D array, ``rank`` exceeds ``min(d1, d2)``
         (Jennrich needs the first two factor matrices of full column rank),
         or ``n_trials`` is not a positive integer.
+
+    See Also
+    --------
+    jennrich_slices : The same algorithm from given slices.
+    cp_als : Alternating least squares, the usual baseline.
+    tensor_power_method : The symmetric, orthogonal alternative.
+
+    References
+    ----------
+    * Harshman, *Foundations of the PARAFAC procedure*, UCLA Working Papers in
+      Phonetics 16, 1970; Leurgans, Ross and Abel, *A Decomposition for Three-Way
+      Arrays*, SIAM J. Matrix Anal. Appl. 14(4), 1993.
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------
@@ -336,7 +400,20 @@ def jennrich_slices(
 
 
 def khatri_rao(A: ArrayLike, B: ArrayLike) -> np.ndarray:
-    """Column-wise Kronecker product ``[a_r (x) b_r]_r`` of shape (d1 d2, m)."""
+    """Column-wise Kronecker product ``[a_r (x) b_r]_r`` of shape (d1 d2, m).
+
+    Parameters
+    ----------
+    A : array_like of shape (d1, m)
+        First factor.
+    B : array_like of shape (d2, m)
+        Second factor, with the same number of columns.
+
+    Returns
+    -------
+    numpy.ndarray of shape (d1 d2, m)
+        Column ``r`` is ``kron(A[:, r], B[:, r])``.
+    """
     A = as_finite_array(A, "A", ndim=2)
     B = as_finite_array(B, "B", ndim=2)
     if A.shape[1] != B.shape[1]:

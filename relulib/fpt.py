@@ -56,6 +56,18 @@ def principal_angle_sine(A: ArrayLike, B: ArrayLike) -> float:
 
     ``0`` for equal spans, ``1`` when some direction of one is orthogonal to the other.
 
+    Parameters
+    ----------
+    A : array_like of shape (d, p)
+        Columns spanning the first subspace.
+    B : array_like of shape (d, q)
+        Columns spanning the second subspace.
+
+    Returns
+    -------
+    float
+        The sine, in ``[0, 1]``.
+
     Examples
     --------
     >>> principal_angle_sine(np.eye(3)[:, :2], np.eye(3)[:, [1, 0]])
@@ -113,17 +125,23 @@ def span_from_moments(X: ArrayLike, Y: ArrayLike, k: int) -> np.ndarray:
 class DepthThreeNetwork:
     """``x -> c^T relu(W2 relu(W1 x + b1) + b2) + c0``: a depth-3 ReLU network with one output.
 
+    Its output depends on ``x`` only through ``W1 x``: the span that filtered
+    PCA recovers is the row span of ``W1``.
+
     Parameters
     ----------
     W1 : array_like of shape (k1, d)
+        First layer.
     b1 : array_like of shape (k1,)
+        First-layer biases.
     W2 : array_like of shape (k2, k1)
+        Second layer.
     b2 : array_like of shape (k2,)
+        Second-layer biases.
     c : array_like of shape (k2,)
+        Output weights.
     c0 : float, default 0
-
-    Its output depends on ``x`` only through ``W1 x``: the span that filtered
-    PCA recovers is the row span of ``W1``.
+        Output offset.
     """
 
     def __init__(
@@ -143,10 +161,22 @@ class DepthThreeNetwork:
 
     @property
     def d(self) -> int:
+        """Input dimension."""
         return self.W1.shape[1]
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Outputs for samples ``X`` of shape (n, d): shape (n,)."""
+        """Outputs for samples ``X`` of shape (n, d): shape (n,).
+
+        Parameters
+        ----------
+        X : array_like of shape (n, d) or (d,)
+            Samples, one per row.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+            The outputs.
+        """
         X = as_samples(np.atleast_2d(X), "X", d=self.d)
         h1 = np.maximum(X @ self.W1.T + self.b1, 0.0)
         h2 = np.maximum(h1 @ self.W2.T + self.b2, 0.0)
@@ -155,7 +185,24 @@ class DepthThreeNetwork:
     def samples(
         self, n: int, *, noise: float = 0.0, rng: int | np.random.Generator | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``x ~ N(0, I_d)`` and ``y = F(x) + noise * N(0, 1)``: ``(X (n, d), y (n,))``."""
+        """``x ~ N(0, I_d)`` and ``y = F(x) + noise * N(0, 1)``: ``(X (n, d), y (n,))``.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples.
+        noise : float, default 0
+            Standard deviation of the Gaussian label noise.
+        rng : None, int or numpy.random.Generator
+            For the samples and the noise.
+
+        Returns
+        -------
+        X : numpy.ndarray of shape (n, d)
+            The inputs.
+        y : numpy.ndarray of shape (n,)
+            The labels.
+        """
         n = as_positive_int(n, "n")
         rng = as_rng(rng)
         X = rng.standard_normal((n, self.d))
@@ -179,6 +226,17 @@ def blind_depth3_network(
     ``E[F (x x^T - I)] = 0``: plain moments see only ``v1``. Written as a
     depth-3 network: six first-layer units on ``+-v1, +-v2`` (with biases
     ``-beta``), a second layer ``relu(F), relu(-F)`` and output ``relu(F) - relu(-F) = F``.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension, ``d >= 2``.
+    beta : float, default 1
+        The offset ``beta`` of ``h``.
+    scale : float, default 3
+        The weight of ``h(v2.x)`` in ``F``.
+    rng : None, int or numpy.random.Generator
+        For the orthonormal directions ``v1, v2``.
 
     Returns
     -------
@@ -257,6 +315,17 @@ def filtered_pca(
     Returns
     -------
     FilteredPCAResult
+
+    See Also
+    --------
+    recover_fpt : Recovery inside the span.
+    blind_depth3_network : A network whose plain second moments are blind.
+    span_from_moments : The unfiltered span.
+
+    References
+    ----------
+    * Chen, Klivans and Meka, *Learning Deep ReLU Networks Is Fixed-Parameter
+      Tractable*, FOCS 2021 (CKM20), arXiv:2009.13512.
 
     Examples
     --------
@@ -414,6 +483,19 @@ def recover_fpt(
         Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` samples,
         a ``span`` of the wrong shape, ``n_candidates`` above ``max_candidates``,
         a non-positive ``time_limit``.
+
+    See Also
+    --------
+    filtered_pca : A span for ``span=`` when second moments are blind.
+    span_from_moments : The default span.
+    recover_exact : When ``U*`` has full column rank.
+
+    References
+    ----------
+    * Bakshi, Jayaram and Woodruff, *Learning Two Layer Rectified Neural Networks in
+      Polynomial Time*, COLT 2019 (BJW19), arXiv:1811.01885.
+    * Chen, Klivans and Meka, *Learning Deep ReLU Networks Is Fixed-Parameter
+      Tractable*, FOCS 2021 (CKM20), arXiv:2009.13512.
 
     Examples
     --------

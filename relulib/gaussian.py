@@ -143,6 +143,11 @@ def bivariate_normal_cdf(h: ArrayLike, k: ArrayLike, rho: ArrayLike) -> float | 
         scales, ``1e-300`` to ``1e300`` (the sign of ``h k`` is taken from the
         signs, never from the product, which underflows).
 
+    Returns
+    -------
+    float or numpy.ndarray
+        ``Phi_2(h, k; rho)``, a float when all arguments are scalars.
+
     Examples
     --------
     >>> round(float(bivariate_normal_cdf(0.0, 0.0, 0.5)), 12)  # 1/4 + 1/12

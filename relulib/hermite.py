@@ -121,6 +121,18 @@ def gauss_hermite_prob(n: int) -> tuple[np.ndarray, np.ndarray]:
     that constant here. Up to ``n = 300`` the rule is numpy's; above, scipy's
     ``roots_hermitenorm`` (numpy's weights become NaN near ``n = 400``).
 
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``1 <= n <= GAUSS_HERMITE_MAX_NODES``.
+
+    Returns
+    -------
+    x : numpy.ndarray of shape (n,)
+        Nodes.
+    w : numpy.ndarray of shape (n,)
+        Weights, summing to 1.
+
     Raises
     ------
     ValueError
@@ -166,6 +178,11 @@ def relu_hermite_coefficient(order: int, b: ArrayLike) -> np.ndarray:
         The order ``k >= 0`` (``k`` in the formulas above).
     b : array_like
         Biases.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``g_k(b)``, of the shape of ``b``.
 
     Examples
     --------

@@ -265,6 +265,11 @@ def flip_units(net: TwoLayerNetwork, signs: ArrayLike) -> TwoLayerNetwork:
     signs : array_like of shape (k,)
         Entries ``+1`` or ``-1``.
 
+    Returns
+    -------
+    TwoLayerNetwork
+        The flipped network.
+
     Raises
     ------
     ValueError
@@ -408,6 +413,11 @@ def smallest_sign_flip_pair() -> SignFlipPair:
     on ``R^2``: three pairwise non-parallel units in dimension 2 (so they are
     linearly dependent), ``a = (1, 1, 1)``, ``xi = (-1, -1, -1)``.
 
+    Returns
+    -------
+    SignFlipPair
+        The pair, with its certificate.
+
     Examples
     --------
     >>> pair = smallest_sign_flip_pair()
@@ -440,6 +450,15 @@ def equation2_residual(
     equality (see the chapter "Identifiability" and the errata).
 
     ``net`` is normalised first (unit ``w_i``), as ATV21 assumes.
+
+    Parameters
+    ----------
+    net : TwoLayerNetwork
+        A single-output ReLU network.
+    signs : array_like of shape (k,)
+        The signs ``xi_i``, entries ``+1`` or ``-1``.
+    as_printed : bool, default False
+        Use the second line as printed in ATV21 instead of the corrected one.
 
     Returns
     -------
@@ -533,6 +552,11 @@ def kruskal_rank(M: ArrayLike, *, rtol: float = 1e-10) -> int:
     rtol : float, default 1e-10
         A subset counts as independent when its smallest singular value exceeds
         ``rtol`` times the largest column norm of ``M``.
+
+    Returns
+    -------
+    int
+        The Kruskal rank.
 
     Examples
     --------

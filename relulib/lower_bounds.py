@@ -184,6 +184,16 @@ def network_correlation(net1: TwoLayerNetwork, net2: TwoLayerNetwork) -> float:
     The double sum of ``u_i u'_j E[sigma(v_i.x) sigma(v'_j.x)]`` with the
     arc-cosine kernel :func:`relulib.relu_gaussian_kernel`.
 
+    Parameters
+    ----------
+    net1, net2 : TwoLayerNetwork
+        Single-output ReLU networks without biases, on the same ``d``.
+
+    Returns
+    -------
+    float
+        ``E[f(x) g(x)]``.
+
     Raises
     ------
     ValueError

@@ -44,6 +44,18 @@ def unit_distance_matrix(
     ``D[i, j] = |v_i - v~_j| + |u_i - u~_j| + |b_i - b~_j|`` after normalisation.
     With ``up_to_sign=True`` the estimate's unit may also be read as
     ``(u~_j, -v~_j, -b~_j)``, the sign ambiguity of ATV21, Theorem 3.4.
+
+    Parameters
+    ----------
+    true_net, est_net : TwoLayerNetwork
+        Of equal ``d``, ``k`` and ``m``.
+    up_to_sign : bool, default False
+        Also accept the sign-flipped reading of each estimated unit.
+
+    Returns
+    -------
+    numpy.ndarray of shape (k, k)
+        The distances ``D[i, j]``.
     """
     _check_pair(true_net, est_net)
     t, e = _comparable(true_net), _comparable(est_net)
@@ -80,6 +92,13 @@ def match_units(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best matching of hidden units: ``perm[i]`` is the estimate's unit matched to true unit ``i``.
 
+    Parameters
+    ----------
+    true_net, est_net : TwoLayerNetwork
+        Of equal ``d``, ``k`` and ``m``.
+    up_to_sign : bool, default False
+        Also accept the sign-flipped reading of each estimated unit.
+
     Returns
     -------
     perm : ndarray of int, shape (k,)
@@ -112,6 +131,11 @@ def parameter_error(
         Of equal ``d``, ``k`` and ``m``.
     up_to_sign : bool, default False
         Forgive the sign flips ``(v, b) -> (-v, -b)`` of ATV21, Theorem 3.4.
+
+    Returns
+    -------
+    float
+        The error; ``inf`` for networks with different activations.
 
     Examples
     --------

@@ -140,14 +140,33 @@ class HermiteMomentAccumulator:
             self._Ct = np.zeros((m, q, d))
 
     def chunk_size(self) -> int:
-        """Samples per block inside :meth:`update`, so work arrays stay near 32 MiB."""
+        """Samples per block inside :meth:`update`, so work arrays stay near 32 MiB.
+
+        Returns
+        -------
+        int
+            The block size.
+        """
         width = 1 + (0 if self.g3 is None else self.g3.shape[0]) + (
             0 if self.g4 is None else self.g4.shape[0]
         )
         return max(256, _CHUNK_FLOATS // (width * self.d))
 
     def update(self, X: ArrayLike, Y: ArrayLike) -> "HermiteMomentAccumulator":
-        """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m)."""
+        """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m).
+
+        Parameters
+        ----------
+        X : array_like of shape (n, d)
+            Samples, one per row.
+        Y : array_like of shape (n,) or (n, m)
+            Their labels.
+
+        Returns
+        -------
+        HermiteMomentAccumulator
+            ``self``, so that updates can be chained.
+        """
         X = as_samples(X, "X", d=self.d)
         Y = as_targets(Y, X.shape[0], "Y")
         if self.m is None:
@@ -189,24 +208,48 @@ class HermiteMomentAccumulator:
             raise ValueError(f"{what}: this accumulator was built without the vectors it needs")
 
     def T0(self) -> np.ndarray:
-        """``E[y]``, shape (m,)."""
+        """``E[y]``, shape (m,).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m,)
+            The moment estimate from the samples added so far.
+        """
         self._check("T0", True)
         return check_finite_result(self._S0 / self.n, "the moment E[y]")
 
     def T1(self) -> np.ndarray:
-        """``E[y x]``, shape (m, d)."""
+        """``E[y x]``, shape (m, d).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m, d)
+            The moment estimate from the samples added so far.
+        """
         self._check("T1", True)
         return check_finite_result(self._S1 / self.n, "the moment E[y x]")
 
     def T2(self) -> np.ndarray:
-        """``E[y (x x^T - I)]``, shape (m, d, d)."""
+        """``E[y (x x^T - I)]``, shape (m, d, d).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m, d, d)
+            The moment estimate from the samples added so far.
+        """
         self._check("T2", True)
         eye = np.eye(self.d)
         out = self._S2 / self.n - self.T0()[:, None, None] * eye
         return check_finite_result(out, "the moment E[y (x x^T - I)]")
 
     def T3(self) -> np.ndarray:
-        """``T_3[., ., g]`` for every ``g`` in ``g3``: shape (m, p, d, d)."""
+        """``T_3[., ., g]`` for every ``g`` in ``g3``: shape (m, p, d, d).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m, p, d, d)
+            The moment estimate from the samples added so far.
+        """
         self._check("g3", self.g3)
         n, eye, g = self.n, np.eye(self.d), self.g3
         S1 = self.T1()  # (m, d)
@@ -215,7 +258,13 @@ class HermiteMomentAccumulator:
         return check_finite_result(out - cross - np.swapaxes(cross, -1, -2), "the third moment")
 
     def T4(self) -> np.ndarray:
-        """``T_4[., ., g, h]`` for every pair in ``(g4, h4)``: shape (m, q, d, d)."""
+        """``T_4[., ., g, h]`` for every pair in ``(g4, h4)``: shape (m, q, d, d).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m, q, d, d)
+            The moment estimate from the samples added so far.
+        """
         self._check("g4", self.g4)
         n, eye, g, h = self.n, np.eye(self.d), self.g4, self.h4
         T0 = self.T0()[:, None, None, None]

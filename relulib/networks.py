@@ -92,6 +92,17 @@ def get_activation(activation: str | Activation) -> Activation:
 
     A plain callable is checked to be rectified on a grid of points; it gets
     no inverse and no homogeneity degree.
+
+    Parameters
+    ----------
+    activation : str, Activation or callable
+        A name of :data:`ACTIVATIONS` (e.g. ``"relu"``), an :class:`Activation`, or a
+        rectified function of one array argument.
+
+    Returns
+    -------
+    Activation
+        The resolved activation.
     """
     if isinstance(activation, Activation):
         return activation
@@ -207,14 +218,33 @@ class TwoLayerNetwork:
 
     # Evaluation ---------------------------------------------------------------
     def hidden(self, X: ArrayLike) -> np.ndarray:
-        """Hidden-layer activations ``act(X V^T + b)``, shape (n, k)."""
+        """Hidden-layer activations ``act(X V^T + b)``, shape (n, k).
+
+        Parameters
+        ----------
+        X : array_like of shape (n, d) or (d,)
+            Samples, one per row.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, k)
+            The hidden activations.
+        """
         X = as_samples(np.atleast_2d(X), "X", d=self.d)
         return self.activation(X @ self.V.T + self.b)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Network output for samples ``X`` of shape (n, d) (or one sample of shape (d,)).
 
-        Returns an array of shape (n, m) (or (m,) for one sample).
+        Parameters
+        ----------
+        X : array_like of shape (n, d) or (d,)
+            Samples, one per row.
+
+        Returns
+        -------
+        numpy.ndarray
+            Outputs of shape (n, m), or (m,) for one sample.
         """
         single = np.ndim(X) == 1
         out = self.hidden(X) @ self.U.T
@@ -229,6 +259,11 @@ class TwoLayerNetwork:
         For an activation homogeneous of degree ``p``,
         ``u act(v.x + b) = u |v|^p act(v.x/|v| + b/|v|)``, so the scale moves into
         ``U`` and ``b`` (ATV21, "Normalisation").
+
+        Returns
+        -------
+        TwoLayerNetwork
+            The normalised network.
 
         Raises
         ------
@@ -249,7 +284,18 @@ class TwoLayerNetwork:
         )
 
     def permuted(self, perm: ArrayLike) -> "TwoLayerNetwork":
-        """The same function with hidden units reordered by ``perm``."""
+        """The same function with hidden units reordered by ``perm``.
+
+        Parameters
+        ----------
+        perm : array_like of int, shape (k,)
+            A permutation of ``range(k)``; unit ``i`` of the result is unit ``perm[i]``.
+
+        Returns
+        -------
+        TwoLayerNetwork
+            The permuted network.
+        """
         perm = np.asarray(perm)
         if perm.ndim != 1 or not (perm.size == 0 or np.issubdtype(perm.dtype, np.integer)):
             raise InputTypeError(f"perm: expected a 1-D integer array, got {describe(perm)}")
@@ -258,6 +304,13 @@ class TwoLayerNetwork:
         return TwoLayerNetwork(self.U[:, perm], self.V[perm], self.b[perm], self.activation)
 
     def copy(self) -> "TwoLayerNetwork":
+        """A copy with its own arrays.
+
+        Returns
+        -------
+        TwoLayerNetwork
+            The copy.
+        """
         return TwoLayerNetwork(self.U.copy(), self.V.copy(), self.b.copy(), self.activation)
 
     def __repr__(self) -> str:
@@ -285,6 +338,11 @@ def random_network(
     bias_scale : float, default 0
     activation : str, Activation or callable, default "relu"
     rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    TwoLayerNetwork
+        A network with ``d`` inputs, ``k`` hidden units and ``m`` outputs.
 
     Examples
     --------

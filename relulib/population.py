@@ -40,6 +40,13 @@ def hermite_coefficient_factors(net: TwoLayerNetwork, order: int) -> tuple[np.nd
     :func:`relulib.relu_hermite_coefficient`. Useful when ``d`` is too large
     for the full tensor.
 
+    Parameters
+    ----------
+    net : TwoLayerNetwork
+        A ReLU network.
+    order : int
+        The order ``k >= 0`` of the coefficient ``f_k``.
+
     Returns
     -------
     weights : ndarray of shape (m, k)

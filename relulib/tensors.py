@@ -165,6 +165,18 @@ def contract_last_modes(T: ArrayLike, *vectors: ArrayLike) -> np.ndarray:
 
     ``contract_last_modes(T, g, h)`` is ``T[..., g, h]``, i.e.
     ``sum_{k,l} T[..., k, l] g_k h_l``; the last vector contracts the last mode.
+
+    Parameters
+    ----------
+    T : array_like
+        A tensor of order at least ``len(vectors)``.
+    *vectors : array_like
+        One vector per contracted mode, of the length of that mode.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``T`` with its last ``len(vectors)`` modes contracted.
     """
     T = as_finite_array(T, "T")
     if len(vectors) > T.ndim:
@@ -183,6 +195,18 @@ def flatten(T: ArrayLike, *group_sizes: int) -> np.ndarray:
 
     ``flatten(T, l, l, 1)`` turns an order-``2l+1`` tensor on ``R^d`` into a
     ``d^l x d^l x d`` tensor; the group sizes must add up to the order.
+
+    Parameters
+    ----------
+    T : array_like
+        A tensor on ``R^d`` (every mode of length ``d``).
+    *group_sizes : int
+        Sizes of the groups of consecutive modes; they add up to the order of ``T``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A tensor with one mode of length ``d**s`` per group size ``s``.
 
     Examples
     --------
