@@ -85,7 +85,6 @@ def hermite_prob_vander(x: ArrayLike, max_degree: int) -> np.ndarray:
     See Also
     --------
     hermite_prob : One degree.
-    numpy.polynomial.hermite_e.hermevander : The function wrapped.
 
     Examples
     --------
