@@ -367,48 +367,6 @@ def filtered_pca(
     return FilteredPCAResult(Q, np.array(strengths))
 
 
-def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
-    """Activation-pattern least squares in the coordinates ``Z`` (n, p), ReLU without bias.
-
-    Given the first layer ``W`` (k, p), fix the patterns ``1{w_i.z > 0}``,
-    solve one linear least-squares problem for ``G_i = u_i w_i^T`` (and an
-    offset), read ``u_i, w_i`` from the top singular pair, repeat.
-    Returns ``(U (m, k), W (k, p), offset (m,), residual sum of squares,
-    iterations run)``.
-    """
-    n, p = Z.shape
-    k = W.shape[0]
-    m = Y.shape[1]
-    U = np.zeros((m, k))
-    offset = np.zeros(m)
-    previous = None
-    rss = np.inf
-    solver = PatternLeastSquares(Z, Y, intercept=intercept)
-    iterations = 0
-    for _ in range(n_iter):
-        iterations += 1
-        W_old = W.copy()
-        active = (Z @ W.T) > 0
-        theta = solver.solve(active)
-        rss = float(np.sum((Y - solver.apply(theta)) ** 2))
-        offset = theta[-1] if intercept else np.zeros(m)
-        G = theta[: k * p].reshape(k, p, m)
-        for i in range(k):
-            left, s, right_t = np.linalg.svd(G[i].T, full_matrices=False)  # (m, p) = u w^T
-            if s[0] == 0:
-                continue
-            w = right_t[0]
-            sign = 1.0 if w @ W[i] >= 0 else -1.0  # keep the half-space of the pattern
-            W[i] = sign * w
-            U[:, i] = sign * left[:, 0] * s[0]
-        if previous is not None and np.array_equal(active, previous):
-            break
-        if np.max(np.abs(W - W_old)) < step_tol:  # with noise a few boundary samples may flip forever
-            break
-        previous = active
-    return U, W, offset, rss, iterations
-
-
 #: Largest candidate search :func:`recover_fpt` runs unless ``max_candidates`` is raised
 #: (the default ``4 * 3**k`` stays below it up to ``k = 8``; at ``k = 12`` it would be about
 #: 2e6 candidates, tens of CPU-hours).
@@ -543,7 +501,7 @@ def recover_fpt(
             break
         W0 = rng.standard_normal((k, k))
         W0 /= np.linalg.norm(W0, axis=1, keepdims=True)
-        _, W, _, rss, iterations = _pattern_lsq(Zs, Ys, W0, intercept, n_iter=15)
+        _, W, _, rss, iterations = PatternLeastSquares(Zs, Ys, intercept=intercept).fit_units(W0, n_iter=15)
         tried += 1
         search_iterations += iterations
         if rss >= best_rss * (1 - 1e-6):  # not a real improvement: skip the lift
@@ -553,8 +511,9 @@ def recover_fpt(
         V0 = W @ S.T
         V0 /= np.linalg.norm(V0, axis=1, keepdims=True)
         loose = 0.01 * np.sqrt(k * (d + m) / n)  # 1% of the statistical resolution
-        _, V0, _, _, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=50, step_tol=loose)
-        U, V, offset, _, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=5)
+        _, V0, _, _, _ = PatternLeastSquares(X, Y, intercept=intercept).fit_units(
+            V0, n_iter=50, step_tol=loose)
+        U, V, offset, _, _ = PatternLeastSquares(X, Y, intercept=intercept).fit_units(V0, n_iter=5)
         norms = np.linalg.norm(V, axis=1)
         net = TwoLayerNetwork(U * norms, V / norms[:, None])
         residual = float(np.linalg.norm(Y - offset - net.predict(X)) / centred)
