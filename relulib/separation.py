@@ -362,8 +362,11 @@ def repaired_separation_bound(degree: int, x: ArrayLike) -> np.ndarray:
     63.1591
     """
     k = as_nonnegative_int(degree, "degree")
+    if k > 170:
+        raise ValueError(f"degree: expected at most 170 (k! overflows a float beyond), got {k}")
     x = as_finite_array(x, "x")
-    return np.sqrt(math.factorial(k) / (k + 2.0 + np.abs(x)))
+    # float(k!) first: numpy < 2 turns a Python int above 2**63 into an object array.
+    return np.sqrt(float(math.factorial(k)) / (k + 2.0 + np.abs(x)))
 
 
 def _poly_mul(a, b):

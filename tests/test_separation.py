@@ -104,5 +104,7 @@ def test_errors():
         rl.hermite_prob_exact(3, "abc")
     with pytest.raises(ValueError, match="x: expected finite values"):
         rl.repaired_separation_bound(3, np.nan)
+    with pytest.raises(ValueError, match="degree: expected at most 170"):
+        rl.repaired_separation_bound(171, 0.0)
     with pytest.raises(ValueError, match="degree: expected a non-negative integer"):
         rl.separation_identity_holds(True)
