@@ -51,6 +51,7 @@ from . import (
     certificate,
     decomposition,
     fpt,
+    gaussian,
     hermite,
     identifiability,
     lower_bounds,
@@ -69,6 +70,7 @@ from .bjw19 import *  # noqa: F403 -- chapters "Exact recovery", "Noisy recovery
 from .certificate import *  # noqa: F403 -- RecoveryResult, the certificate and its tolerance
 from .decomposition import *  # noqa: F403 -- chapter "Tensor decomposition"
 from .fpt import *  # noqa: F403 -- chapter "Beyond full rank" (BJW19 FPT, CKM20 filtered PCA)
+from .gaussian import *  # noqa: F403 -- normal pdf/cdf, bivariate CDF, ReLU kernels, tail integrals
 from .hermite import *  # noqa: F403 -- chapter "Hermite analysis of a ReLU unit"
 from .identifiability import *  # noqa: F403 -- chapter "Identifiability" (ATV21 Thm 3.4, Claim 4.8)
 from .lower_bounds import *  # noqa: F403 -- chapter "Lower bounds in context"
@@ -84,7 +86,7 @@ from .tensors import *  # noqa: F403 -- Hermite tensors, flattenings
 # The one source of the version: pyproject.toml reads it ([tool.setuptools.dynamic]).
 __version__ = "0.1.0"
 
-_PUBLIC_MODULES = (networks, hermite, separation, tensors, population, moments, decomposition,
-                   metrics, certificate, refine, atv21, bjw19, fpt, identifiability, baselines, lower_bounds,
-                   reporting)
+_PUBLIC_MODULES = (networks, gaussian, hermite, separation, tensors, population, moments,
+                   decomposition, metrics, certificate, refine, atv21, bjw19, fpt, identifiability,
+                   baselines, lower_bounds, reporting)
 __all__ = [name for module in _PUBLIC_MODULES for name in module.__all__]

@@ -4,10 +4,12 @@ A ReLU network is linear in the products ``u_i x~^T`` once the activation
 pattern of every sample is fixed. :class:`PatternLeastSquares` solves that
 linear problem for a given pattern, and re-solves it cheaply as the pattern
 changes. Two iterations use it: :func:`relulib.refine_by_patterns` (polishing,
-with biases as an extra input column ``x~ = (x, 1)``) and the candidate search
-of :func:`relulib.recover_fpt` (in the coordinates of a span, with an
-``intercept`` for a constant output offset). Not part of the public API: the
-name is public to the package only.
+with biases as an extra input column ``x~ = (x, 1)``, a margin and a patience
+rule, which keeps its own loop over :meth:`PatternLeastSquares.solve`) and the
+candidate search of :func:`relulib.recover_fpt`, which runs
+:meth:`PatternLeastSquares.fit_units` (bias-free units in the coordinates of a
+span, with an ``intercept`` for a constant output offset). Not part of the
+public API: the name is public to the package only.
 """
 
 from __future__ import annotations
@@ -158,3 +160,50 @@ class PatternLeastSquares:
             theta = linalg.lstsq(self.design(), self.Y * keep[:, None], lapack_driver="gelsy",
                                  check_finite=False)[0]
         return theta
+
+    def fit_units(
+        self, W: np.ndarray, n_iter: int, step_tol: float = 1e-9,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+        """Alternate patterns and least squares for bias-free ReLU units (FPT's refinement).
+
+        With the rows of ``Xa`` as coordinates ``z`` (no bias column) and the first
+        layer ``W`` (k, p): fix the patterns ``1{w_i.z > 0}``, solve one linear
+        least-squares problem for ``G_i = u_i w_i^T`` (and the offset, with
+        ``intercept``), read ``u_i, w_i`` from the top singular pair, repeat until the
+        pattern repeats, ``W`` moves by less than ``step_tol`` or ``n_iter`` rounds.
+        ``W`` is updated in place.
+
+        Returns ``(U (m, k), W (k, p), offset (m,), residual sum of squares,
+        iterations run)``.
+        """
+        Z, Y, intercept = self.Xa, self.Y, self.intercept
+        n, p = Z.shape
+        k = W.shape[0]
+        m = Y.shape[1]
+        U = np.zeros((m, k))
+        offset = np.zeros(m)
+        previous = None
+        rss = np.inf
+        iterations = 0
+        for _ in range(n_iter):
+            iterations += 1
+            W_old = W.copy()
+            active = (Z @ W.T) > 0
+            theta = self.solve(active)
+            rss = float(np.sum((Y - self.apply(theta)) ** 2))
+            offset = theta[-1] if intercept else np.zeros(m)
+            G = theta[: k * p].reshape(k, p, m)
+            for i in range(k):
+                left, s, right_t = np.linalg.svd(G[i].T, full_matrices=False)  # (m, p) = u w^T
+                if s[0] == 0:
+                    continue
+                w = right_t[0]
+                sign = 1.0 if w @ W[i] >= 0 else -1.0  # keep the half-space of the pattern
+                W[i] = sign * w
+                U[:, i] = sign * left[:, 0] * s[0]
+            if previous is not None and np.array_equal(active, previous):
+                break
+            if np.max(np.abs(W - W_old)) < step_tol:  # with noise a few boundary samples may flip forever
+                break
+            previous = active
+        return U, W, offset, rss, iterations

@@ -28,9 +28,11 @@ samples.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import (
     InputTypeError,
@@ -44,7 +46,7 @@ from ._validation import (
     describe,
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
-from .hermite import hermite_prob, normal_cdf, normal_pdf
+from .hermite import hermite_prob
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
 from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
@@ -61,7 +63,6 @@ __all__ = [
     "projected_moments",
     "tensor_stage",
     "recover_with_bias",
-    "relu_tail_l2",
     "large_bias_surrogate",
 ]
 
@@ -130,7 +131,9 @@ def _tensor_of_order(tensors, order: int, d: int) -> np.ndarray:
     return as_finite_array(T, f"tensors[{order}]", shape=(d,) * order)
 
 
-def recover_scalars(directions, tensors, ell=1) -> TwoLayerNetwork:
+def recover_scalars(
+    directions: ArrayLike, tensors: Mapping[int, ArrayLike] | Sequence[ArrayLike], ell: int = 1,
+) -> TwoLayerNetwork:
     """Output weights and biases from known directions (ATV21, Algorithm 2, consistent index).
 
     Given unit directions ``w~_i = xi_i w_i`` (signs unknown) and the Hermite
@@ -216,7 +219,7 @@ def recover_scalars(directions, tensors, ell=1) -> TwoLayerNetwork:
     return TwoLayerNetwork(a[None, :], W, b)
 
 
-def fix_signs(net, f1) -> TwoLayerNetwork:
+def fix_signs(net: TwoLayerNetwork, f1: ArrayLike) -> TwoLayerNetwork:
     """Fix the signs of the units from the first Hermite coefficient (ATV21, Algorithm 3).
 
     Solve ``sum_i z_i a~_i w~_i = f_1`` and flip unit ``i`` to
@@ -308,7 +311,10 @@ def _jennrich_directions(T, ell, d, rank, rng, n_trials):
     return np.array([_direction_from_factor(A[:, r], d) for r in range(rank)])
 
 
-def recover_from_coefficients(coefficients, *, ell=1, rng=None, n_trials=5) -> Algorithm1Result:
+def recover_from_coefficients(
+    coefficients: Sequence[ArrayLike], *, ell: int = 1,
+    rng: int | np.random.Generator | None = None, n_trials: int = 5,
+) -> Algorithm1Result:
     """ATV21, Algorithm 1, from exact Hermite coefficients (the population setting).
 
     Parameters
@@ -460,7 +466,10 @@ def _select_directions(candidates, k, tensors):
     return candidates[chosen]
 
 
-def moment_estimate(X, Y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> TwoLayerNetwork:
+def moment_estimate(
+    X: ArrayLike, Y: ArrayLike, k: int, *, rng: int | np.random.Generator | None = None,
+    n_trials: int = 10, chunk_size: int = 100_000,
+) -> TwoLayerNetwork:
     """The tensor stage of ATV21 on samples (``l = 1``): Algorithm 1 fed with moment estimates.
 
     1. ``T_0 = mean(y)``, ``T_1 = mean(y x)``, ``T_2 = mean(y (x x^T - I))``
@@ -502,6 +511,17 @@ def moment_estimate(X, Y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> Tw
     ValueError
         On bad shapes, non-finite values, multi-output ``Y``, ``k > d``, fewer
         than ``d (d + 1) / 2 + 1`` samples, or moments that overflow.
+
+    See Also
+    --------
+    projected_moments : Its first stage.
+    tensor_stage : Its second stage.
+    recover_with_bias : The estimate polished to exactness.
+
+    References
+    ----------
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
     """
     X, y, k = _validate_problem(X, Y, k)
     n, d = X.shape
@@ -543,7 +563,9 @@ class ProjectedMoments:
     T4p: np.ndarray
 
 
-def projected_moments(X, Y, k, *, chunk_size=100_000) -> ProjectedMoments:
+def projected_moments(
+    X: ArrayLike, Y: ArrayLike, k: int, *, chunk_size: int = 100_000,
+) -> ProjectedMoments:
     """Step 1 of :func:`moment_estimate`: streamed, residualised, projected moments (ATV21, eq. (6)).
 
     ``T_0, T_1, T_2`` are streamed over chunks of samples; the labels are
@@ -568,6 +590,17 @@ def projected_moments(X, Y, k, *, chunk_size=100_000) -> ProjectedMoments:
     ------
     ValueError
         On bad shapes, non-finite values, multi-output ``Y`` or ``k > d``.
+
+    See Also
+    --------
+    tensor_stage : The stage that decomposes these moments.
+    HermiteMomentAccumulator : The streamed moment estimates.
+    empirical_hermite_tensor : The full (unprojected) tensors.
+
+    References
+    ----------
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------
@@ -606,7 +639,10 @@ def _sample_moments(X, y, k, chunk) -> ProjectedMoments:
 _RESTART_ORDERS = ("union", "order3", "order4", "union", "union")
 
 
-def tensor_stage(moments, *, attempt=0, rng=None, n_trials=10) -> TwoLayerNetwork:
+def tensor_stage(
+    moments: ProjectedMoments, *, attempt: int = 0,
+    rng: int | np.random.Generator | None = None, n_trials: int = 10,
+) -> TwoLayerNetwork:
     """Steps 2-6 of ATV21's Algorithm 1 on projected sample moments: a rough network.
 
     Jennrich on the slices of the projected ``T_3`` and/or ``T_4`` with ``T_2``
@@ -642,6 +678,17 @@ def tensor_stage(moments, *, attempt=0, rng=None, n_trials=10) -> TwoLayerNetwor
     ValueError
         If ``attempt`` is negative; ``ValueError`` or ``numpy.linalg.LinAlgError``
         from a degenerate draw (the callers restart).
+
+    See Also
+    --------
+    projected_moments : Its input.
+    moment_estimate : Both stages in one call.
+    jennrich : The tensor decomposition it runs.
+
+    References
+    ----------
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------
@@ -690,15 +737,9 @@ def _tensor_stage(mom: ProjectedMoments, rng, n_trials, attempt) -> TwoLayerNetw
 
 
 def recover_with_bias(
-    X,
-    Y,
-    k,
-    *,
-    rng=None,
-    holdout=0.2,
-    max_polish_samples=10_000,
-    tolerance=CERTIFICATE_TOL,
-    n_trials=5,
+    X: ArrayLike, Y: ArrayLike, k: int, *, rng: int | np.random.Generator | None = None,
+    holdout: float = 0.2, max_polish_samples: int = 10_000, tolerance: float = CERTIFICATE_TOL,
+    n_trials: int = 5,
 ) -> RecoveryResult:
     """Learn ``f(x) = a^T sigma(W^T x + b)`` from samples: ATV21 (``l = 1``) plus exact polishing.
 
@@ -757,6 +798,17 @@ def recover_with_bias(
     -----
     CertificateWarning
         When the held-out relative residual exceeds ``tolerance``.
+
+    See Also
+    --------
+    moment_estimate : The tensor-method estimate it polishes.
+    refine_by_patterns : The polishing step.
+    recover_from_coefficients : ATV21, Algorithm 1 on exact coefficients.
+
+    References
+    ----------
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------
@@ -826,28 +878,7 @@ def recover_with_bias(
 # ---------------------------------------------------------------------------
 # Large biases (ATV21, Theorem 3.2 and footnotes 3-4)
 # ---------------------------------------------------------------------------
-def relu_tail_l2(b):
-    """``E[sigma(z - |b|)^2] = (1 + b^2) Phi(-|b|) - |b| phi(b)`` for ``z ~ N(0, 1)``.
-
-    The squared L2 cost of replacing a unit ``sigma(w.x + b)`` (``|w| = 1``) by
-    the affine function ``w.x + b`` when ``b > 0``, or by 0 when ``b < 0``:
-    the difference is ``-sigma(-w.x - b)`` resp. ``sigma(w.x + b)``, a ReLU of
-    a standard normal shifted by ``-|b|`` (ATV21, Section 3).
-
-    Examples
-    --------
-    >>> round(float(relu_tail_l2(3.0)), 6)
-    0.000203
-    """
-    b = np.abs(as_finite_array(b, "b"))
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = (1.0 + b**2) * normal_cdf(-b) - b * normal_pdf(b)
-    # Beyond |b| = 38, Phi(-|b|) and phi(b) underflow to 0 (the value is below 1e-300):
-    # 0, not the NaN of inf * 0.
-    return np.where(b > 38.0, 0.0, out)[()]  # [()]: a numpy scalar for scalar b, as before
-
-
-def large_bias_surrogate(net, threshold=3.0) -> TwoLayerNetwork:
+def large_bias_surrogate(net: TwoLayerNetwork, threshold: float = 3.0) -> TwoLayerNetwork:
     """A network with at most ``k' + 2`` units that replaces the units with ``|b_i| >= threshold``.
 
     Units with ``b_i >= threshold`` become the affine function

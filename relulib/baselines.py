@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import (
     as_finite_array,
@@ -111,7 +112,7 @@ def _check_relu(net, name):
         )
 
 
-def square_loss_gradient(net, X, Y) -> LossGradient:
+def square_loss_gradient(net: TwoLayerNetwork, X: ArrayLike, Y: ArrayLike) -> LossGradient:
     """Square loss of a ReLU network and its analytic gradient.
 
     ``L = 1/(2n) sum_s |y_s - U relu(V x_s + b)|^2``; the gradient formulas are
@@ -159,21 +160,11 @@ def _random_start(d, k, m, rng):
 
 
 def fit_adam(
-    X,
-    Y,
-    k,
-    *,
-    start=None,
-    bias=True,
-    max_steps=2000,
-    max_seconds=None,
-    learning_rate=1e-2,
-    batch_size=None,
-    loss_tol=0.0,
-    beta1=0.9,
-    beta2=0.999,
-    eps=1e-8,
-    rng=None,
+    X: ArrayLike, Y: ArrayLike, k: int, *, start: TwoLayerNetwork | None = None,
+    bias: bool = True, max_steps: int = 2000, max_seconds: float | None = None,
+    learning_rate: float = 1e-2, batch_size: int | None = None, loss_tol: float = 0.0,
+    beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+    rng: int | np.random.Generator | None = None,
 ) -> GradientDescentResult:
     """Train a ReLU network of width ``k`` with Adam on the square loss.
 
@@ -219,6 +210,19 @@ def fit_adam(
     ------
     ValueError
         On bad shapes or values; the message names the parameter.
+
+    See Also
+    --------
+    square_loss_gradient : The gradient it follows.
+    recover_with_bias : The provable method it is compared with.
+    recover_noisy : BJW19's noisy pipeline.
+
+    References
+    ----------
+    * Kingma and Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015,
+      arXiv:1412.6980.
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------

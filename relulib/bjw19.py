@@ -26,6 +26,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import integrate, optimize, sparse
 
 from ._validation import (
@@ -36,7 +37,7 @@ from .atv21 import projected_moments, tensor_stage
 from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
 from .decomposition import simultaneous_diagonalization
 from .moments import HermiteMomentAccumulator
-from .networks import TwoLayerNetwork, get_activation
+from .networks import Activation, TwoLayerNetwork, get_activation
 from .refine import refine_by_patterns
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
 HERMITE_ORDER_MAX = 60
 
 
-def activation_hermite_coefficient(activation, order: int) -> float:
+def activation_hermite_coefficient(activation: str | Activation, order: int) -> float:
     """``c_j = E[f(z) He_j(z)]`` for ``z ~ N(0, 1)``, by adaptive quadrature on ``(0, inf)``.
 
     For ReLU, ``c_1 = 1/2`` and ``c_2 = 1/sqrt(2 pi)``. So that
@@ -62,6 +63,18 @@ def activation_hermite_coefficient(activation, order: int) -> float:
     is so large and oscillating that the quadrature loses its digits (and from
     about ``j = 100`` it returns NaN); for ReLU it agrees with the closed form
     ``c_j = (-1)^j He_{j-2}(0) phi(0)`` to a relative 1e-14 up to ``j = 60``.
+
+    Parameters
+    ----------
+    activation : str or Activation
+        A rectified activation (name or :class:`Activation`).
+    order : int
+        The order ``j``, ``0 <= j <= HERMITE_ORDER_MAX``.
+
+    Returns
+    -------
+    float
+        ``c_j``.
 
     Raises
     ------
@@ -112,7 +125,10 @@ def _second_moments(X, Y):
     return HermiteMomentAccumulator(X.shape[1]).update(X, Y).T2()
 
 
-def approximate_directions(X, Y, k, *, rng=None, T2=None, n_trials=5):
+def approximate_directions(
+    X: ArrayLike, Y: ArrayLike, k: int, *, rng: int | np.random.Generator | None = None,
+    T2: ArrayLike | None = None, n_trials: int = 5,
+) -> np.ndarray:
     """Rows of ``V*`` up to sign from second moments and Jennrich (BJW19 step 2, reconstructed).
 
     ``T_2[r] = c_2 sum_i U*_ri v_i v_i^T`` (one slice per output ``r``), so
@@ -228,7 +244,10 @@ def _solve_unit(X, r, act, tol):
     return sol.x[1:], sol.x[0]
 
 
-def zero_pattern_unit(X, basis, direction, act, *, quantile=0.1, tol=1e-9):
+def zero_pattern_unit(
+    X: ArrayLike, basis: ArrayLike, direction: ArrayLike, act: Activation, *,
+    quantile: float = 0.1, tol: float = 1e-9,
+) -> np.ndarray | None:
     """The exact step for one approximate direction and one sign (BJW19 step 3, reconstructed).
 
     On the samples ``P`` with the most negative projections ``direction . x``
@@ -300,7 +319,10 @@ def zero_pattern_unit(X, basis, direction, act, *, quantile=0.1, tol=1e-9):
     return v
 
 
-def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=None) -> RecoveryResult:
+def recover_exact(
+    X: ArrayLike, Y: ArrayLike, k: int, *, activation: str | Activation | None = None,
+    tolerance: float = CERTIFICATE_TOL, rng: int | np.random.Generator | None = None,
+) -> RecoveryResult:
     """Exact recovery of ``Y = U* f(V* X)`` from finite noiseless samples (BJW19, reconstructed).
 
     Steps (reconstructed, steps 1-4 and 6 of the module docstring): rows of ``V*`` up to sign
@@ -344,6 +366,17 @@ def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=No
     -----
     CertificateWarning
         If the relative residual exceeds ``tolerance`` (the message states it).
+
+    See Also
+    --------
+    recover_noisy : The noisy setting (moments and pattern least squares).
+    recover_fpt : When ``U*`` has no full column rank.
+    RecoveryResult : The result and its certificate.
+
+    References
+    ----------
+    * Bakshi, Jayaram and Woodruff, *Learning Two Layer Rectified Neural Networks in
+      Polynomial Time*, COLT 2019 (BJW19), arXiv:1811.01885.
 
     Examples
     --------
@@ -414,7 +447,10 @@ def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=No
     return RecoveryResult(net, res, bool(certified), tolerance, rounds)
 
 
-def recover_null_space(X, Y, k, *, quantile=0.1, rng=None) -> TwoLayerNetwork:
+def recover_null_space(
+    X: ArrayLike, Y: ArrayLike, k: int, *, quantile: float = 0.1,
+    rng: int | np.random.Generator | None = None,
+) -> TwoLayerNetwork:
     """The exact step alone, applied to noisy labels: biased (step 5 of the module docstring).
 
     As in :func:`recover_exact` (ReLU), but with the top-``k`` left singular
@@ -497,7 +533,9 @@ def _moment_initialisation(X, Y, k, rng):
 
 
 def recover_noisy(
-    X, Y, k, *, bias=False, rng=None, max_iter=50, n_trials=3, tolerance=CERTIFICATE_TOL
+    X: ArrayLike, Y: ArrayLike, k: int, *, bias: bool = False,
+    rng: int | np.random.Generator | None = None, max_iter: int = 50, n_trials: int = 3,
+    tolerance: float = CERTIFICATE_TOL,
 ) -> RecoveryResult:
     """Recovery under mean-zero label noise (BJW19, reconstructed; ATV21 networks with ``bias=True``).
 
@@ -542,6 +580,19 @@ def recover_noisy(
     ValueError
         Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` samples; with
         ``bias=True``, more than one output or no usable tensor estimate in ``n_trials`` attempts.
+
+    See Also
+    --------
+    recover_exact : The noiseless, certified setting.
+    tensor_stage : The ATV21 tensor stage used for the initialisation.
+    refine_by_patterns : The activation-pattern least squares.
+
+    References
+    ----------
+    * Bakshi, Jayaram and Woodruff, *Learning Two Layer Rectified Neural Networks in
+      Polynomial Time*, COLT 2019 (BJW19), arXiv:1811.01885.
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import as_network, as_samples, as_targets, describe
 from .networks import TwoLayerNetwork
@@ -42,7 +43,7 @@ class CertificateWarning(RuntimeWarning):
     """A method could not certify its answer; the message states the measured residual."""
 
 
-def relative_residual(net: TwoLayerNetwork, X, Y) -> float:
+def relative_residual(net: TwoLayerNetwork, X: ArrayLike, Y: ArrayLike) -> float:
     """``|Y - net(X)|_F / |Y|_F``: the certificate of BJW19/ATV21 exact recovery.
 
     ``|Y|_F = 0`` gives the absolute residual ``|net(X)|_F``. Labels large enough

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
 from ._validation import (
@@ -59,18 +60,32 @@ class CPDecomposition:
 
     @property
     def rank(self) -> int:
+        """Number of rank-one terms."""
         return self.weights.shape[0]
 
     def to_tensor(self) -> np.ndarray:
-        """The tensor ``sum_r weights[r] a_r (x) b_r (x) c_r``."""
+        """The tensor ``sum_r weights[r] a_r (x) b_r (x) c_r``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (d1, d2, d3)
+            The tensor.
+        """
         A, B, C = self.factors
         return np.einsum("r,ir,jr,kr->ijk", self.weights, A, B, C)
 
-    def as_symmetric(self):
+    def as_symmetric(self) -> tuple[np.ndarray, np.ndarray]:
         """Read a decomposition of a symmetric tensor as ``sum_r w_r v_r^{(x)3}``.
 
         Each ``a_r`` is kept as ``v_r``; the signs of ``b_r, c_r`` relative to
         ``a_r`` are folded into the weight. Returns ``(weights (r,), vectors (r, d))``.
+
+        Returns
+        -------
+        weights : numpy.ndarray of shape (r,)
+            The weights ``w_r``.
+        vectors : numpy.ndarray of shape (r, d)
+            The unit vectors ``v_r``, one per row.
         """
         A, B, C = self.factors
         s = np.sign(np.sum(A * B, axis=0)) * np.sign(np.sum(A * C, axis=0))
@@ -78,12 +93,24 @@ class CPDecomposition:
         return self.weights * s, A.T.copy()
 
 
-def flattening_rank(T, *, rtol=None) -> int:
+def flattening_rank(T: ArrayLike, *, rtol: float | None = None) -> int:
     """Numerical rank of the mode-1 flattening ``T.reshape(d1, -1)``.
 
     Singular values above ``rtol * s_max`` count; the default ``rtol`` is
     ``max(shape) * machine epsilon * 100``, suitable for exact tensors.
     For sample tensors pass an ``rtol`` above the noise level.
+
+    Parameters
+    ----------
+    T : array_like
+        A tensor of order at least 2.
+    rtol : float, optional
+        Relative threshold on the singular values (default: see above).
+
+    Returns
+    -------
+    int
+        The number of singular values above the threshold.
     """
     T = as_finite_array(T, "T")
     if T.ndim < 1 or T.size == 0:
@@ -109,7 +136,7 @@ def _diagonalize(Mg, Mh, rank):
     return P, evals, evecs
 
 
-def eigenvalue_separation(eigenvalues) -> float:
+def eigenvalue_separation(eigenvalues: ArrayLike) -> float:
     """Score of a Jennrich draw: smallest eigenvalue gap relative to the largest modulus.
 
     ``min_{r != s} |lambda_r - lambda_s| / max_r |lambda_r|`` when the eigenvalues
@@ -117,6 +144,16 @@ def eigenvalue_separation(eigenvalues) -> float:
     eigenvalues into a conjugate pair) scores ``-max |Im| / max |lambda|``, below
     every real draw. Larger is better: well-separated eigenvalues make the
     eigenvectors stable (Davis-Kahan).
+
+    Parameters
+    ----------
+    eigenvalues : array_like of shape (r,)
+        Eigenvalues of one draw (real or complex).
+
+    Returns
+    -------
+    float
+        The score; larger is better.
     """
     if isinstance(eigenvalues, (str, bytes, dict)) or eigenvalues is None:
         raise InputTypeError(f"eigenvalues: expected an array of numbers, got {describe(eigenvalues)}")
@@ -144,12 +181,28 @@ def eigenvalue_separation(eigenvalues) -> float:
     return float(np.min(np.diff(re)) / scale)
 
 
-def simultaneous_diagonalization(Mg, Mh, rank):
+def simultaneous_diagonalization(
+    Mg: ArrayLike, Mh: ArrayLike, rank: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Columns ``a_r`` from two slices ``M_g = A D_g B^T`` and ``M_h = A D_h B^T``.
 
     The slices are projected onto their rank-``rank`` column and row spaces,
     then ``M_g M_h^{-1}`` is diagonalised. Returns ``(A, eigenvalues)`` with
     unit columns; under noise, complex parts are dropped.
+
+    Parameters
+    ----------
+    Mg, Mh : array_like of shape (d1, d2)
+        The two slices ``T[., ., g]`` and ``T[., ., h]``.
+    rank : int
+        The rank ``r`` of the decomposition.
+
+    Returns
+    -------
+    A : numpy.ndarray of shape (d1, rank)
+        Unit columns ``a_r``, each up to sign.
+    eigenvalues : numpy.ndarray of shape (rank,)
+        The eigenvalues of ``M_g M_h^{-1}`` (the ratios ``D_g / D_h``).
     """
     Mg = as_finite_array(Mg, "Mg", ndim=2)
     Mh = as_finite_array(Mh, "Mh", shape=Mg.shape)
@@ -183,7 +236,10 @@ def _best_eigenvectors(draw_slices, rank, n_trials, average):
     return A
 
 
-def jennrich(T, rank=None, *, rng=None, n_trials=1, average=False) -> CPDecomposition:
+def jennrich(
+    T: ArrayLike, rank: int | None = None, *, rng: int | np.random.Generator | None = None,
+    n_trials: int = 1, average: bool = False,
+) -> CPDecomposition:
     """Jennrich's algorithm: the CP decomposition of a third-order tensor.
 
     Parameters
@@ -218,6 +274,20 @@ def jennrich(T, rank=None, *, rng=None, n_trials=1, average=False) -> CPDecompos
         If ``T`` is not a finite 3-D array, ``rank`` exceeds ``min(d1, d2)``
         (Jennrich needs the first two factor matrices of full column rank),
         or ``n_trials`` is not a positive integer.
+
+    See Also
+    --------
+    jennrich_slices : The same algorithm from given slices.
+    cp_als : Alternating least squares, the usual baseline.
+    tensor_power_method : The symmetric, orthogonal alternative.
+
+    References
+    ----------
+    * Harshman, *Foundations of the PARAFAC procedure*, UCLA Working Papers in
+      Phonetics 16, 1970; Leurgans, Ross and Abel, *A Decomposition for Three-Way
+      Arrays*, SIAM J. Matrix Anal. Appl. 14(4), 1993.
+    * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
+      Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
 
     Examples
     --------
@@ -261,7 +331,10 @@ def jennrich(T, rank=None, *, rng=None, n_trials=1, average=False) -> CPDecompos
     return CPDecomposition(weights, (A, B, C), residual)
 
 
-def jennrich_slices(slices, reference, rank=None, *, rng=None, n_trials=1, average=False):
+def jennrich_slices(
+    slices: ArrayLike, reference: ArrayLike, rank: int | None = None, *,
+    rng: int | np.random.Generator | None = None, n_trials: int = 1, average: bool = False,
+) -> np.ndarray:
     """Jennrich's eigenvector step from precomputed slices (contracted moments).
 
     For slices ``M_j = A D_j B^T`` (e.g. ``T_3[., ., e_j]`` computed by
@@ -326,8 +399,21 @@ def jennrich_slices(slices, reference, rank=None, *, rng=None, n_trials=1, avera
     return _best_eigenvectors(draw_slices, rank, n_trials, average)
 
 
-def khatri_rao(A, B) -> np.ndarray:
-    """Column-wise Kronecker product ``[a_r (x) b_r]_r`` of shape (d1 d2, m)."""
+def khatri_rao(A: ArrayLike, B: ArrayLike) -> np.ndarray:
+    """Column-wise Kronecker product ``[a_r (x) b_r]_r`` of shape (d1 d2, m).
+
+    Parameters
+    ----------
+    A : array_like of shape (d1, m)
+        First factor.
+    B : array_like of shape (d2, m)
+        Second factor, with the same number of columns.
+
+    Returns
+    -------
+    numpy.ndarray of shape (d1 d2, m)
+        Column ``r`` is ``kron(A[:, r], B[:, r])``.
+    """
     A = as_finite_array(A, "A", ndim=2)
     B = as_finite_array(B, "B", ndim=2)
     if A.shape[1] != B.shape[1]:
@@ -338,7 +424,10 @@ def khatri_rao(A, B) -> np.ndarray:
                                hint="expected factors of moderate scale")
 
 
-def cp_als(T, rank, *, rng=None, max_iter=500, tol=1e-12) -> CPDecomposition:
+def cp_als(
+    T: ArrayLike, rank: int, *, rng: int | np.random.Generator | None = None,
+    max_iter: int = 500, tol: float = 1e-12,
+) -> CPDecomposition:
     """CP decomposition by alternating least squares from a random start (the usual baseline).
 
     Each sweep solves ``A = T_(1) (C (.) B) [(C^T C) * (B^T B)]^+`` and its
@@ -398,7 +487,10 @@ def cp_als(T, rank, *, rng=None, max_iter=500, tol=1e-12) -> CPDecomposition:
     return CPDecomposition(weights, factors, residual)
 
 
-def jennrich_perturbation_bound(A, weights, g, h, E_g, E_h):
+def jennrich_perturbation_bound(
+    A: ArrayLike, weights: ArrayLike, g: ArrayLike, h: ArrayLike, E_g: ArrayLike,
+    E_h: ArrayLike,
+) -> float:
     """Upper bound on the eigenvector error of Jennrich's step under slice noise.
 
     For ``T = sum_r weights[r] a_r (x) a_r (x) a_r`` with a square invertible
@@ -482,7 +574,7 @@ def jennrich_perturbation_bound(A, weights, g, h, E_g, E_h):
     return float(s[0] * gamma / (delta - 2 * gamma))
 
 
-def whiten(M, rank):
+def whiten(M: ArrayLike, rank: int) -> np.ndarray:
     """Whitening matrix of a symmetric matrix of rank ``rank``.
 
     For ``M = sum_i c_i a_i a_i^T`` with ``c_i > 0`` and linearly independent
@@ -542,7 +634,10 @@ def _check_symmetric_cube(T, name="T"):
     return T
 
 
-def tensor_power_method(T, rank=None, *, n_starts=10, n_iter=100, tol=1e-12, rng=None):
+def tensor_power_method(
+    T: ArrayLike, rank: int | None = None, *, n_starts: int = 10, n_iter: int = 100,
+    tol: float = 1e-12, rng: int | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric tensor power method with deflation (several random starts per component).
 
     For an orthogonally decomposable ``T = sum_i lambda_i v_i (x) v_i (x) v_i``
@@ -630,7 +725,10 @@ def tensor_power_method(T, rank=None, *, n_starts=10, n_iter=100, tol=1e-12, rng
     return weights, vectors
 
 
-def whitened_power_decomposition(M, T, rank, *, n_starts=10, n_iter=100, rng=None):
+def whitened_power_decomposition(
+    M: ArrayLike, T: ArrayLike, rank: int, *, n_starts: int = 10, n_iter: int = 100,
+    rng: int | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric CP decomposition by whitening with ``M`` and the tensor power method.
 
     For ``M = sum_i c_i a_i a_i^T`` (``c_i > 0``) and

@@ -28,6 +28,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 
 from ._patterns import PatternLeastSquares
@@ -35,7 +36,7 @@ from ._validation import (
     as_finite_array, as_positive_int, as_real_scalar, as_recovery_problem, as_rng, as_samples,
 )
 from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance
-from .hermite import normal_cdf
+from .gaussian import normal_cdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
 
@@ -50,10 +51,22 @@ __all__ = [
 ]
 
 
-def principal_angle_sine(A, B) -> float:
+def principal_angle_sine(A: ArrayLike, B: ArrayLike) -> float:
     """Sine of the largest principal angle between the column spans of ``A`` and ``B``.
 
     ``0`` for equal spans, ``1`` when some direction of one is orthogonal to the other.
+
+    Parameters
+    ----------
+    A : array_like of shape (d, p)
+        Columns spanning the first subspace.
+    B : array_like of shape (d, q)
+        Columns spanning the second subspace.
+
+    Returns
+    -------
+    float
+        The sine, in ``[0, 1]``.
 
     Examples
     --------
@@ -76,7 +89,7 @@ def _validate(X, Y, k):
     )
 
 
-def span_from_moments(X, Y, k) -> np.ndarray:
+def span_from_moments(X: ArrayLike, Y: ArrayLike, k: int) -> np.ndarray:
     """Orthonormal basis of the row span of ``V*`` from second moments (BJW19 step 7, reconstructed).
 
     ``T_2[r] = E[y_r (x x^T - I)] = c_2 sum_i U*_ri v_i v_i^T``; the top ``k``
@@ -112,20 +125,29 @@ def span_from_moments(X, Y, k) -> np.ndarray:
 class DepthThreeNetwork:
     """``x -> c^T relu(W2 relu(W1 x + b1) + b2) + c0``: a depth-3 ReLU network with one output.
 
+    Its output depends on ``x`` only through ``W1 x``: the span that filtered
+    PCA recovers is the row span of ``W1``.
+
     Parameters
     ----------
     W1 : array_like of shape (k1, d)
+        First layer.
     b1 : array_like of shape (k1,)
+        First-layer biases.
     W2 : array_like of shape (k2, k1)
+        Second layer.
     b2 : array_like of shape (k2,)
+        Second-layer biases.
     c : array_like of shape (k2,)
+        Output weights.
     c0 : float, default 0
-
-    Its output depends on ``x`` only through ``W1 x``: the span that filtered
-    PCA recovers is the row span of ``W1``.
+        Output offset.
     """
 
-    def __init__(self, W1, b1, W2, b2, c, c0=0.0):
+    def __init__(
+        self, W1: ArrayLike, b1: ArrayLike, W2: ArrayLike, b2: ArrayLike, c: ArrayLike,
+        c0: float = 0.0,
+    ) -> None:
         self.W1 = as_finite_array(W1, "W1", ndim=2)
         k1, d = self.W1.shape
         self.b1 = as_finite_array(b1, "b1", shape=(k1,))
@@ -139,17 +161,48 @@ class DepthThreeNetwork:
 
     @property
     def d(self) -> int:
+        """Input dimension."""
         return self.W1.shape[1]
 
-    def predict(self, X) -> np.ndarray:
-        """Outputs for samples ``X`` of shape (n, d): shape (n,)."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Outputs for samples ``X`` of shape (n, d): shape (n,).
+
+        Parameters
+        ----------
+        X : array_like of shape (n, d) or (d,)
+            Samples, one per row.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+            The outputs.
+        """
         X = as_samples(np.atleast_2d(X), "X", d=self.d)
         h1 = np.maximum(X @ self.W1.T + self.b1, 0.0)
         h2 = np.maximum(h1 @ self.W2.T + self.b2, 0.0)
         return h2 @ self.c + self.c0
 
-    def samples(self, n, *, noise=0.0, rng=None):
-        """``x ~ N(0, I_d)`` and ``y = F(x) + noise * N(0, 1)``: ``(X (n, d), y (n,))``."""
+    def samples(
+        self, n: int, *, noise: float = 0.0, rng: int | np.random.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``x ~ N(0, I_d)`` and ``y = F(x) + noise * N(0, 1)``: ``(X (n, d), y (n,))``.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples.
+        noise : float, default 0
+            Standard deviation of the Gaussian label noise.
+        rng : None, int or numpy.random.Generator
+            For the samples and the noise.
+
+        Returns
+        -------
+        X : numpy.ndarray of shape (n, d)
+            The inputs.
+        y : numpy.ndarray of shape (n,)
+            The labels.
+        """
         n = as_positive_int(n, "n")
         rng = as_rng(rng)
         X = rng.standard_normal((n, self.d))
@@ -160,7 +213,10 @@ class DepthThreeNetwork:
         return f"DepthThreeNetwork(d={self.d}, widths=({self.W1.shape[0]}, {self.W2.shape[0]}))"
 
 
-def blind_depth3_network(d, *, beta=1.0, scale=3.0, rng=None):
+def blind_depth3_network(
+    d: int, *, beta: float = 1.0, scale: float = 3.0,
+    rng: int | np.random.Generator | None = None,
+) -> tuple[DepthThreeNetwork, np.ndarray]:
     """The depth-3 example where second moments are blind (CKM20, reconstructed).
 
     ``F(x) = v1.x + scale * h(v2.x)`` with the odd function
@@ -170,6 +226,17 @@ def blind_depth3_network(d, *, beta=1.0, scale=3.0, rng=None):
     ``E[F (x x^T - I)] = 0``: plain moments see only ``v1``. Written as a
     depth-3 network: six first-layer units on ``+-v1, +-v2`` (with biases
     ``-beta``), a second layer ``relu(F), relu(-F)`` and output ``relu(F) - relu(-F) = F``.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension, ``d >= 2``.
+    beta : float, default 1
+        The offset ``beta`` of ``h``.
+    scale : float, default 3
+        The weight of ``h(v2.x)`` in ``F``.
+    rng : None, int or numpy.random.Generator
+        For the orthonormal directions ``v1, v2``.
 
     Returns
     -------
@@ -215,7 +282,9 @@ class FilteredPCAResult:
     strengths: np.ndarray
 
 
-def filtered_pca(X, Y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
+def filtered_pca(
+    X: ArrayLike, Y: ArrayLike, k: int, *, quantile: float = 0.5, n_bins: int = 2,
+) -> FilteredPCAResult:
     """CKM20 filtered PCA, iterated (reconstructed; see the book's appendix).
 
     Round ``j`` looks for a new direction in the orthogonal complement ``P``
@@ -246,6 +315,17 @@ def filtered_pca(X, Y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     Returns
     -------
     FilteredPCAResult
+
+    See Also
+    --------
+    recover_fpt : Recovery inside the span.
+    blind_depth3_network : A network whose plain second moments are blind.
+    span_from_moments : The unfiltered span.
+
+    References
+    ----------
+    * Chen, Klivans and Meka, *Learning Deep ReLU Networks Is Fixed-Parameter
+      Tractable*, FOCS 2021 (CKM20), arXiv:2009.13512.
 
     Examples
     --------
@@ -287,48 +367,6 @@ def filtered_pca(X, Y, k, *, quantile=0.5, n_bins=2) -> FilteredPCAResult:
     return FilteredPCAResult(Q, np.array(strengths))
 
 
-def _pattern_lsq(Z, Y, W, intercept, n_iter, step_tol=1e-9):
-    """Activation-pattern least squares in the coordinates ``Z`` (n, p), ReLU without bias.
-
-    Given the first layer ``W`` (k, p), fix the patterns ``1{w_i.z > 0}``,
-    solve one linear least-squares problem for ``G_i = u_i w_i^T`` (and an
-    offset), read ``u_i, w_i`` from the top singular pair, repeat.
-    Returns ``(U (m, k), W (k, p), offset (m,), residual sum of squares,
-    iterations run)``.
-    """
-    n, p = Z.shape
-    k = W.shape[0]
-    m = Y.shape[1]
-    U = np.zeros((m, k))
-    offset = np.zeros(m)
-    previous = None
-    rss = np.inf
-    solver = PatternLeastSquares(Z, Y, intercept=intercept)
-    iterations = 0
-    for _ in range(n_iter):
-        iterations += 1
-        W_old = W.copy()
-        active = (Z @ W.T) > 0
-        theta = solver.solve(active)
-        rss = float(np.sum((Y - solver.apply(theta)) ** 2))
-        offset = theta[-1] if intercept else np.zeros(m)
-        G = theta[: k * p].reshape(k, p, m)
-        for i in range(k):
-            left, s, right_t = np.linalg.svd(G[i].T, full_matrices=False)  # (m, p) = u w^T
-            if s[0] == 0:
-                continue
-            w = right_t[0]
-            sign = 1.0 if w @ W[i] >= 0 else -1.0  # keep the half-space of the pattern
-            W[i] = sign * w
-            U[:, i] = sign * left[:, 0] * s[0]
-        if previous is not None and np.array_equal(active, previous):
-            break
-        if np.max(np.abs(W - W_old)) < step_tol:  # with noise a few boundary samples may flip forever
-            break
-        previous = active
-    return U, W, offset, rss, iterations
-
-
 #: Largest candidate search :func:`recover_fpt` runs unless ``max_candidates`` is raised
 #: (the default ``4 * 3**k`` stays below it up to ``k = 8``; at ``k = 12`` it would be about
 #: 2e6 candidates, tens of CPU-hours).
@@ -336,8 +374,11 @@ FPT_MAX_CANDIDATES = 30_000
 
 
 def recover_fpt(
-    X, Y, k, *, span=None, n_candidates=None, intercept=False, n_search=None, early_stop=True,
-    tolerance=CERTIFICATE_TOL, rng=None, max_candidates=FPT_MAX_CANDIDATES, time_limit=None,
+    X: ArrayLike, Y: ArrayLike, k: int, *, span: ArrayLike | None = None,
+    n_candidates: int | None = None, intercept: bool = False, n_search: int | None = None,
+    early_stop: bool = True, tolerance: float = CERTIFICATE_TOL,
+    rng: int | np.random.Generator | None = None, max_candidates: int = FPT_MAX_CANDIDATES,
+    time_limit: float | None = None,
 ) -> RecoveryResult:
     """FPT recovery of ``Y = U* relu(V* X) + E`` for any ``U*`` (BJW19, reconstructed).
 
@@ -401,6 +442,19 @@ def recover_fpt(
         a ``span`` of the wrong shape, ``n_candidates`` above ``max_candidates``,
         a non-positive ``time_limit``.
 
+    See Also
+    --------
+    filtered_pca : A span for ``span=`` when second moments are blind.
+    span_from_moments : The default span.
+    recover_exact : When ``U*`` has full column rank.
+
+    References
+    ----------
+    * Bakshi, Jayaram and Woodruff, *Learning Two Layer Rectified Neural Networks in
+      Polynomial Time*, COLT 2019 (BJW19), arXiv:1811.01885.
+    * Chen, Klivans and Meka, *Learning Deep ReLU Networks Is Fixed-Parameter
+      Tractable*, FOCS 2021 (CKM20), arXiv:2009.13512.
+
     Examples
     --------
     >>> from relulib import random_network, gaussian_samples, parameter_error
@@ -447,7 +501,7 @@ def recover_fpt(
             break
         W0 = rng.standard_normal((k, k))
         W0 /= np.linalg.norm(W0, axis=1, keepdims=True)
-        _, W, _, rss, iterations = _pattern_lsq(Zs, Ys, W0, intercept, n_iter=15)
+        _, W, _, rss, iterations = PatternLeastSquares(Zs, Ys, intercept=intercept).fit_units(W0, n_iter=15)
         tried += 1
         search_iterations += iterations
         if rss >= best_rss * (1 - 1e-6):  # not a real improvement: skip the lift
@@ -457,8 +511,9 @@ def recover_fpt(
         V0 = W @ S.T
         V0 /= np.linalg.norm(V0, axis=1, keepdims=True)
         loose = 0.01 * np.sqrt(k * (d + m) / n)  # 1% of the statistical resolution
-        _, V0, _, _, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=50, step_tol=loose)
-        U, V, offset, _, _ = _pattern_lsq(X, Y, V0, intercept, n_iter=5)
+        _, V0, _, _, _ = PatternLeastSquares(X, Y, intercept=intercept).fit_units(
+            V0, n_iter=50, step_tol=loose)
+        U, V, offset, _, _ = PatternLeastSquares(X, Y, intercept=intercept).fit_units(V0, n_iter=5)
         norms = np.linalg.norm(V, axis=1)
         net = TwoLayerNetwork(U * norms, V / norms[:, None])
         residual = float(np.linalg.norm(Y - offset - net.predict(X)) / centred)

@@ -17,20 +17,18 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from numpy.polynomial import hermite_e
 from scipy import special
 
-from ._validation import (
-    as_finite_array, as_nonnegative_int, as_positive_int, as_real_array, check_finite_result, )
+from ._validation import as_finite_array, as_nonnegative_int, as_positive_int, check_finite_result
+from .gaussian import normal_cdf, normal_pdf, relu_gaussian_mean
 
 __all__ = [
     "hermite_prob",
     "hermite_prob_vander",
     "gauss_hermite_prob",
-    "normal_pdf",
-    "normal_cdf",
     "relu_hermite_coefficient",
-    "relu_kernel",
     "relu_hermite_tensor_quadrature",
     "relu_hermite_energies",
     "MonteCarloEstimate",
@@ -38,13 +36,13 @@ __all__ = [
 ]
 
 
-def hermite_prob(k, x):
+def hermite_prob(degree: int, x: ArrayLike) -> np.ndarray:
     """Probabilists' Hermite polynomial ``He_k`` evaluated at ``x``.
 
     Parameters
     ----------
-    k : int
-        Degree, ``k >= 0``.
+    degree : int
+        The degree ``k >= 0`` (``k`` in the formulas above).
     x : array_like
         Points.
 
@@ -58,7 +56,7 @@ def hermite_prob(k, x):
     >>> float(hermite_prob(3, 2.0))  # x^3 - 3x
     2.0
     """
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(degree, "degree")
     x = as_finite_array(x, "x")
     coef = np.zeros(k + 1)
     coef[k] = 1.0
@@ -67,33 +65,50 @@ def hermite_prob(k, x):
     return check_finite_result(out, f"He_{k}(x)", inputs="x", hint="expected a smaller |x| or k")
 
 
-def hermite_prob_vander(x, kmax):
+def hermite_prob_vander(x: ArrayLike, max_degree: int) -> np.ndarray:
     """Values ``He_0(x), ..., He_kmax(x)`` stacked on a new last axis.
 
     Thin wrapper of ``numpy.polynomial.hermite_e.hermevander``.
 
+    Parameters
+    ----------
+    x : array_like
+        Points (finite).
+    max_degree : int
+        The largest degree ``kmax >= 0``.
+
     Returns
     -------
-    ndarray of shape ``x.shape + (kmax + 1,)``
+    numpy.ndarray
+        Array of shape ``x.shape + (kmax + 1,)``; entry ``[..., j]`` is ``He_j(x)``.
+
+    See Also
+    --------
+    hermite_prob : One degree.
+
+    Examples
+    --------
+    >>> hermite_prob_vander([2.0], 3).tolist()  # 1, x, x^2 - 1, x^3 - 3x
+    [[1.0, 2.0, 3.0, 2.0]]
     """
-    kmax = as_nonnegative_int(kmax, "kmax")
+    kmax = as_nonnegative_int(max_degree, "max_degree")
     x = as_finite_array(x, "x")
     if x.size * (kmax + 1) > 10**8:
         raise ValueError(
-            f"kmax: expected at most 1e8 values x.size * (kmax + 1) (800 MB), got "
+            f"max_degree: expected at most 1e8 values x.size * (kmax + 1) (800 MB), got "
             f"{x.size} * {kmax + 1}"
         )
     with np.errstate(over="ignore", invalid="ignore"):
         out = hermite_e.hermevander(x, kmax)
     return check_finite_result(out, f"He_0..He_{kmax}(x)", inputs="x",
-                               hint="expected a smaller |x| or kmax")
+                               hint="expected a smaller |x| or max_degree")
 
 
 #: Largest number of nodes :func:`gauss_hermite_prob` accepts.
 GAUSS_HERMITE_MAX_NODES = 100_000
 
 
-def gauss_hermite_prob(n):
+def gauss_hermite_prob(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss quadrature for the standard normal distribution.
 
     Returns nodes ``x`` and weights ``w`` with
@@ -104,6 +119,18 @@ def gauss_hermite_prob(n):
     ``exp(-x^2/2)``; its weights sum to ``sqrt(2 pi)``, so they are divided by
     that constant here. Up to ``n = 300`` the rule is numpy's; above, scipy's
     ``roots_hermitenorm`` (numpy's weights become NaN near ``n = 400``).
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``1 <= n <= GAUSS_HERMITE_MAX_NODES``.
+
+    Returns
+    -------
+    x : numpy.ndarray of shape (n,)
+        Nodes.
+    w : numpy.ndarray of shape (n,)
+        Weights, summing to 1.
 
     Raises
     ------
@@ -131,18 +158,7 @@ def gauss_hermite_prob(n):
     return x, w / math.sqrt(2.0 * math.pi)
 
 
-def normal_pdf(t):
-    """Standard normal density ``phi(t) = exp(-t^2/2) / sqrt(2 pi)``."""
-    t = as_real_array(t, "t", allow_inf=True)
-    return np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
-
-
-def normal_cdf(t):
-    """Standard normal distribution function ``Phi(t)`` (``scipy.special.ndtr``)."""
-    return special.ndtr(as_real_array(t, "t", allow_inf=True))
-
-
-def relu_hermite_coefficient(k, b):
+def relu_hermite_coefficient(order: int, b: ArrayLike) -> np.ndarray:
     """Hermite coefficient ``g_k(b) = E[sigma(z + b) He_k(z)]`` of one ReLU unit.
 
     ATV21, Lemma 3.5, for a single unit with unit weight vector:
@@ -157,20 +173,25 @@ def relu_hermite_coefficient(k, b):
 
     Parameters
     ----------
-    k : int
-        Order, ``k >= 0``.
+    order : int
+        The order ``k >= 0`` (``k`` in the formulas above).
     b : array_like
         Biases.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``g_k(b)``, of the shape of ``b``.
 
     Examples
     --------
     >>> round(float(relu_hermite_coefficient(2, 0.0)), 6)  # phi(0)
     0.398942
     """
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(order, "order")
     b = as_finite_array(b, "b")
     if k == 0:
-        return b * normal_cdf(b) + normal_pdf(b)
+        return relu_gaussian_mean(b)
     if k == 1:
         return normal_cdf(b)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -192,15 +213,6 @@ def relu_hermite_coefficient(k, b):
 #: Half-width (in standard deviations) beyond which the Gaussian weight is
 #: dropped by the quadratures below: phi(12) ~ 5e-32.
 _GAUSS_TAIL = 12.0
-
-
-def _relu_mean(alpha, beta):
-    """``E[sigma(alpha + beta z)]``, ``z ~ N(0,1)``, ``beta >= 0``: ``alpha Phi(alpha/beta) + beta phi(alpha/beta)``."""
-    alpha = np.asarray(alpha, dtype=float)
-    if beta == 0.0:
-        return np.maximum(alpha, 0.0)
-    t = alpha / beta
-    return alpha * normal_cdf(t) + beta * normal_pdf(t)
 
 
 def _half_line_rule(t0, n_nodes, breakpoints=()):
@@ -230,66 +242,6 @@ def _unit_vector(w, name):
     return w / norm, norm
 
 
-def relu_kernel(w, v, b=0.0, c=0.0, *, n_nodes=120):
-    """Correlation of two ReLU units, ``E[sigma(w.x + b) sigma(v.x + c)]``, ``x ~ N(0, I_d)``.
-
-    * Unbiased units (``b = c = 0``): the arc-cosine kernel of degree one
-      (Cho & Saul 2009),
-      ``|w| |v| (sin(theta) + (pi - theta) cos(theta)) / (2 pi)``,
-      with ``theta`` the angle between ``w`` and ``v``.
-    * Biased units: quadrature in a rotated basis.  With
-      ``z_1 = w.x/|w|`` and ``v.x = v_1 z_1 + v_2 z_2`` (``z_2`` a standard
-      normal independent of ``z_1``), the inner expectation over ``z_2`` is
-      ``E[sigma(alpha + v_2 z_2)] = alpha Phi(alpha/v_2) + v_2 phi(alpha/v_2)``,
-      and the outer integral over the active half-line ``z_1 > -b/|w|``
-      (where ``sigma(w.x + b)`` is linear) is a Gauss-Legendre rule, split at
-      the kink ``z_1 = -c/v_1`` of the inner function.  Accuracy about 1e-13.
-
-    Parameters
-    ----------
-    w, v : array_like of shape (d,)
-        Non-zero weight vectors.
-    b, c : float
-        Biases.
-    n_nodes : int
-        Gauss-Legendre nodes per piece of the half-line (biased case only).
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        For non-finite or mismatched inputs or a zero weight vector.
-
-    Examples
-    --------
-    >>> round(relu_kernel([1.0, 0.0], [1.0, 0.0]), 12)  # E[sigma(z)^2] = 1/2
-    0.5
-    >>> round(relu_kernel([1.0, 0.0], [1.0, 0.0], 1.0, 1.0), 12)  # (1+b^2) Phi(b) + b phi(b)
-    1.924660216656
-    """
-    w = as_finite_array(w, "w", ndim=1)
-    v = as_finite_array(v, "v", shape=(w.shape[0],))
-    b = float(as_finite_array(b, "b", ndim=0))
-    c = float(as_finite_array(c, "c", ndim=0))
-    n_nodes = as_positive_int(n_nodes, "n_nodes")
-    w_hat, w_norm = _unit_vector(w, "w")
-    v_hat, v_norm = _unit_vector(v, "v")
-    if b == 0.0 and c == 0.0:  # Cho & Saul (2009), arc-cosine kernel of degree 1
-        cos_t = float(np.clip(w_hat @ v_hat, -1.0, 1.0))
-        theta = math.acos(cos_t)
-        return w_norm * v_norm * (math.sin(theta) + (math.pi - theta) * cos_t) / (2.0 * math.pi)
-    v1 = float(v @ w_hat)
-    v2 = float(np.linalg.norm(v - v1 * w_hat))
-    if v2 < 1e-14 * v_norm:
-        v2 = 0.0
-    kinks = (-c / v1,) if v1 != 0.0 else ()
-    t, weight = _half_line_rule(-b / w_norm, n_nodes, kinks)
-    return float(np.sum(weight * (w_norm * t + b) * _relu_mean(v1 * t + c, v2)))
-
-
 def _householder_basis(w_hat):
     """Orthogonal symmetric ``H`` with first column ``w_hat`` (a Householder reflection)."""
     d = w_hat.shape[0]
@@ -301,7 +253,9 @@ def _householder_basis(w_hat):
     return np.eye(d) - 2.0 * np.outer(u, u) / nu
 
 
-def relu_hermite_tensor_quadrature(w, b, order, *, n_nodes=120):
+def relu_hermite_tensor_quadrature(
+    w: ArrayLike, b: ArrayLike, order: int, *, n_nodes: int = 120,
+) -> np.ndarray:
     """Hermite coefficient ``E[sigma(w.x + b) He_order(x)]`` of one unit, by quadrature.
 
     An independent check of ATV21, Lemma 3.5 that does not use the lemma:
@@ -365,7 +319,7 @@ def relu_hermite_tensor_quadrature(w, b, order, *, n_nodes=120):
     return (values @ He).reshape((d,) * order)
 
 
-def relu_hermite_energies(a, V, b, kmax):
+def relu_hermite_energies(a: ArrayLike, V: ArrayLike, b: ArrayLike, max_order: int) -> np.ndarray:
     """Parseval energies ``||f_k||_F^2 / k!``, ``k = 0..kmax``, of ``f(x) = sum_i a_i sigma(V_i.x + b_i)``.
 
     By ATV21, Lemma 3.5, ``f_k = sum_i a_i |V_i| g_k(beta_i) w_i^{(x)k}`` with
@@ -385,11 +339,13 @@ def relu_hermite_energies(a, V, b, kmax):
         Non-zero rows (weight vectors of the hidden units).
     b : array_like of shape (m,)
         Biases.
-    kmax : int
+    max_order : int
+        The largest order ``kmax >= 0``.
 
     Returns
     -------
-    ndarray of shape (kmax + 1,)
+    numpy.ndarray
+        Array of shape ``(kmax + 1,)``: the energies of the orders ``0..kmax``.
 
     Raises
     ------
@@ -406,7 +362,7 @@ def relu_hermite_energies(a, V, b, kmax):
     m = V.shape[0]
     a = as_finite_array(a, "a", shape=(m,))
     b = as_finite_array(b, "b", shape=(m,))
-    kmax = as_nonnegative_int(kmax, "kmax")
+    kmax = as_nonnegative_int(max_order, "max_order")
     norms = np.linalg.norm(V, axis=1)
     if np.any(norms == 0.0):
         raise ValueError(f"V: expected non-zero rows, got {int(np.sum(norms == 0.0))} zero rows")
@@ -414,7 +370,7 @@ def relu_hermite_energies(a, V, b, kmax):
     beta = b / norms
     rho = (V / norms[:, None]) @ (V / norms[:, None]).T
     gamma = np.empty((kmax + 1, m))
-    gamma[0] = beta * normal_cdf(beta) + normal_pdf(beta)
+    gamma[0] = relu_gaussian_mean(beta)
     if kmax >= 1:
         gamma[1] = normal_cdf(beta)
     # orthonormal Hermite h_n = He_n / sqrt(n!): h_{n+1} = (x h_n - sqrt(n) h_{n-1}) / sqrt(n+1)
@@ -450,21 +406,27 @@ class MonteCarloEstimate:
     n: int
 
 
-def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
-    """Empirical Hermite coefficient ``T_k = (1/N) sum_n y_n He_k(x_n)`` with standard errors.
+def hermite_coefficient_monte_carlo(
+    X: ArrayLike, Y: ArrayLike, order: int, *, chunk_size: int = 100_000,
+) -> MonteCarloEstimate:
+    """Empirical Hermite coefficient ``T_k = (1/N) sum_n Y_n He_k(x_n)`` with standard errors.
 
     The estimator of ATV21, eq. (6), together with the entrywise standard
     error ``s / sqrt(N)`` computed from the same samples (``s`` the sample
-    standard deviation of ``y_n He_k(x_n)[i_1..i_k]``), streamed in chunks so
+    standard deviation of ``Y_n He_k(x_n)[i_1..i_k]``), streamed in chunks so
     that memory is ``O(chunk_size * d^k)``.  Only the distinct entries of the
     symmetric tensor are computed.
 
     Parameters
     ----------
-    X : ndarray of shape (n, d)
-    y : ndarray of shape (n,) or (n, 1)
+    X : array_like of shape (n, d)
+        Samples ``x_n ~ N(0, I_d)``, one per row.
+    Y : array_like of shape (n,) or (n, 1)
+        Labels, one output.
     order : int
-    chunk_size : int
+        The order ``k`` of the tensor.
+    chunk_size : int, default 100000
+        Samples per streamed chunk (reduced to keep work arrays within the memory budget).
 
     Returns
     -------
@@ -490,9 +452,9 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
 
     X = as_samples(X)
     n, d = X.shape
-    y = as_targets(y, n)
-    if y.shape[1] != 1:
-        raise ValueError(f"y: expected one output column, got shape {y.shape}")
+    Y = as_targets(Y, n, "Y")
+    if Y.shape[1] != 1:
+        raise ValueError(f"Y: expected one output column, got shape {Y.shape}")
     if n < 2:
         raise ValueError(f"X: expected at least 2 samples for a standard error, got {n}")
     order = as_nonnegative_int(order, "order")
@@ -506,7 +468,7 @@ def hermite_coefficient_monte_carlo(X, y, order, *, chunk_size=100_000):
     scatter = None
     for start in range(0, n, chunk_size):
         entries, scatter = hermite_tensor_entries(X[start : start + chunk_size], order)
-        values = entries * y[start : start + chunk_size]
+        values = entries * Y[start : start + chunk_size]
         s, s2 = values.sum(axis=0), np.einsum("ij,ij->j", values, values)
         total = s if total is None else total + s
         total_sq = s2 if total_sq is None else total_sq + s2

@@ -22,8 +22,9 @@ hyperplane they live on, an exact equality test for two networks
 
 The L2 distance ``E[(f(x) - g(x))^2]`` for ``x ~ N(0, I_d)`` is computed in
 closed form from the biased arc-cosine kernel
-``E[sigma(w.x + b) sigma(v.x + c)]`` (:func:`relu_gaussian_kernel`), a 2-D
-Gaussian integral evaluated with Owen's T function (``scipy.special.owens_t``).
+``E[sigma(w.x + b) sigma(v.x + c)]`` (:func:`relulib.relu_gaussian_kernel`, in
+:mod:`relulib.gaussian`), a 2-D Gaussian integral evaluated with Owen's T function
+(``scipy.special.owens_t``).
 For ``b = c = 0`` it reduces to the arc-cosine kernel of degree 1 of Cho and Saul.
 """
 
@@ -35,12 +36,12 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from numpy.typing import ArrayLike
 
 from ._validation import (
-    as_finite_array, as_network, as_real_array, as_real_scalar, as_rng, )
+    as_finite_array, as_network, as_real_scalar, as_rng, )
 from .certificate import CertificateWarning
-from .hermite import normal_cdf, normal_pdf
+from .gaussian import normal_cdf, relu_gaussian_kernel, relu_gaussian_mean
 from .networks import TwoLayerNetwork
 
 __all__ = [
@@ -54,10 +55,7 @@ __all__ = [
     "equation2_sign_vectors",
     "MAX_ENUMERATED_UNITS",
     "kruskal_rank",
-    "bivariate_normal_cdf",
-    "relu_gaussian_kernel",
     "l2_distance",
-    "large_bias_replacement_error",
 ]
 
 #: Largest number of hidden units :func:`equation2_sign_vectors` enumerates (2^m sign vectors).
@@ -175,7 +173,9 @@ def _reduce_difference(f: TwoLayerNetwork, g: TwoLayerNetwork, merge_tol: float)
     return np.array(coef), K[:, :-1], K[:, -1], p, q
 
 
-def function_equality_certificate(f, g, *, tol=1e-9) -> EqualityCertificate:
+def function_equality_certificate(
+    f: TwoLayerNetwork, g: TwoLayerNetwork, *, tol: float = 1e-9,
+) -> EqualityCertificate:
     """Decide exactly (up to floating-point rounding) whether two ReLU networks are the same function.
 
     Not sampled: the difference ``h = f - g`` is reduced algebraically.
@@ -254,7 +254,7 @@ def function_equality_certificate(f, g, *, tol=1e-9) -> EqualityCertificate:
 # ---------------------------------------------------------------------------
 # Sign flips: Claim 4.8 and equation (2) of Theorem 3.4
 # ---------------------------------------------------------------------------
-def flip_units(net, signs) -> TwoLayerNetwork:
+def flip_units(net: TwoLayerNetwork, signs: ArrayLike) -> TwoLayerNetwork:
     """The network ``x -> sum_i a_i sigma(xi_i (w_i.x + b_i))``: units with ``xi_i = -1`` flipped.
 
     This is the parameter set ``(a_i, xi_i b_i, xi_i w_i)`` of ATV21, Theorem 3.4.
@@ -264,6 +264,11 @@ def flip_units(net, signs) -> TwoLayerNetwork:
     net : TwoLayerNetwork
     signs : array_like of shape (k,)
         Entries ``+1`` or ``-1``.
+
+    Returns
+    -------
+    TwoLayerNetwork
+        The flipped network.
 
     Raises
     ------
@@ -302,7 +307,10 @@ class SignFlipPair:
     certificate: EqualityCertificate
 
 
-def sign_flip_pair(V, b=None, *, rng=None, tol=1e-9) -> SignFlipPair:
+def sign_flip_pair(
+    V: ArrayLike, b: ArrayLike | None = None, *, rng: int | np.random.Generator | None = None,
+    tol: float = 1e-9,
+) -> SignFlipPair:
     """Construct the counterexample of ATV21, Claim 4.8 (with biases).
 
     Given weight vectors ``w_1..w_k`` (rows of ``V``) and biases ``b``, find
@@ -405,6 +413,11 @@ def smallest_sign_flip_pair() -> SignFlipPair:
     on ``R^2``: three pairwise non-parallel units in dimension 2 (so they are
     linearly dependent), ``a = (1, 1, 1)``, ``xi = (-1, -1, -1)``.
 
+    Returns
+    -------
+    SignFlipPair
+        The pair, with its certificate.
+
     Examples
     --------
     >>> pair = smallest_sign_flip_pair()
@@ -420,7 +433,9 @@ def smallest_sign_flip_pair() -> SignFlipPair:
     return SignFlipPair(a=a, signs=signs, original=original, flipped=flipped, certificate=cert)
 
 
-def equation2_residual(net, signs, *, as_printed=False) -> np.ndarray:
+def equation2_residual(
+    net: TwoLayerNetwork, signs: ArrayLike, *, as_printed: bool = False,
+) -> np.ndarray:
     """Residual of equation (2) of ATV21, Theorem 3.4 for the sign vector ``signs``.
 
     With ``as_printed=False`` (the default, the corrected equation)::
@@ -435,6 +450,15 @@ def equation2_residual(net, signs, *, as_printed=False) -> np.ndarray:
     equality (see the chapter "Identifiability" and the errata).
 
     ``net`` is normalised first (unit ``w_i``), as ATV21 assumes.
+
+    Parameters
+    ----------
+    net : TwoLayerNetwork
+        A single-output ReLU network.
+    signs : array_like of shape (k,)
+        The signs ``xi_i``, entries ``+1`` or ``-1``.
+    as_printed : bool, default False
+        Use the second line as printed in ATV21 instead of the corrected one.
 
     Returns
     -------
@@ -453,7 +477,7 @@ def equation2_residual(net, signs, *, as_printed=False) -> np.ndarray:
     return np.append(r1, r0)
 
 
-def equation2_sign_vectors(net, *, tol=1e-9) -> np.ndarray:
+def equation2_sign_vectors(net: TwoLayerNetwork, *, tol: float = 1e-9) -> np.ndarray:
     """All sign vectors ``xi`` satisfying equation (2) of ATV21, Theorem 3.4 (corrected).
 
     By Lemma 3.5 and ``Phi(b) + Phi(-b) = 1``, flipping the set
@@ -514,7 +538,7 @@ def equation2_sign_vectors(net, *, tol=1e-9) -> np.ndarray:
     return xi[ok].astype(int)
 
 
-def kruskal_rank(M, *, rtol=1e-10) -> int:
+def kruskal_rank(M: ArrayLike, *, rtol: float = 1e-10) -> int:
     """Kruskal rank of the columns of ``M``: the largest ``r`` such that *every* ``r`` columns are independent.
 
     Used in ATV21's proof of Theorem 3.4 through Fact 4.7 (BCV14, Lemma A.4),
@@ -528,6 +552,11 @@ def kruskal_rank(M, *, rtol=1e-10) -> int:
     rtol : float, default 1e-10
         A subset counts as independent when its smallest singular value exceeds
         ``rtol`` times the largest column norm of ``M``.
+
+    Returns
+    -------
+    int
+        The Kruskal rank.
 
     Examples
     --------
@@ -556,162 +585,7 @@ def kruskal_rank(M, *, rtol=1e-10) -> int:
 # ---------------------------------------------------------------------------
 # Closed-form Gaussian kernel and L2 distance
 # ---------------------------------------------------------------------------
-def bivariate_normal_cdf(h, k, rho):
-    """``Phi_2(h, k; rho) = P(Z_1 <= h, Z_2 <= k)`` for standard normals with correlation ``rho``.
-
-    Owen's formula (Owen 1956; DLMF 7.22-type reduction to Owen's T):
-
-        Phi_2 = (Phi(h) + Phi(k))/2 - T(h, a_h) - T(k, a_k) - delta,
-        a_h = (k - rho h) / (h s),  a_k = (h - rho k) / (k s),  s = sqrt(1 - rho^2),
-
-    with ``delta = 1/2`` if ``hk < 0`` or (``hk = 0`` and ``h + k < 0``), else 0;
-    ``T(0, +-inf) = +-1/4`` handles ``h = 0`` or ``k = 0``, and
-    ``Phi_2(0, 0; rho) = 1/4 + arcsin(rho)/(2 pi)``. ``|rho| = 1`` uses the limits
-    ``Phi(min(h, k))`` and ``max(0, Phi(h) + Phi(k) - 1)``. Accurate to about
-    1e-15 absolutely (``scipy.special.owens_t``), unlike
-    ``scipy.stats.multivariate_normal``, whose default tolerance is 1e-5.
-
-    Parameters
-    ----------
-    h, k, rho : array_like
-        Broadcast together; ``|rho| <= 1``. ``h`` and ``k`` may be ``+-inf``
-        (the marginal limits); NaN and complex values raise. Correct for all
-        scales, ``1e-300`` to ``1e300`` (the sign of ``h k`` is taken from the
-        signs, never from the product, which underflows).
-
-    Examples
-    --------
-    >>> round(float(bivariate_normal_cdf(0.0, 0.0, 0.5)), 12)  # 1/4 + 1/12
-    0.333333333333
-    """
-    h = as_real_array(h, "h", allow_inf=True)
-    k = as_real_array(k, "k", allow_inf=True)
-    rho = as_finite_array(rho, "rho")
-    h, k, rho = np.broadcast_arrays(h, k, rho)
-    if np.any(np.abs(rho) > 1 + 1e-12):
-        raise ValueError(f"rho: expected correlations in [-1, 1], got max |rho| = {np.max(np.abs(rho)):.6g}")
-    rho = np.clip(rho, -1.0, 1.0)
-    s = np.sqrt(np.maximum(1.0 - rho * rho, 0.0))
-    out = np.empty(h.shape)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        a_h = np.where(h != 0, (k - rho * h) / (h * s), np.sign(k) * np.inf)
-        a_k = np.where(k != 0, (h - rho * k) / (k * s), np.sign(h) * np.inf)
-    t_h = np.where(h != 0, special.owens_t(h, np.nan_to_num(a_h, nan=0.0)), np.sign(k) * 0.25)
-    t_k = np.where(k != 0, special.owens_t(k, np.nan_to_num(a_k, nan=0.0)), np.sign(h) * 0.25)
-    # The sign of h k from the signs, not the product: 1e-200 * -1e-200 underflows to -0.0.
-    sign_hk = np.sign(h) * np.sign(k)
-    delta = np.where((sign_hk < 0) | ((sign_hk == 0) & (h + k < 0)), 0.5, 0.0)
-    out[...] = 0.5 * (special.ndtr(h) + special.ndtr(k)) - t_h - t_k - delta
-    zero = (h == 0) & (k == 0)
-    out[zero] = 0.25 + np.arcsin(rho[zero]) / (2 * math.pi)
-    plus, minus = rho >= 1.0, rho <= -1.0
-    out[plus] = special.ndtr(np.minimum(h, k))[plus]
-    out[minus] = np.maximum(0.0, special.ndtr(h) + special.ndtr(k) - 1.0)[minus]
-    return out if out.ndim else float(out)
-
-
-def _std_kernel(beta, gamma, rho):
-    """``K = E[(Z_1 + beta)_+ (Z_2 + gamma)_+]``, ``(Z_1, Z_2)`` standard with correlation ``rho``.
-
-    With ``h = -beta``, ``k = -gamma``, ``1 = 1{Z_1 > h, Z_2 > k}`` and Stein's lemma
-    ``E[Z_1 G] = E[d_1 G] + rho E[d_2 G]``:
-    ``E[1] = Phi_2(beta, gamma; rho)``,
-    ``E[Z_1 1] = phi(h) A + rho phi(k) B``, ``E[Z_2 1] = phi(k) B + rho phi(h) A``,
-    ``E[Z_1 Z_2 1] = phi(h)(rho h A + s phi((k - rho h)/s)) + rho E[1] + rho k phi(k) B``
-    with ``A = Phi((gamma - rho beta)/s)``, ``B = Phi((beta - rho gamma)/s)``; then
-    ``K = E[Z_1 Z_2 1] - k E[Z_1 1] - h E[Z_2 1] + h k E[1]``.
-    """
-    beta, gamma, rho = np.broadcast_arrays(beta, gamma, rho)
-    rho = np.clip(rho, -1.0, 1.0)
-    h, k = -beta, -gamma
-    K = np.empty(beta.shape)
-    # |rho| within 1e-12 of 1: by Price's theorem dK/drho = P(Z_1 > h, Z_2 > k) <= 1,
-    # so using the rho = +-1 limit costs at most 1e-12.
-    near_p = rho >= 1.0 - 1e-12
-    near_m = rho <= -1.0 + 1e-12
-    gen = ~(near_p | near_m)
-    if np.any(gen):
-        hh, kk, r = h[gen], k[gen], rho[gen]
-        s = np.sqrt(1.0 - r * r)
-        P = bivariate_normal_cdf(-hh, -kk, r)
-        A = normal_cdf((r * hh - kk) / s)
-        B = normal_cdf((r * kk - hh) / s)
-        ph, pk = normal_pdf(hh), normal_pdf(kk)
-        EX = ph * A + r * pk * B
-        EY = pk * B + r * ph * A
-        EXY = ph * (r * hh * A + s * normal_pdf((kk - r * hh) / s)) + r * P + r * kk * pk * B
-        K[gen] = EXY - kk * EX - hh * EY + hh * kk * P
-    if np.any(near_p):  # Z_2 = Z_1: E[(Z - h)(Z - k) 1{Z > max(h, k)}]
-        hh, kk = h[near_p], k[near_p]
-        mm = np.maximum(hh, kk)
-        tail, pm = normal_cdf(-mm), normal_pdf(mm)
-        K[near_p] = (tail + mm * pm) - (hh + kk) * pm + hh * kk * tail
-    if np.any(near_m):  # Z_2 = -Z_1: integral of (z - h)(-z - k) phi(z) over h < z < -k
-        lo, hi = h[near_m], -k[near_m]
-        hi = np.maximum(hi, lo)
-        dP = normal_cdf(hi) - normal_cdf(lo)
-        m2 = dP + lo * normal_pdf(lo) - hi * normal_pdf(hi)
-        m1 = normal_pdf(lo) - normal_pdf(hi)
-        hh, kk = h[near_m], k[near_m]
-        K[near_m] = -m2 - (kk - hh) * m1 + hh * kk * dP
-    return np.maximum(K, 0.0)
-
-
-def relu_gaussian_kernel(V1, b1, V2, b2):
-    """Closed-form ``E[sigma(v.x + b) sigma(u.x + c)]`` for ``x ~ N(0, I_d)``, all pairs.
-
-    ``s = v.x + b`` and ``t = u.x + c`` are jointly Gaussian with means ``(b, c)``,
-    variances ``|v|^2, |u|^2`` and covariance ``v.u``; hence::
-
-        E[sigma(s) sigma(t)] = |v| |u| K(b/|v|, c/|u|, v.u/(|v||u|)),
-        K(beta, gamma, rho) = E[(Z_1 + beta)_+ (Z_2 + gamma)_+],
-
-    a 2-D Gaussian integral evaluated exactly with the bivariate normal CDF
-    (:func:`bivariate_normal_cdf`, via Owen's T). For ``b = c = 0`` this is the
-    degree-1 arc-cosine kernel of Cho and Saul,
-    ``|v||u| (sin theta + (pi - theta) cos theta) / (2 pi)``, i.e.
-    :func:`relulib.relu_kernel` (which evaluates biased pairs one at a time by
-    quadrature; this function is closed-form and vectorised over all pairs). Zero rows give
-    ``sigma(b) E[sigma(u.x + c)]`` with ``E[sigma(u.x + c)] = |u| (gamma Phi(gamma) + phi(gamma))``.
-
-    Parameters
-    ----------
-    V1 : array_like of shape (k1, d)
-    b1 : array_like of shape (k1,) or None
-    V2 : array_like of shape (k2, d)
-    b2 : array_like of shape (k2,) or None
-
-    Returns
-    -------
-    ndarray of shape (k1, k2)
-
-    Examples
-    --------
-    >>> K = relu_gaussian_kernel([[1.0, 0.0]], None, [[1.0, 0.0]], None)
-    >>> round(float(K[0, 0]), 12)  # E[sigma(z)^2] = 1/2
-    0.5
-    """
-    V1 = as_finite_array(V1, "V1", ndim=2)
-    V2 = as_finite_array(V2, "V2", ndim=2)
-    if V1.shape[1] != V2.shape[1]:
-        raise ValueError(f"V2: expected {V1.shape[1]} columns (those of V1), got shape {V2.shape}")
-    b1 = np.zeros(V1.shape[0]) if b1 is None else as_finite_array(b1, "b1", shape=(V1.shape[0],))
-    b2 = np.zeros(V2.shape[0]) if b2 is None else as_finite_array(b2, "b2", shape=(V2.shape[0],))
-    n1, n2 = np.linalg.norm(V1, axis=1), np.linalg.norm(V2, axis=1)
-    z1, z2 = n1 == 0, n2 == 0
-    s1, s2 = np.where(z1, 1.0, n1), np.where(z2, 1.0, n2)
-    beta, gamma = b1 / s1, b2 / s2
-    rho = (V1 / s1[:, None]) @ (V2 / s2[:, None]).T
-    K = n1[:, None] * n2[None, :] * _std_kernel(beta[:, None], gamma[None, :], rho)
-    mean1 = n1 * (beta * normal_cdf(beta) + normal_pdf(beta))  # E[sigma(v.x + b)]
-    mean2 = n2 * (gamma * normal_cdf(gamma) + normal_pdf(gamma))
-    K = np.where(z1[:, None], np.maximum(b1, 0.0)[:, None] * mean2[None, :], K)
-    K = np.where(z2[None, :], mean1[:, None] * np.maximum(b2, 0.0)[None, :], K)
-    K = np.where(z1[:, None] & z2[None, :], np.outer(np.maximum(b1, 0.0), np.maximum(b2, 0.0)), K)
-    return K
-
-
-def l2_distance(f, g, *, merge_tol=1e-12) -> float:
+def l2_distance(f: TwoLayerNetwork, g: TwoLayerNetwork, *, merge_tol: float = 1e-12) -> float:
     """Closed-form L2 distance ``sqrt(E[(f(x) - g(x))^2])``, ``x ~ N(0, I_d)``.
 
     The difference is first reduced as in :func:`function_equality_certificate`
@@ -760,37 +634,7 @@ def l2_distance(f, g, *, merge_tol=1e-12) -> float:
     total = float(p @ p + q * q)
     if C.size:
         K = relu_gaussian_kernel(U, beta, U, beta)
-        cross = normal_cdf(beta) * (U @ p) + q * (beta * normal_cdf(beta) + normal_pdf(beta))
+        cross = normal_cdf(beta) * (U @ p) + q * relu_gaussian_mean(beta)
         total += float(C @ K @ C + 2.0 * C @ cross)
     return math.sqrt(max(total, 0.0))
 
-
-def large_bias_replacement_error(b):
-    """Squared L2 cost of replacing ``sigma(z + b)`` by its large-``|b|`` limit.
-
-    For ``b > 0`` the unit is replaced by the affine function ``z + b``, for
-    ``b < 0`` by 0 (ATV21, Section 3; the book's appendix on the reconstructions,
-    large biases). In both cases, by
-    ``sigma(t) - t = sigma(-t)``::
-
-        E[(sigma(z + b) - limit)^2] = E[sigma(-|b| - z)^2]
-                                    = (1 + b^2) Phi(-|b|) - |b| phi(b),   z ~ N(0, 1).
-
-    Parameters
-    ----------
-    b : array_like
-
-    Returns
-    -------
-    ndarray or float
-
-    Examples
-    --------
-    >>> f"{large_bias_replacement_error(2.0):.1e}"
-    '5.8e-03'
-    """
-    b = np.abs(as_finite_array(b, "b"))
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = (1.0 + b * b) * normal_cdf(-b) - b * normal_pdf(b)
-    out = np.where(b > 38.0, 0.0, np.maximum(out, 0.0))  # underflow: 0, not inf * 0 = NaN
-    return float(out) if out.ndim == 0 else out

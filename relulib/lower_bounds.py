@@ -14,10 +14,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import as_finite_array, as_network, as_positive_int, as_real_scalar, as_rng, describe
-from .hermite import relu_kernel
+from .gaussian import relu_gaussian_kernel
 from .networks import TwoLayerNetwork
 
 __all__ = [
@@ -41,7 +44,7 @@ def _as_sets(sets, d):
     return out
 
 
-def set_splitting_instance(sets, d):
+def set_splitting_instance(sets: Iterable[Iterable[int]], d: int) -> tuple[np.ndarray, np.ndarray]:
     """Labelled 0/1 points encoding a set-splitting instance on the elements ``0..d-1``.
 
     The points are the unit vectors ``e_i`` with label 1 and, for each set
@@ -79,7 +82,7 @@ def set_splitting_instance(sets, d):
     return X, y
 
 
-def splitting_network(colouring, *, big=None):
+def splitting_network(colouring: ArrayLike, *, big: float | None = None) -> TwoLayerNetwork:
     """The two-unit network ``sigma(<v_1, x>) + sigma(<v_2, x>)`` built from a 2-colouring.
 
     ``v_1 = 1_A - M 1_B`` and ``v_2 = 1_B - M 1_A`` for the colour classes
@@ -122,7 +125,9 @@ def splitting_network(colouring, *, big=None):
     return TwoLayerNetwork(np.ones((1, 2)), V)
 
 
-def alternating_polygon_network(d, n_units, *, rng=None):
+def alternating_polygon_network(
+    d: int, n_units: int, *, rng: int | np.random.Generator | None = None,
+) -> TwoLayerNetwork:
     """``f(x) = sum_j (-1)^j sigma(<w_j, x>)`` with ``w_j`` evenly spaced on a circle.
 
     ``w_j = cos(2 pi j / N) p + sin(2 pi j / N) q`` for an orthonormal pair
@@ -173,11 +178,21 @@ def alternating_polygon_network(d, n_units, *, rng=None):
     return TwoLayerNetwork(U, V)
 
 
-def network_correlation(net1, net2):
+def network_correlation(net1: TwoLayerNetwork, net2: TwoLayerNetwork) -> float:
     """``E[f(x) g(x)]`` for two single-output, unbiased ReLU networks, ``x ~ N(0, I_d)``.
 
     The double sum of ``u_i u'_j E[sigma(v_i.x) sigma(v'_j.x)]`` with the
-    arc-cosine kernel :func:`relulib.relu_kernel`.
+    arc-cosine kernel :func:`relulib.relu_gaussian_kernel`.
+
+    Parameters
+    ----------
+    net1, net2 : TwoLayerNetwork
+        Single-output ReLU networks without biases, on the same ``d``.
+
+    Returns
+    -------
+    float
+        ``E[f(x) g(x)]``.
 
     Raises
     ------
@@ -197,8 +212,4 @@ def network_correlation(net1, net2):
             raise ValueError(f"{name}: expected a single-output ReLU network without biases")
     if net1.d != net2.d:
         raise ValueError(f"net2: expected d={net1.d} like net1, got d={net2.d}")
-    total = 0.0
-    for ui, vi in zip(net1.U[0], net1.V):
-        for uj, vj in zip(net2.U[0], net2.V):
-            total += ui * uj * relu_kernel(vi, vj)
-    return float(total)
+    return float(net1.U[0] @ relu_gaussian_kernel(net1.V, None, net2.V, None) @ net2.U[0])

@@ -36,12 +36,26 @@ def _comparable(net: TwoLayerNetwork) -> TwoLayerNetwork:
     return net if net.activation.degree is None else net.normalized()
 
 
-def unit_distance_matrix(true_net, est_net, *, up_to_sign=False):
+def unit_distance_matrix(
+    true_net: TwoLayerNetwork, est_net: TwoLayerNetwork, *, up_to_sign: bool = False,
+) -> np.ndarray:
     """Per-unit errors ``D[i, j]`` between unit ``i`` of ``true_net`` and unit ``j`` of ``est_net``.
 
     ``D[i, j] = |v_i - v~_j| + |u_i - u~_j| + |b_i - b~_j|`` after normalisation.
     With ``up_to_sign=True`` the estimate's unit may also be read as
     ``(u~_j, -v~_j, -b~_j)``, the sign ambiguity of ATV21, Theorem 3.4.
+
+    Parameters
+    ----------
+    true_net, est_net : TwoLayerNetwork
+        Of equal ``d``, ``k`` and ``m``.
+    up_to_sign : bool, default False
+        Also accept the sign-flipped reading of each estimated unit.
+
+    Returns
+    -------
+    numpy.ndarray of shape (k, k)
+        The distances ``D[i, j]``.
     """
     _check_pair(true_net, est_net)
     t, e = _comparable(true_net), _comparable(est_net)
@@ -73,8 +87,17 @@ def _bottleneck_assignment(D: np.ndarray):
     return linear_sum_assignment(np.where(np.isfinite(big), big, D.max() * D.size + 1.0))
 
 
-def match_units(true_net, est_net, *, up_to_sign=False):
+def match_units(
+    true_net: TwoLayerNetwork, est_net: TwoLayerNetwork, *, up_to_sign: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Best matching of hidden units: ``perm[i]`` is the estimate's unit matched to true unit ``i``.
+
+    Parameters
+    ----------
+    true_net, est_net : TwoLayerNetwork
+        Of equal ``d``, ``k`` and ``m``.
+    up_to_sign : bool, default False
+        Also accept the sign-flipped reading of each estimated unit.
 
     Returns
     -------
@@ -89,7 +112,9 @@ def match_units(true_net, est_net, *, up_to_sign=False):
     return perm, D[np.arange(D.shape[0]), perm]
 
 
-def parameter_error(true_net, est_net, *, up_to_sign=False) -> float:
+def parameter_error(
+    true_net: TwoLayerNetwork, est_net: TwoLayerNetwork, *, up_to_sign: bool = False,
+) -> float:
     """Theorem 3.1 error: ``max_i |v_i - v~_i| + |u_i - u~_i| + |b_i - b~_i|``.
 
     Taken after normalising both networks (unit rows of ``V``) and matching
@@ -106,6 +131,11 @@ def parameter_error(true_net, est_net, *, up_to_sign=False) -> float:
         Of equal ``d``, ``k`` and ``m``.
     up_to_sign : bool, default False
         Forgive the sign flips ``(v, b) -> (-v, -b)`` of ATV21, Theorem 3.4.
+
+    Returns
+    -------
+    float
+        The error; ``inf`` for networks with different activations.
 
     Examples
     --------

@@ -25,6 +25,7 @@ import functools
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import (
     as_finite_array, as_nonnegative_int, as_positive_int, as_samples, as_targets,
@@ -101,7 +102,10 @@ class HermiteMomentAccumulator:
     (3000, (1, 1, 3, 3))
     """
 
-    def __init__(self, d, *, g3=None, g4=None, h4=None):
+    def __init__(
+        self, d: int, *, g3: ArrayLike | None = None, g4: ArrayLike | None = None,
+        h4: ArrayLike | None = None,
+    ) -> None:
         self.d = as_positive_int(d, "d")
         self.g3 = None if g3 is None else _as_vector_batch(g3, "g3", self.d)
         if g4 is None and h4 is not None:
@@ -136,14 +140,33 @@ class HermiteMomentAccumulator:
             self._Ct = np.zeros((m, q, d))
 
     def chunk_size(self) -> int:
-        """Samples per block inside :meth:`update`, so work arrays stay near 32 MiB."""
+        """Samples per block inside :meth:`update`, so work arrays stay near 32 MiB.
+
+        Returns
+        -------
+        int
+            The block size.
+        """
         width = 1 + (0 if self.g3 is None else self.g3.shape[0]) + (
             0 if self.g4 is None else self.g4.shape[0]
         )
         return max(256, _CHUNK_FLOATS // (width * self.d))
 
-    def update(self, X, Y) -> "HermiteMomentAccumulator":
-        """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m)."""
+    def update(self, X: ArrayLike, Y: ArrayLike) -> "HermiteMomentAccumulator":
+        """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m).
+
+        Parameters
+        ----------
+        X : array_like of shape (n, d)
+            Samples, one per row.
+        Y : array_like of shape (n,) or (n, m)
+            Their labels.
+
+        Returns
+        -------
+        HermiteMomentAccumulator
+            ``self``, so that updates can be chained.
+        """
         X = as_samples(X, "X", d=self.d)
         Y = as_targets(Y, X.shape[0], "Y")
         if self.m is None:
@@ -185,24 +208,48 @@ class HermiteMomentAccumulator:
             raise ValueError(f"{what}: this accumulator was built without the vectors it needs")
 
     def T0(self) -> np.ndarray:
-        """``E[y]``, shape (m,)."""
+        """``E[y]``, shape (m,).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m,)
+            The moment estimate from the samples added so far.
+        """
         self._check("T0", True)
         return check_finite_result(self._S0 / self.n, "the moment E[y]")
 
     def T1(self) -> np.ndarray:
-        """``E[y x]``, shape (m, d)."""
+        """``E[y x]``, shape (m, d).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m, d)
+            The moment estimate from the samples added so far.
+        """
         self._check("T1", True)
         return check_finite_result(self._S1 / self.n, "the moment E[y x]")
 
     def T2(self) -> np.ndarray:
-        """``E[y (x x^T - I)]``, shape (m, d, d)."""
+        """``E[y (x x^T - I)]``, shape (m, d, d).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m, d, d)
+            The moment estimate from the samples added so far.
+        """
         self._check("T2", True)
         eye = np.eye(self.d)
         out = self._S2 / self.n - self.T0()[:, None, None] * eye
         return check_finite_result(out, "the moment E[y (x x^T - I)]")
 
     def T3(self) -> np.ndarray:
-        """``T_3[., ., g]`` for every ``g`` in ``g3``: shape (m, p, d, d)."""
+        """``T_3[., ., g]`` for every ``g`` in ``g3``: shape (m, p, d, d).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m, p, d, d)
+            The moment estimate from the samples added so far.
+        """
         self._check("g3", self.g3)
         n, eye, g = self.n, np.eye(self.d), self.g3
         S1 = self.T1()  # (m, d)
@@ -211,7 +258,13 @@ class HermiteMomentAccumulator:
         return check_finite_result(out - cross - np.swapaxes(cross, -1, -2), "the third moment")
 
     def T4(self) -> np.ndarray:
-        """``T_4[., ., g, h]`` for every pair in ``(g4, h4)``: shape (m, q, d, d)."""
+        """``T_4[., ., g, h]`` for every pair in ``(g4, h4)``: shape (m, q, d, d).
+
+        Returns
+        -------
+        numpy.ndarray of shape (m, q, d, d)
+            The moment estimate from the samples added so far.
+        """
         self._check("g4", self.g4)
         n, eye, g, h = self.n, np.eye(self.d), self.g4, self.h4
         T0 = self.T0()[:, None, None, None]
@@ -226,7 +279,7 @@ class HermiteMomentAccumulator:
         return check_finite_result(out, "the fourth moment")
 
 
-def moment_matrix(X, Y, order, *vectors):
+def moment_matrix(X: ArrayLike, Y: ArrayLike, order: int, *vectors: ArrayLike) -> np.ndarray:
     """Contracted empirical Hermite moment, a ``d x d`` matrix per contraction.
 
     * ``order=2``: ``T_2 = (1/n) sum y (x x^T - I)``, no vectors;
@@ -286,7 +339,9 @@ def moment_matrix(X, Y, order, *vectors):
     return out[0] if Y.shape[1] == 1 else out
 
 
-def empirical_hermite_tensor(X, Y, order, *, chunk_size=20_000):
+def empirical_hermite_tensor(
+    X: ArrayLike, Y: ArrayLike, order: int, *, chunk_size: int = 20_000,
+) -> np.ndarray:
     """Full empirical Hermite tensor ``T_k = (1/n) sum_s y_s He_k(x_s)`` (small ``d`` only).
 
     Parameters
@@ -352,7 +407,7 @@ def _relu_label_hermite_energy(p: int, b: float, n_nodes: int = 400) -> float:
     return float(0.5 * (hi - lo) * np.sum(w * f))
 
 
-def relu_label_hermite_energy(p, b):
+def relu_label_hermite_energy(p: int, b: ArrayLike) -> float:
     """``J_p(b) = E[sigma(z + b)^2 He_p(z)^2]`` for ``z ~ N(0, 1)`` and the ReLU ``sigma``.
 
     The integrand is a polynomial times the normal density on the active
@@ -387,10 +442,10 @@ def relu_label_hermite_energy(p, b):
     return _relu_label_hermite_energy(p, b)
 
 
-def _check_unit(k, b, a):
-    k = as_nonnegative_int(k, "k")
+def _check_unit(order, b, a):
+    k = as_nonnegative_int(order, "order")
     if k > 20:
-        raise ValueError(f"k: expected an order <= 20, got {k}")
+        raise ValueError(f"order: expected an order <= 20, got {k}")
     b = float(as_finite_array(b, "b", ndim=0))
     a = float(as_finite_array(a, "a", ndim=0))
     return k, b, a
@@ -402,7 +457,7 @@ def _relu_g(k: int, b: float) -> float:
     return float(relu_hermite_coefficient(k, b))
 
 
-def unit_tensor_mse(k, b, d, *, a=1.0):
+def unit_tensor_mse(order: int, b: ArrayLike, d: int, *, a: ArrayLike = 1.0) -> float:
     """``n E|T_k - f_k|_F^2`` for one ReLU unit: the exact mean squared error of eq. (6) of ATV21.
 
     For ``f(x) = a sigma(w.x + b)`` with ``|w| = 1``, ``x ~ N(0, I_d)`` and
@@ -416,8 +471,8 @@ def unit_tensor_mse(k, b, d, *, a=1.0):
 
     Parameters
     ----------
-    k : int
-        Tensor order, ``0 <= k <= 20``.
+    order : int
+        The tensor order ``k``, ``0 <= k <= 20``.
     b : float
         Bias (normalised: ``|w| = 1``).
     d : int
@@ -432,14 +487,14 @@ def unit_tensor_mse(k, b, d, *, a=1.0):
     Raises
     ------
     ValueError
-        On a non-integer or out-of-range ``k`` or ``d``, or non-finite ``a``, ``b``.
+        On a non-integer or out-of-range ``order`` or ``d``, or non-finite ``a``, ``b``.
 
     Examples
     --------
     >>> round(unit_tensor_mse(0, 0.0, 3), 12)   # Var sigma(z) = 1/2 - 1/(2 pi)
     0.340845056908
     """
-    k, b, a = _check_unit(k, b, a)
+    k, b, a = _check_unit(order, b, a)
     d = as_positive_int(d, "d")
     total = 0.0
     for p in range(k + 1):
@@ -450,7 +505,9 @@ def unit_tensor_mse(k, b, d, *, a=1.0):
     return a**2 * (total - _relu_g(k, b) ** 2)
 
 
-def unit_contraction_variance(k, b, rho, *, a=1.0):
+def unit_contraction_variance(
+    order: int, b: ArrayLike, rho: ArrayLike, *, a: ArrayLike = 1.0,
+) -> float:
     """``n Var(T_k[u, ..., u])`` for one ReLU unit and a unit vector ``u`` with ``u.w = rho``.
 
     ``He_k(x)[u, ..., u] = He_k(u.x)`` and, writing ``u.x = rho s + sqrt(1 - rho^2) t``
@@ -462,8 +519,8 @@ def unit_contraction_variance(k, b, rho, *, a=1.0):
 
     Parameters
     ----------
-    k : int
-        Order, ``0 <= k <= 20``.
+    order : int
+        The order ``k``, ``0 <= k <= 20``.
     b : float
         Bias (normalised).
     rho : float
@@ -477,14 +534,14 @@ def unit_contraction_variance(k, b, rho, *, a=1.0):
     Raises
     ------
     ValueError
-        On out-of-range ``k`` or ``rho`` or non-finite values.
+        On out-of-range ``order`` or ``rho`` or non-finite values.
 
     Examples
     --------
     >>> bool(abs(unit_contraction_variance(3, 0.2, 1.0) - unit_tensor_mse(3, 0.2, 1)) < 1e-12)
     True
     """
-    k, b, a = _check_unit(k, b, a)
+    k, b, a = _check_unit(order, b, a)
     rho = float(as_finite_array(rho, "rho", ndim=0))
     if abs(rho) > 1:
         raise ValueError(f"rho: expected a cosine in [-1, 1], got {rho}")

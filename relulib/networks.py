@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import (
     InputTypeError,
@@ -62,7 +63,7 @@ class Activation:
     inverse: Optional[Callable[[np.ndarray], np.ndarray]] = None
     degree: Optional[float] = None
 
-    def __call__(self, t):
+    def __call__(self, t: ArrayLike) -> np.ndarray:
         return self.function(t)
 
 
@@ -86,11 +87,22 @@ ACTIVATIONS = {
 }
 
 
-def get_activation(activation) -> Activation:
+def get_activation(activation: str | Activation) -> Activation:
     """Resolve a name, an :class:`Activation` or a callable to an :class:`Activation`.
 
     A plain callable is checked to be rectified on a grid of points; it gets
     no inverse and no homogeneity degree.
+
+    Parameters
+    ----------
+    activation : str, Activation or callable
+        A name of :data:`ACTIVATIONS` (e.g. ``"relu"``), an :class:`Activation`, or a
+        rectified function of one array argument.
+
+    Returns
+    -------
+    Activation
+        The resolved activation.
     """
     if isinstance(activation, Activation):
         return activation
@@ -153,7 +165,10 @@ class TwoLayerNetwork:
     [[-1.0]]
     """
 
-    def __init__(self, U, V, b=None, activation="relu"):
+    def __init__(
+        self, U: ArrayLike, V: ArrayLike, b: ArrayLike | None = None,
+        activation: str | Activation = "relu",
+    ) -> None:
         V = as_finite_array(V, "V", ndim=2)
         k, d = V.shape
         if k == 0 or d == 0:
@@ -202,15 +217,34 @@ class TwoLayerNetwork:
         return self.V.T
 
     # Evaluation ---------------------------------------------------------------
-    def hidden(self, X) -> np.ndarray:
-        """Hidden-layer activations ``act(X V^T + b)``, shape (n, k)."""
+    def hidden(self, X: ArrayLike) -> np.ndarray:
+        """Hidden-layer activations ``act(X V^T + b)``, shape (n, k).
+
+        Parameters
+        ----------
+        X : array_like of shape (n, d) or (d,)
+            Samples, one per row.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, k)
+            The hidden activations.
+        """
         X = as_samples(np.atleast_2d(X), "X", d=self.d)
         return self.activation(X @ self.V.T + self.b)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Network output for samples ``X`` of shape (n, d) (or one sample of shape (d,)).
 
-        Returns an array of shape (n, m) (or (m,) for one sample).
+        Parameters
+        ----------
+        X : array_like of shape (n, d) or (d,)
+            Samples, one per row.
+
+        Returns
+        -------
+        numpy.ndarray
+            Outputs of shape (n, m), or (m,) for one sample.
         """
         single = np.ndim(X) == 1
         out = self.hidden(X) @ self.U.T
@@ -225,6 +259,11 @@ class TwoLayerNetwork:
         For an activation homogeneous of degree ``p``,
         ``u act(v.x + b) = u |v|^p act(v.x/|v| + b/|v|)``, so the scale moves into
         ``U`` and ``b`` (ATV21, "Normalisation").
+
+        Returns
+        -------
+        TwoLayerNetwork
+            The normalised network.
 
         Raises
         ------
@@ -244,8 +283,19 @@ class TwoLayerNetwork:
             self.U * norms**p, self.V / norms[:, None], self.b / norms, self.activation
         )
 
-    def permuted(self, perm) -> "TwoLayerNetwork":
-        """The same function with hidden units reordered by ``perm``."""
+    def permuted(self, perm: ArrayLike) -> "TwoLayerNetwork":
+        """The same function with hidden units reordered by ``perm``.
+
+        Parameters
+        ----------
+        perm : array_like of int, shape (k,)
+            A permutation of ``range(k)``; unit ``i`` of the result is unit ``perm[i]``.
+
+        Returns
+        -------
+        TwoLayerNetwork
+            The permuted network.
+        """
         perm = np.asarray(perm)
         if perm.ndim != 1 or not (perm.size == 0 or np.issubdtype(perm.dtype, np.integer)):
             raise InputTypeError(f"perm: expected a 1-D integer array, got {describe(perm)}")
@@ -254,6 +304,13 @@ class TwoLayerNetwork:
         return TwoLayerNetwork(self.U[:, perm], self.V[perm], self.b[perm], self.activation)
 
     def copy(self) -> "TwoLayerNetwork":
+        """A copy with its own arrays.
+
+        Returns
+        -------
+        TwoLayerNetwork
+            The copy.
+        """
         return TwoLayerNetwork(self.U.copy(), self.V.copy(), self.b.copy(), self.activation)
 
     def __repr__(self) -> str:
@@ -263,7 +320,10 @@ class TwoLayerNetwork:
         )
 
 
-def random_network(d, k, m=1, *, bias_scale=0.0, activation="relu", rng=None) -> TwoLayerNetwork:
+def random_network(
+    d: int, k: int, m: int = 1, *, bias_scale: float = 0.0,
+    activation: str | Activation = "relu", rng: int | np.random.Generator | None = None,
+) -> TwoLayerNetwork:
     """A random network with unit-norm hidden units.
 
     * rows of ``V`` uniform on the unit sphere of ``R^d``;
@@ -278,6 +338,11 @@ def random_network(d, k, m=1, *, bias_scale=0.0, activation="relu", rng=None) ->
     bias_scale : float, default 0
     activation : str, Activation or callable, default "relu"
     rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    TwoLayerNetwork
+        A network with ``d`` inputs, ``k`` hidden units and ``m`` outputs.
 
     Examples
     --------
@@ -299,7 +364,10 @@ def random_network(d, k, m=1, *, bias_scale=0.0, activation="relu", rng=None) ->
     return TwoLayerNetwork(U, V, b, activation)
 
 
-def gaussian_samples(net: TwoLayerNetwork, n, *, noise=0.0, rng=None):
+def gaussian_samples(
+    net: TwoLayerNetwork, n: int, *, noise: float = 0.0,
+    rng: int | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``x ~ N(0, I_d)`` and labels ``y = net(x) + noise * N(0, 1)``.
 
     Parameters

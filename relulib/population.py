@@ -12,6 +12,7 @@ A network with non-unit rows of ``V`` is normalised first
 
 from __future__ import annotations
 
+import numpy as np
 
 from ._validation import as_network, as_nonnegative_int
 from .hermite import relu_hermite_coefficient
@@ -31,13 +32,20 @@ def _check_relu_network(net) -> TwoLayerNetwork:
     return net.normalized()
 
 
-def hermite_coefficient_factors(net, order):
+def hermite_coefficient_factors(net: TwoLayerNetwork, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Rank-one factors of ``f_order``: weights ``c`` and unit directions ``W``.
 
     ``f_order = sum_i c[:, i] * W[i]^{(x) order}`` (ATV21, Lemma 3.5), with
     ``c[r, i] = U[r, i] g_order(b_i)`` after normalisation, where ``g_k`` is
     :func:`relulib.relu_hermite_coefficient`. Useful when ``d`` is too large
     for the full tensor.
+
+    Parameters
+    ----------
+    net : TwoLayerNetwork
+        A ReLU network.
+    order : int
+        The order ``k >= 0`` of the coefficient ``f_k``.
 
     Returns
     -------
@@ -50,7 +58,7 @@ def hermite_coefficient_factors(net, order):
     return unit.U * relu_hermite_coefficient(order, unit.b)[None, :], unit.V
 
 
-def hermite_coefficients(net, order):
+def hermite_coefficients(net: TwoLayerNetwork, order: int) -> np.ndarray:
     """Population Hermite coefficient ``f_order = E[f(x) He_order(x)]`` as a full tensor.
 
     ATV21, Lemma 3.5.

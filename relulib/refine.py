@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._patterns import PatternLeastSquares
 from ._validation import as_network, as_positive_int, as_real_scalar, as_samples, as_targets
@@ -75,7 +76,8 @@ def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, bias: bool):
 
 
 def refine_by_patterns(
-    net, X, Y, *, bias=True, max_iter=50, margin=0.0, tol=1e-12, patience=8
+    net: TwoLayerNetwork, X: ArrayLike, Y: ArrayLike, *, bias: bool = True, max_iter: int = 50,
+    margin: float = 0.0, tol: float = 1e-12, patience: int = 8,
 ) -> RefinementResult:
     """Polish a ReLU network by activation-pattern least squares.
 

@@ -36,6 +36,7 @@ from numbers import Rational
 from typing import Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 from numpy.polynomial import hermite_e
 
 from ._validation import as_finite_array, as_nonnegative_int, describe
@@ -68,7 +69,7 @@ def _he_coefficients(k: int) -> tuple:
     return cur
 
 
-def hermite_prob_integer_coefficients(k):
+def hermite_prob_integer_coefficients(degree: int) -> list[int]:
     """Exact monomial coefficients of ``He_k``: ``He_k(x) = sum_j c[j] x^j``.
 
     Computed with Python integers from the recurrence
@@ -77,8 +78,8 @@ def hermite_prob_integer_coefficients(k):
 
     Parameters
     ----------
-    k : int
-        Degree, ``k >= 0``.
+    degree : int
+        The degree ``k >= 0`` (``k`` in the formulas above).
 
     Returns
     -------
@@ -90,7 +91,7 @@ def hermite_prob_integer_coefficients(k):
     >>> hermite_prob_integer_coefficients(4)  # x^4 - 6x^2 + 3
     [3, 0, -6, 0, 1]
     """
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(degree, "degree")
     return list(_he_coefficients(k))
 
 
@@ -115,13 +116,13 @@ def _horner(coef, x: Fraction) -> Fraction:
     return value
 
 
-def hermite_prob_exact(k, x):
+def hermite_prob_exact(degree: int, x: int | Fraction | str) -> Fraction:
     """Exact value ``He_k(x)`` at a rational point ``x``.
 
     Parameters
     ----------
-    k : int
-        Degree, ``k >= 0``.
+    degree : int
+        The degree ``k >= 0`` (``k`` in the formulas above).
     x : int, fractions.Fraction or str
         A rational point, e.g. ``Fraction(-1076, 10000)`` or ``"-0.1076"``.
         Floats are refused: the point of this function is exactness.
@@ -140,7 +141,7 @@ def hermite_prob_exact(k, x):
     >>> hermite_prob_exact(3, Fraction(1, 2))  # x^3 - 3x
     Fraction(-11, 8)
     """
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(degree, "degree")
     x = _as_rational(x, "x")
     return _horner(_he_coefficients(k), x)
 
@@ -174,7 +175,9 @@ class SeparationCertificate:
     n_cells: int
 
 
-def certify_root_separation(k, bound_squared=None):
+def certify_root_separation(
+    degree: int, bound_squared: int | Fraction | str | None = None,
+) -> SeparationCertificate:
     """Certify or refute ``max(|He_k(x)|, |He_{k+1}(x)|) >= sqrt(B)`` for all real ``x``.
 
     ATV21, Lemma 4.3 claims this with ``B = k!/4``.  The decision is exact:
@@ -189,8 +192,8 @@ def certify_root_separation(k, bound_squared=None):
 
     Parameters
     ----------
-    k : int
-        ``k >= 0``.
+    degree : int
+        The degree ``k >= 0`` of ``He_k`` (``k`` in the formulas above).
     bound_squared : int, fractions.Fraction, str or None
         The squared bound ``B >= 0``; None means ``k!/4`` (the lemma as printed).
 
@@ -214,7 +217,7 @@ def certify_root_separation(k, bound_squared=None):
     """
     import sympy as sp  # exactness is the point here (SymPy: certificates are exact)
 
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(degree, "degree")
     if bound_squared is None:
         B = Fraction(math.factorial(k), 4)
     else:
@@ -287,7 +290,7 @@ class SeparationMinimum:
     ratio: float
 
 
-def separation_minimum(k):
+def separation_minimum(degree: int) -> SeparationMinimum:
     """Minimum over real ``x`` of ``max(|He_k(x)|, |He_{k+1}(x)|)`` (floating point).
 
     The function ``M(x) = max(|He_k(x)|, |He_{k+1}(x)|)`` tends to infinity,
@@ -302,8 +305,8 @@ def separation_minimum(k):
 
     Parameters
     ----------
-    k : int
-        ``k >= 0``.
+    degree : int
+        The degree ``k >= 0`` of ``He_k`` (``k`` in the formulas above).
 
     Returns
     -------
@@ -315,7 +318,7 @@ def separation_minimum(k):
     >>> round(m.value, 6), round(m.x, 6)
     (0.618034, -0.618034)
     """
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(degree, "degree")
     e = np.eye(k + 2)  # e[j] = coefficients of He_j in the Hermite basis
     # |He_k| = |He_{k+1}|, He_{k+1}' = (k+1) He_k = 0, He_k' = k He_{k-1} = 0
     polynomials = [e[k] - e[k + 1], e[k] + e[k + 1], e[k][: k + 1]]
@@ -333,7 +336,7 @@ def separation_minimum(k):
     return SeparationMinimum(k=k, x=x_best, value=best, ratio=best / math.sqrt(math.factorial(k)))
 
 
-def repaired_separation_bound(k, x):
+def repaired_separation_bound(degree: int, x: ArrayLike) -> np.ndarray:
     """Repaired Lemma 4.3: ``sqrt(k! / (k + 2 + |x|))``.
 
     For every ``k >= 0`` and real ``x``,
@@ -344,8 +347,8 @@ def repaired_separation_bound(k, x):
 
     Parameters
     ----------
-    k : int
-        ``k >= 0``.
+    degree : int
+        The degree ``k >= 0`` of ``He_k`` (``k`` in the formulas above).
     x : array_like
         Points.
 
@@ -358,9 +361,12 @@ def repaired_separation_bound(k, x):
     >>> round(float(repaired_separation_bound(8, -0.1076)), 4)
     63.1591
     """
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(degree, "degree")
+    if k > 170:
+        raise ValueError(f"degree: expected at most 170 (k! overflows a float beyond), got {k}")
     x = as_finite_array(x, "x")
-    return np.sqrt(math.factorial(k) / (k + 2.0 + np.abs(x)))
+    # float(k!) first: numpy < 2 turns a Python int above 2**63 into an object array.
+    return np.sqrt(float(math.factorial(k)) / (k + 2.0 + np.abs(x)))
 
 
 def _poly_mul(a, b):
@@ -379,7 +385,7 @@ def _poly_add(a, b, scale_b=1):
     return out
 
 
-def separation_identity_holds(k):
+def separation_identity_holds(degree: int) -> bool:
     """Exact check of the Christoffel--Darboux-type identity at degree ``k``.
 
     ``(k+1) He_k(x)^2 - x He_k(x) He_{k+1}(x) + He_{k+1}(x)^2
@@ -391,8 +397,8 @@ def separation_identity_holds(k):
 
     Parameters
     ----------
-    k : int
-        ``k >= 0``.
+    degree : int
+        The degree ``k >= 0`` of ``He_k`` (``k`` in the formulas above).
 
     Returns
     -------
@@ -403,7 +409,7 @@ def separation_identity_holds(k):
     >>> all(separation_identity_holds(k) for k in range(12))
     True
     """
-    k = as_nonnegative_int(k, "k")
+    k = as_nonnegative_int(degree, "degree")
     hk, hk1 = _he_coefficients(k), _he_coefficients(k + 1)
     lhs = _poly_mul(hk, hk)
     lhs = [(k + 1) * c for c in lhs]

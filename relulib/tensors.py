@@ -20,6 +20,7 @@ import functools
 from itertools import combinations_with_replacement
 
 import numpy as np
+from numpy.typing import ArrayLike
 from numpy.polynomial import hermite_e
 
 from ._validation import as_finite_array, as_nonnegative_int, as_positive_int
@@ -97,7 +98,7 @@ def hermite_tensor_entries(X: np.ndarray, order: int):
     return entries, scatter
 
 
-def hermite_tensor(x, order):
+def hermite_tensor(x: ArrayLike, order: int) -> np.ndarray:
     """Multivariate Hermite tensor ``He_order(x)``.
 
     Parameters
@@ -134,7 +135,7 @@ def hermite_tensor(x, order):
     return T[0] if single else T
 
 
-def symmetric_rank_one_sum(weights, vectors, order):
+def symmetric_rank_one_sum(weights: ArrayLike, vectors: ArrayLike, order: int) -> np.ndarray:
     """The symmetric tensor ``sum_i weights[i] * vectors[i]^{(x) order}``.
 
     Parameters
@@ -159,11 +160,23 @@ def symmetric_rank_one_sum(weights, vectors, order):
     return T.sum(axis=0)
 
 
-def contract_last_modes(T, *vectors):
+def contract_last_modes(T: ArrayLike, *vectors: ArrayLike) -> np.ndarray:
     """Contract the last modes of ``T`` with the given vectors.
 
     ``contract_last_modes(T, g, h)`` is ``T[..., g, h]``, i.e.
     ``sum_{k,l} T[..., k, l] g_k h_l``; the last vector contracts the last mode.
+
+    Parameters
+    ----------
+    T : array_like
+        A tensor of order at least ``len(vectors)``.
+    *vectors : array_like
+        One vector per contracted mode, of the length of that mode.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``T`` with its last ``len(vectors)`` modes contracted.
     """
     T = as_finite_array(T, "T")
     if len(vectors) > T.ndim:
@@ -177,11 +190,23 @@ def contract_last_modes(T, *vectors):
     return T
 
 
-def flatten(T, *group_sizes):
+def flatten(T: ArrayLike, *group_sizes: int) -> np.ndarray:
     """Flatten a tensor by grouping consecutive modes (Algorithm 1 of ATV21).
 
     ``flatten(T, l, l, 1)`` turns an order-``2l+1`` tensor on ``R^d`` into a
     ``d^l x d^l x d`` tensor; the group sizes must add up to the order.
+
+    Parameters
+    ----------
+    T : array_like
+        A tensor on ``R^d`` (every mode of length ``d``).
+    *group_sizes : int
+        Sizes of the groups of consecutive modes; they add up to the order of ``T``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A tensor with one mode of length ``d**s`` per group size ``s``.
 
     Examples
     --------

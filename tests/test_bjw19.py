@@ -30,19 +30,17 @@ def test_exact_recovery_twenty_instances(seed):
 
 
 @pytest.mark.parametrize("activation", ["squared_relu", "rectified_tanh"])
-def test_exact_recovery_other_rectified_activations(activation):
-    net = rl.random_network(10, 4, m=5, activation=activation, rng=3)
-    X, Y = rl.gaussian_samples(net, 5000, rng=4)
+def test_exact_recovery_other_rectified_activations(planted, activation):
+    net, X, Y = planted(10, 4, m=5, activation=activation, n=5000, seed=3)
     with warnings.catch_warnings():
         warnings.simplefilter("error", rl.CertificateWarning)
         est = recover_exact(X, Y, 4, activation=activation, rng=5).network
     assert rl.parameter_error(net, est) <= 1e-9
 
 
-def test_custom_activation_with_inverse():
+def test_custom_activation_with_inverse(planted):
     cube = rl.Activation("cubed_relu", lambda t: np.maximum(t, 0.0) ** 3, inverse=np.cbrt, degree=3.0)
-    net = rl.random_network(8, 3, m=4, activation=cube, rng=0)
-    X, Y = rl.gaussian_samples(net, 3000, rng=1)
+    net, X, Y = planted(8, 3, m=4, activation=cube, n=3000, seed=0)
     assert rl.parameter_error(net, recover_exact(X, Y, 3, activation=cube, rng=2).network) <= 1e-9
 
 
@@ -53,26 +51,23 @@ def test_relu_hermite_coefficients():
     assert activation_hermite_coefficient("squared_relu", 2) == pytest.approx(1.0, abs=1e-10)
 
 
-def test_approximate_directions_close_up_to_sign():
-    net = rl.random_network(10, 3, m=4, rng=7)
-    X, Y = rl.gaussian_samples(net, 20_000, rng=8)
+def test_approximate_directions_close_up_to_sign(planted):
+    net, X, Y = planted(10, 3, m=4, n=20_000, seed=7)
     V = approximate_directions(X, Y, 3, rng=9)
     cos = np.abs(V @ net.V.T)
     assert np.all(np.max(cos, axis=1) > 0.95)
 
 
-def test_certificate_warns_with_residual_on_noisy_labels():
-    net = rl.random_network(6, 3, m=3, rng=0)
-    X, Y = rl.gaussian_samples(net, 3000, rng=1)
+def test_certificate_warns_with_residual_on_noisy_labels(planted):
+    net, X, Y = planted(6, 3, m=3, n=3000, seed=0)
     E = np.zeros_like(Y)
     E[:, :] = 1e-6 * np.random.default_rng(2).standard_normal((3000, 3))
     with pytest.warns(rl.CertificateWarning, match="relative residual"):
         recover_exact(X, Y + E, 3, rng=3)
 
 
-def test_rank_deficient_U_names_fpt():
-    net = rl.random_network(8, 4, m=2, rng=0)  # m < k
-    X, Y = rl.gaussian_samples(net, 2000, rng=1)
+def test_rank_deficient_U_names_fpt(planted):
+    net, X, Y = planted(8, 4, m=2, n=2000, seed=0)  # m < k
     with pytest.raises(ValueError, match="recover_fpt"):
         recover_exact(X, Y, 4)
     U = np.ones((5, 3))  # m >= k but rank one
@@ -82,16 +77,14 @@ def test_rank_deficient_U_names_fpt():
         recover_exact(X, Y, 3)
 
 
-def test_noisy_labels_rank_names_recover_noisy():
-    net = rl.random_network(8, 2, m=4, rng=0)
-    X, Y = rl.gaussian_samples(net, 2000, noise=0.1, rng=1)
+def test_noisy_labels_rank_names_recover_noisy(planted):
+    net, X, Y = planted(8, 2, m=4, n=2000, noise=0.1, seed=0)
     with pytest.raises(ValueError, match="recover_noisy"):
         recover_exact(X, Y, 2)
 
 
-def test_bad_inputs():
-    net = rl.random_network(5, 2, m=3, rng=0)
-    X, Y = rl.gaussian_samples(net, 1000, rng=1)
+def test_bad_inputs(planted):
+    net, X, Y = planted(5, 2, m=3, n=1000, seed=0)
     with pytest.raises(ValueError, match="k: expected at most d=5"):
         recover_exact(X, Y, 6)
     with pytest.raises(ValueError, match="k: expected a positive integer"):
@@ -127,32 +120,28 @@ def test_noisy_error_slope():
     assert -0.65 <= slope <= -0.35, (slope, errs)
 
 
-def test_noisy_close_to_oracle():
-    net = rl.random_network(8, 3, m=4, rng=5)
-    X, Y = rl.gaussian_samples(net, 10_000, noise=0.5, rng=6)
+def test_noisy_close_to_oracle(planted):
+    net, X, Y = planted(8, 3, m=4, n=10_000, noise=0.5, seed=5)
     est = recover_noisy(X, Y, 3, n_trials=1, rng=7).network
     oracle = rl.refine_by_patterns(net, X, Y, bias=False, max_iter=1).network
     ratio = rl.parameter_error(net, est) / rl.parameter_error(net, oracle)
     assert 0.8 < ratio < 1.25
 
 
-def test_noisy_without_noise_is_exact():
-    net = rl.random_network(8, 3, m=4, rng=1)
-    X, Y = rl.gaussian_samples(net, 4000, rng=2)
+def test_noisy_without_noise_is_exact(planted):
+    net, X, Y = planted(8, 3, m=4, n=4000, seed=1)
     result = recover_noisy(X, Y, 3, rng=3)
     assert rl.parameter_error(net, result.network) < 1e-9
     assert result.certified and result.residual <= 1e-12 and result.iterations == 3  # n_trials
 
 
-def test_noisy_single_output_uses_fourth_order():
-    net = rl.random_network(5, 2, m=1, rng=11)
-    X, Y = rl.gaussian_samples(net, 40_000, noise=0.05, rng=12)
+def test_noisy_single_output_uses_fourth_order(planted):
+    net, X, Y = planted(5, 2, m=1, n=40_000, noise=0.05, seed=11)
     assert rl.parameter_error(net, recover_noisy(X, Y, 2, rng=13).network) < 0.1
 
 
-def test_noisy_with_bias_uses_atv21_initialisation():
-    net = rl.random_network(6, 3, m=1, bias_scale=1.0, rng=0)
-    X, Y = rl.gaussian_samples(net, 10_000, noise=0.1, rng=1)
+def test_noisy_with_bias_uses_atv21_initialisation(planted):
+    net, X, Y = planted(6, 3, m=1, bias_scale=1.0, n=10_000, noise=0.1, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         result = recover_noisy(X, Y, 3, bias=True, n_trials=1, rng=2)
@@ -161,9 +150,8 @@ def test_noisy_with_bias_uses_atv21_initialisation():
     assert not result.certified and 0.01 < result.residual < 1
 
 
-def test_null_space_step_is_biased_under_noise():
-    net = rl.random_network(6, 3, m=4, rng=3)
-    X, Y = rl.gaussian_samples(net, 8000, noise=0.3, rng=4)
+def test_null_space_step_is_biased_under_noise(planted):
+    net, X, Y = planted(6, 3, m=4, n=8000, noise=0.3, seed=3)
     e_null = rl.parameter_error(net, rl.recover_null_space(X, Y, 3, rng=1))
     e_ls = rl.parameter_error(net, recover_noisy(X, Y, 3, n_trials=1, rng=1).network)
     assert e_null > 5 * e_ls

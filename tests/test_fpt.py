@@ -23,17 +23,15 @@ def test_fpt_single_output_exact(k):
     assert res.residual < 1e-10 and res.certified and res.span.shape == (10, k)
 
 
-def test_fpt_m_less_than_k():
-    net = rl.random_network(10, 4, m=2, rng=0)
-    X, Y = rl.gaussian_samples(net, 20_000, rng=1)
+def test_fpt_m_less_than_k(planted):
+    net, X, Y = planted(10, 4, m=2, n=20_000, seed=0)
     with pytest.raises(ValueError, match="recover_fpt"):
         rl.recover_exact(X, Y, 4)
     assert rl.parameter_error(net, recover_fpt(X, Y, 4, rng=2).network) < 1e-9
 
 
-def test_fpt_full_cost_counts_every_candidate():
-    net = rl.random_network(6, 2, m=1, rng=0)
-    X, Y = rl.gaussian_samples(net, 5000, rng=1)
+def test_fpt_full_cost_counts_every_candidate(planted):
+    net, X, Y = planted(6, 2, m=1, n=5000, seed=0)
     res = recover_fpt(X, Y, 2, n_candidates=7, early_stop=False, rng=2)
     assert res.iterations == 7  # candidates refined
     assert rl.parameter_error(net, res.network) < 1e-9
@@ -47,9 +45,8 @@ def test_fpt_full_cost_counts_every_candidate():
     assert early.search_iterations <= res.search_iterations
 
 
-def test_fpt_heavy_tailed_noise_with_nonzero_mean():
-    net = rl.random_network(8, 2, m=1, rng=3)
-    X, Y = rl.gaussian_samples(net, 20_000, rng=4)
+def test_fpt_heavy_tailed_noise_with_nonzero_mean(planted):
+    net, X, Y = planted(8, 2, m=1, n=20_000, seed=3)
     E = 0.5 + 0.3 * np.random.default_rng(5).standard_t(3, size=Y.shape)
     res = recover_fpt(X, Y + E, 2, intercept=True, n_candidates=8, rng=6)
     # Least squares with noise of standard deviation 0.3 * sqrt(3): error O(sqrt(d k / n)).
@@ -59,9 +56,8 @@ def test_fpt_heavy_tailed_noise_with_nonzero_mean():
     assert rl.parameter_error(net, without.network) > rl.parameter_error(net, res.network)
 
 
-def test_span_from_moments_single_output():
-    net = rl.random_network(12, 3, m=1, rng=7)
-    X, Y = rl.gaussian_samples(net, 50_000, rng=8)
+def test_span_from_moments_single_output(planted):
+    net, X, Y = planted(12, 3, m=1, n=50_000, seed=7)
     assert principal_angle_sine(span_from_moments(X, Y, 3), net.V.T) < 0.15
 
 
@@ -96,9 +92,8 @@ def test_principal_angle_sine():
         principal_angle_sine(e, np.eye(2))
 
 
-def test_bad_inputs():
-    net = rl.random_network(5, 2, rng=0)
-    X, Y = rl.gaussian_samples(net, 1000, rng=1)
+def test_bad_inputs(planted):
+    net, X, Y = planted(5, 2, n=1000, seed=0)
     with pytest.raises(ValueError, match="k: expected at most d=5"):
         recover_fpt(X, Y, 6)
     with pytest.raises(ValueError, match="X: expected at least 10 d k"):

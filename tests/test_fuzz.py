@@ -37,7 +37,7 @@ CHILD = textwrap.dedent(r'''
     }
     SCALE = {"huge": rng.standard_normal((20, 3)) * 1e200, "tiny": rng.standard_normal((20, 3)) * 1e-200}
     # Elementwise or any-order functions: empty and higher-dimensional arrays are valid input.
-    ANY_SHAPE = {"bivariate_normal_cdf", "normal_cdf", "normal_pdf", "relu_tail_l2",
+    ANY_SHAPE = {"bivariate_normal_cdf", "normal_cdf", "normal_pdf", "relu_tail_l2", "relu_gaussian_mean",
                  "large_bias_replacement_error", "contract_last_modes", "flattening_rank",
                  "tensor_power_method", "khatri_rao", "kruskal_rank"}
     # +-inf is a valid argument of the normal distribution functions (the limits).

@@ -8,42 +8,7 @@ import pytest
 from scipy.optimize import brentq
 
 import relulib as rl
-from relulib.identifiability import _std_kernel
-
-# ---------------------------------------------------------------------------
-# Independent reference: 2-D Gauss quadrature on the region where both units are active.
-# ---------------------------------------------------------------------------
-_XG, _WG = np.polynomial.legendre.leggauss(160)
-_L = 12.0  # Gaussian mass beyond 12 standard deviations is below 1e-32
-
-
-def _gauss_legendre(lo, hi):
-    return 0.5 * (hi - lo) * _XG + 0.5 * (hi + lo), 0.5 * (hi - lo) * _WG
-
-
-def _phi(t):
-    return np.exp(-0.5 * t * t) / math.sqrt(2 * math.pi)
-
-
-def quadrature_kernel(beta, gamma, rho):
-    """E[(Z1 + beta)_+ (Z2 + gamma)_+] by 2-D Gauss-Legendre quadrature against the Gaussian density.
-
-    Z2 = rho Z1 + s Z' with Z' independent; the integrand is a polynomial times a Gaussian on
-    the wedge {Z1 > -beta, Z' > (-gamma - rho Z1)/s}, so Gauss quadrature on the wedge converges
-    spectrally (tensor-product Gauss-Hermite on the kinked integrand would not).
-    """
-    s = math.sqrt(1 - rho * rho)
-    lo1 = max(-beta, -_L)
-    z1, w1 = _gauss_legendre(lo1, _L)
-    total = 0.0
-    for z, w in zip(z1, w1):
-        lo2 = max((-gamma - rho * z) / s, -_L)
-        if lo2 >= _L:
-            continue
-        z2, w2 = _gauss_legendre(lo2, _L)
-        total += w * _phi(z) * (z + beta) * np.sum(w2 * _phi(z2) * (rho * z + s * z2 + gamma))
-    return total
-
+from quadrature_reference import quadrature_kernel
 
 def quadrature_l2_squared(f, g):
     """E[(f - g)^2] as the quadratic form of the concatenated units with quadrature kernels."""
@@ -263,56 +228,6 @@ def test_equation2_validation():
 # ---------------------------------------------------------------------------
 # Closed-form kernel and L2 distance
 # ---------------------------------------------------------------------------
-def test_kernel_matches_2d_quadrature():
-    rng = np.random.default_rng(8)
-    for _ in range(25):
-        beta, gamma = rng.uniform(-3, 3, size=2)
-        rho = rng.uniform(-0.995, 0.995)
-        closed = float(_std_kernel(np.array(beta), np.array(gamma), np.array(rho)))
-        assert abs(closed - quadrature_kernel(beta, gamma, rho)) < 1e-10
-
-
-def test_kernel_special_cases():
-    rng = np.random.default_rng(9)
-    V1, V2 = rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
-    K = rl.relu_gaussian_kernel(V1, None, V2, None)
-    arccos = np.array([[rl.relu_kernel(v1, v2) for v2 in V2] for v1 in V1])  # Cho and Saul, degree 1
-    np.testing.assert_allclose(K, arccos, atol=1e-14)
-    # biased: against the rotated-basis quadrature of rl.relu_kernel (accuracy about 1e-13)
-    b1, b2 = rng.normal(size=4), rng.normal(size=5)
-    Kb = rl.relu_gaussian_kernel(V1, b1, V2, b2)
-    ref = np.array([[rl.relu_kernel(v1, v2, c1, c2) for v2, c2 in zip(V2, b2)] for v1, c1 in zip(V1, b1)])
-    np.testing.assert_allclose(Kb, ref, atol=1e-11)
-    # independent units factorise; parallel and antiparallel units against 1-D Gauss-Hermite
-    b1, b2 = rng.normal(size=4), rng.normal(size=5)
-    Kb = rl.relu_gaussian_kernel([[1.0, 0.0]], [b1[0]], [[0.0, 2.0]], [b2[0]])[0, 0]
-    mean = lambda s, c: s * ((c / s) * rl.normal_cdf(c / s) + rl.normal_pdf(c / s))  # noqa: E731
-    assert Kb == pytest.approx(mean(1.0, b1[0]) * mean(2.0, b2[0]), abs=1e-14)
-    for sgn in (1.0, -1.0):  # Z2 = sgn Z1: 1-D Gauss-Legendre on the interval where both are active
-        K1 = rl.relu_gaussian_kernel([[1.0]], [0.3], [[sgn * 1.5]], [-0.2])[0, 0]
-        lo, hi = (max(-0.3, 0.2 / 1.5), _L) if sgn > 0 else (-0.3, -0.2 / 1.5)
-        z, w = _gauss_legendre(lo, hi)
-        ref = np.sum(w * _phi(z) * (z + 0.3) * (sgn * 1.5 * z - 0.2))
-        assert K1 == pytest.approx(ref, abs=1e-13)
-    # zero rows are constants
-    K0 = rl.relu_gaussian_kernel([[0.0, 0.0]], [2.0], [[1.0, 0.0]], [0.0])[0, 0]
-    assert K0 == pytest.approx(2.0 / math.sqrt(2 * math.pi), abs=1e-15)
-
-
-def test_bivariate_normal_cdf():
-    from scipy.stats import multivariate_normal
-
-    rng = np.random.default_rng(10)
-    for h, k, rho in zip(rng.uniform(-3, 3, 20), rng.uniform(-3, 3, 20), rng.uniform(-0.99, 0.99, 20)):
-        ref = multivariate_normal(cov=[[1, rho], [rho, 1]]).cdf([h, k])
-        assert rl.bivariate_normal_cdf(h, k, rho) == pytest.approx(ref, abs=1e-6)  # scipy's own accuracy
-    assert rl.bivariate_normal_cdf(0.0, 0.0, 0.5) == pytest.approx(1 / 3, abs=1e-15)
-    assert rl.bivariate_normal_cdf(0.0, 1.0, 0.0) == pytest.approx(0.5 * rl.normal_cdf(1.0), abs=1e-15)
-    assert rl.bivariate_normal_cdf(0.7, -0.2, 1.0) == pytest.approx(rl.normal_cdf(-0.2), abs=1e-15)
-    with pytest.raises(ValueError, match="rho: expected correlations in"):
-        rl.bivariate_normal_cdf(0.0, 0.0, 1.5)
-
-
 def test_l2_distance_matches_quadrature():
     rng = np.random.default_rng(11)
     for _ in range(3):
@@ -350,32 +265,8 @@ def test_l2_distance_validation():
 
 
 # ---------------------------------------------------------------------------
-# Large-bias limit
-# ---------------------------------------------------------------------------
-def test_large_bias_replacement_error():
-    b = np.array([-3.0, -2.0, -0.5, 0.0, 0.5, 2.0, 3.0, -5.5, 5.5])
-    closed = rl.large_bias_replacement_error(b)
-    assert f"{closed[5]:.1e}" == "5.8e-03" and f"{closed[6]:.1e}" == "2.0e-04"  # ALGORITHMS.md step 6
-    for bi, ci in zip(b, closed):
-        unit = rl.TwoLayerNetwork([1.0], [[1.0]], [bi])
-        # the limit: the affine function z + b = sigma(z + b) - sigma(-z - b) for b > 0, else 0
-        limit = (
-            rl.TwoLayerNetwork([1.0, -1.0], [[1.0], [-1.0]], [bi, -bi])
-            if bi > 0
-            else rl.TwoLayerNetwork([0.0], [[1.0]], [0.0])
-        )
-        assert rl.l2_distance(unit, limit) ** 2 == pytest.approx(ci, rel=1e-9)  # no cancellation
-    with pytest.raises(ValueError, match="b: expected finite values"):
-        rl.large_bias_replacement_error([np.inf])
-
-
-# ---------------------------------------------------------------------------
 # Kruskal rank and Fact 4.7
 # ---------------------------------------------------------------------------
-def khatri_rao(U, V):
-    return np.einsum("im,jm->ijm", U, V).reshape(U.shape[0] * V.shape[0], U.shape[1])
-
-
 def test_kruskal_rank_and_fact_47_inequality():
     rng = np.random.default_rng(13)
     assert rl.kruskal_rank(np.eye(4)) == 4
@@ -386,11 +277,11 @@ def test_kruskal_rank_and_fact_47_inequality():
         V = rng.standard_normal((2, 5))
         ku, kv = rl.kruskal_rank(U), rl.kruskal_rank(V)
         assert (ku, kv) == (1, 2)
-        assert rl.kruskal_rank(khatri_rao(U, V)) >= min(ku + kv - 1, 5)
+        assert rl.kruskal_rank(rl.khatri_rao(U, V)) >= min(ku + kv - 1, 5)
     # the printed "=" fails: both factors have krank 1, the Khatri-Rao product has krank 3
     U = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     V = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
-    assert (rl.kruskal_rank(U), rl.kruskal_rank(V), rl.kruskal_rank(khatri_rao(U, V))) == (1, 1, 3)
+    assert (rl.kruskal_rank(U), rl.kruskal_rank(V), rl.kruskal_rank(rl.khatri_rao(U, V))) == (1, 1, 3)
     with pytest.raises(ValueError, match="M: expected at most 16 columns"):
         rl.kruskal_rank(np.ones((2, 17)))
     assert rl.kruskal_rank(np.zeros((2, 2))) == 0

@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytest.importorskip("jupyterlab")  # a book tool: absent from tools/test_floors.sh
+
 
 def test_jupyter_lab_command_runs():
     jupyter = shutil.which("jupyter") or str(Path(sys.executable).with_name("jupyter"))

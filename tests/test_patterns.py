@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import relulib as rl
 from relulib._patterns import PatternLeastSquares
 
 
@@ -56,3 +57,16 @@ def test_rank_deficient_patterns_are_solved_on_the_live_units():
     theta = PatternLeastSquares(Xa, Y).solve(active)
     F = (active[:, :, None] * Xa[:, None, :]).reshape(3000, -1)
     assert np.allclose(theta, _reference(F, Y), rtol=0, atol=1e-10)
+
+
+def test_fit_units_recovers_bias_free_units_and_the_offset(planted):
+    net, X, Y = planted(5, 3, m=2, n=4000, seed=20)
+    V = net.V / np.linalg.norm(net.V, axis=1, keepdims=True)
+    W0 = V + 0.05 * np.random.default_rng(21).standard_normal(V.shape)
+    U, W, offset, rss, iterations = PatternLeastSquares(X, Y + 0.7, intercept=True).fit_units(W0.copy(), 20)
+    assert np.allclose(offset, 0.7, atol=1e-10) and rss < 1e-18 * np.sum(Y**2)
+    fitted = rl.TwoLayerNetwork(U, W)
+    assert rl.parameter_error(net, fitted) < 1e-9 and 1 <= iterations < 20
+    # the check can fail: without the intercept the offset is not fitted
+    _, _, off0, rss0, _ = PatternLeastSquares(X, Y + 0.7, intercept=False).fit_units(W0.copy(), 20)
+    assert np.all(off0 == 0) and rss0 > 1.0

@@ -41,9 +41,8 @@ def test_noisy_fit_is_least_squares_accuracy():
     assert 1e-5 < err < 2e-2
 
 
-def test_relative_residual_and_bad_inputs():
-    net = rl.random_network(3, 2, rng=0)
-    X, Y = rl.gaussian_samples(net, 100, rng=1)
+def test_relative_residual_and_bad_inputs(planted):
+    net, X, Y = planted(3, 2, n=100, seed=0)
     assert rl.relative_residual(net, X, Y) == 0.0
     with pytest.raises(ValueError, match="Y: expected 1 output column"):
         rl.relative_residual(net, X, np.hstack([Y, Y]))

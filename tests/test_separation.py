@@ -90,9 +90,9 @@ def test_identity_detects_a_wrong_identity():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="k: expected a non-negative integer"):
+    with pytest.raises(ValueError, match="degree: expected a non-negative integer"):
         rl.certify_root_separation(-1)
-    with pytest.raises(ValueError, match="k: expected a non-negative integer"):
+    with pytest.raises(ValueError, match="degree: expected a non-negative integer"):
         rl.separation_minimum(2.5)
     with pytest.raises(ValueError, match="bound_squared: expected a non-negative rational"):
         rl.certify_root_separation(2, -1)
@@ -104,5 +104,7 @@ def test_errors():
         rl.hermite_prob_exact(3, "abc")
     with pytest.raises(ValueError, match="x: expected finite values"):
         rl.repaired_separation_bound(3, np.nan)
-    with pytest.raises(ValueError, match="k: expected a non-negative integer"):
+    with pytest.raises(ValueError, match="degree: expected at most 170"):
+        rl.repaired_separation_bound(171, 0.0)
+    with pytest.raises(ValueError, match="degree: expected a non-negative integer"):
         rl.separation_identity_holds(True)
