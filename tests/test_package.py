@@ -2,7 +2,12 @@
 
 import doctest
 import importlib
+import os
 import pkgutil
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +107,20 @@ def test_annotation_check_can_fail():
 
     assert _missing_annotations(unannotated) == ["x", "return"]
     assert _missing_annotations(annotated) == []
+
+
+@pytest.mark.slow  # a fresh venv with numpy 1.26, scipy 1.11, sympy 1.12: 2-5 minutes
+def test_library_tests_pass_at_the_declared_floors():
+    """pyproject.toml's lowest versions are exercised, not just declared (tools/test_floors.sh)."""
+    if shutil.which("bash") is None:
+        pytest.skip("tools/test_floors.sh needs bash")
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        ["bash", str(root / "tools" / "test_floors.sh"), "-x"],
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True, text=True, timeout=1200,
+    )
+    tail = (run.stdout + run.stderr)[-3000:]
+    assert run.returncode == 0, tail
+    assert "numpy 1.26" in run.stdout and "scipy 1.11" in run.stdout, tail
+    assert " passed" in run.stdout, tail
