@@ -41,10 +41,11 @@ __all__ = [
     "unit_contraction_variance",
 ]
 
-# Work arrays of a chunk hold about this many floats (4 MiB): small chunks keep the
-# BLAS operands in cache (a chunked Gram pass is faster than one over all samples) and
-# bound the memory a streamed pass adds.
-_CHUNK_FLOATS = 2**19
+# Work arrays of a chunk hold about this many floats (1 MiB): small chunks keep the
+# BLAS operands in cache (a chunked Gram pass is faster than one over all samples, and
+# the validation and the products of a chunk read it from cache) and bound the memory
+# a streamed pass adds.
+_CHUNK_FLOATS = 2**17
 
 #: Memory budget (bytes) of the work arrays of one chunk of the full-tensor
 #: estimators (:func:`empirical_hermite_tensor`, :func:`relulib.hermite_coefficient_monte_carlo`):
@@ -59,12 +60,37 @@ def rows_within_budget(requested: int, floats_per_row: int) -> int:
 
 
 def chunk_rows(floats_per_row: int) -> int:
-    """Samples per chunk of a streamed moment pass: work arrays of about 4 MiB (at least 256 rows).
+    """Samples per chunk of a streamed moment pass: work arrays of about 1 MiB (at least 256 rows).
 
     The one chunk-size policy of the streamed estimators (:class:`HermiteMomentAccumulator`,
     :class:`ProjectedMomentAccumulator`, the moment stage of :func:`relulib.recover_with_bias`).
     """
     return max(256, _CHUNK_FLOATS // max(1, floats_per_row))
+
+
+def _sample_matrix(X, d: int):
+    """``(X, deferred)``: ``X`` as an (n, d) float array; ``deferred`` if its finiteness is left
+    to :func:`_sample_blocks`.
+
+    A float64 2-D array is only shape-checked here and checked for finiteness
+    block by block, while each block is in cache for the products that follow
+    (one pass over ``X`` less than validating it whole); anything else is
+    converted and validated at once.
+    """
+    if isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim == 2 and X.shape[0] > 0:
+        as_samples(X[:1], "X", d=d)  # the shape checks (and the first row)
+        return X, True
+    return as_samples(X, "X", d=d), False
+
+
+def _sample_blocks(X: np.ndarray, d: int, step: int, deferred: bool):
+    """``(start, block)`` for the row blocks of ``X``; a non-finite block raises the
+    message of :func:`as_samples` for the whole ``X`` (callers restore their sums)."""
+    for start in range(0, X.shape[0], step):
+        block = X[start : start + step]
+        if deferred and not np.isfinite(block).all():
+            as_samples(X, "X", d=d)  # raises, counting every bad entry
+        yield start, block
 
 
 def _as_vector_batch(v, name: str, d: int) -> np.ndarray:
@@ -140,6 +166,8 @@ class HermiteMomentAccumulator:
         self.h4 = self.g4 if h4 is None else _as_vector_batch(h4, "h4", self.d)
         if self.g4 is not None and self.h4.shape != self.g4.shape:
             raise ValueError(f"h4: expected the shape of g4 {self.g4.shape}, got {self.h4.shape}")
+        if self.g4 is not None:
+            self._gh4 = np.ascontiguousarray(np.vstack([self.g4, self.h4]).T)  # (d, 2q)
         if not isinstance(order2, (bool, np.bool_)):
             raise TypeError(f"order2: expected True or False, got {type(order2).__name__}")
         self.order2 = bool(order2)
@@ -150,6 +178,8 @@ class HermiteMomentAccumulator:
         p = 0 if self.g3 is None else self.g3.shape[0]
         q = 0 if self.g4 is None else self.g4.shape[0]
         return f"HermiteMomentAccumulator(d={self.d}, n={self.n}, order3_contractions={p}, order4_contractions={q})"
+
+    _SUMS = ("_S0", "_S1", "_A", "_B", "_C")
 
     def _widths(self):
         p = 0 if self.g3 is None else self.g3.shape[0]
@@ -165,7 +195,7 @@ class HermiteMomentAccumulator:
         # Gram sums, one block of columns per output: [T_2 (if order2) | T_3 (p) | T_4 (q)]
         self._A = np.zeros((m, w2 + p + q, d, d))
         self._B = np.zeros((m, p + q))  # the weights' sums (identity terms)
-        self._C = np.zeros((m, 2 * q, d))  # sum y s x and sum y t x of each T_4 pair
+        self._C = np.zeros((m, 2 * q, d))  # sum y s x and sum y t x of each T_4 pair (if not order2)
 
     def chunk_size(self) -> int:
         """Samples per block inside :meth:`update`, so that work arrays stay near 4 MiB."""
@@ -174,15 +204,25 @@ class HermiteMomentAccumulator:
 
     def update(self, X, Y) -> "HermiteMomentAccumulator":
         """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m)."""
-        X = as_samples(X, "X", d=self.d)
+        X, deferred = _sample_matrix(X, self.d)
         Y = as_targets(Y, X.shape[0], "Y")
-        if self.m is None:
+        fresh = self.m is None
+        if fresh:
             self._allocate(Y.shape[1])
         elif Y.shape[1] != self.m:
             raise ValueError(f"Y: expected {self.m} outputs as in earlier chunks, got shape {Y.shape}")
-        step = self.chunk_size()
-        for start in range(0, X.shape[0], step):
-            self._update_block(X[start : start + step], Y[start : start + step])
+        blocks = _sample_blocks(X, self.d, self.chunk_size(), deferred)
+        saved = None if fresh else [getattr(self, a).copy() for a in self._SUMS]
+        try:
+            for start, block in blocks:
+                self._update_block(block, Y[start : start + block.shape[0]])
+        except ValueError:  # a non-finite block: leave the accumulator as it was
+            if fresh:
+                self.m = None
+            else:
+                for a, v in zip(self._SUMS, saved):
+                    setattr(self, a, v)
+            raise
         self.n += X.shape[0]
         return self
 
@@ -191,17 +231,21 @@ class HermiteMomentAccumulator:
         m = self.m
         w2, p, q = self._widths()
         self._S0 += Y.sum(axis=0)
-        self._S1 += Y.T @ X
+        linear = Y  # the columns of the one product linear^T X: [y | y s | y t]
         weights = [Y[:, :, None]] if w2 else []  # (n, m, width) blocks
         if p:
             weights.append(Y[:, :, None] * (X @ self.g3.T)[:, None, :])
         if q:
-            s = X @ self.g4.T  # (n, q)
-            t = X @ self.h4.T
+            st = X @ self._gh4  # (n, 2q): s = X g, t = X h
+            s, t = st[:, :q], st[:, q:]
             gh = np.einsum("qi,qi->q", self.g4, self.h4)
             weights.append(Y[:, :, None] * (s * t - gh)[:, None, :])  # -(g.h) x x^T folded in
-            st = np.concatenate([s, t], axis=1)  # (n, 2q)
-            self._C += ((Y[:, :, None] * st[:, None, :]).reshape(n, m * 2 * q).T @ X).reshape(m, 2 * q, d)
+            if not w2:  # with the T_2 Gram S, sum y s x = S g is read off it instead (in T4)
+                linear = np.concatenate([Y, (Y[:, :, None] * st[:, None, :]).reshape(n, m * 2 * q)], axis=1)
+        L = linear.T @ X
+        self._S1 += L[:m]
+        if q and not w2:
+            self._C += L[m:].reshape(m, 2 * q, d)
         W = weights[0] if len(weights) == 1 else np.concatenate(weights, axis=2)
         self._A += _weighted_gram(X, W.reshape(n, -1)).reshape(self._A.shape)
         if p + q:
@@ -230,7 +274,7 @@ class HermiteMomentAccumulator:
             self._allocate(other.m)
         elif other.m != self.m:
             raise ValueError(f"other: expected m={self.m} outputs, got m={other.m}")
-        for name in ("_S0", "_S1", "_A", "_B", "_C"):
+        for name in self._SUMS:
             getattr(self, name).__iadd__(getattr(other, name))
         self.n += other.n
         return self
@@ -274,7 +318,11 @@ class HermiteMomentAccumulator:
         w2, p, q = self._widths()
         n, eye, g, h = self.n, np.eye(self.d), self.g4, self.h4
         T0 = self.T0()[:, None, None, None]
-        Cs, Ct = self._C[:, :q] / n, self._C[:, q:] / n
+        if self.order2:  # sum y s x = (sum y x x^T) g, from the T_2 Gram
+            S = self._A[:, 0] / n
+            Cs, Ct = np.einsum("rij,qj->rqi", S, g), np.einsum("rij,qj->rqi", S, h)
+        else:
+            Cs, Ct = self._C[:, :q] / n, self._C[:, q:] / n
         # sums of y (s t - g.h) x x^T and of y (s t - g.h): the (g.h) terms are folded in
         out = self._A[:, w2 + p :] / n - (self._B[:, p:] / n)[:, :, None, None] * eye
         cross = g[None, :, :, None] * Ct[:, :, None, :] + h[None, :, :, None] * Cs[:, :, None, :]
@@ -343,20 +391,22 @@ class ProjectedMomentAccumulator:
 
     def update(self, X, r) -> "ProjectedMomentAccumulator":
         """Add the samples ``X`` (n, d) with weights (labels) ``r`` (n,)."""
-        X = as_samples(X, "X", d=self.d)
+        X, deferred = _sample_matrix(X, self.d)
+        blocks = _sample_blocks(X, self.d, self.chunk_size(), deferred)
         r = as_targets(r, X.shape[0], "r")
         if r.shape[1] != 1:
             raise ValueError(f"r: expected one weight per sample, shape (n,) or (n, 1), got shape {r.shape}")
         r = r[:, 0]
         a, b = self._pairs
-        step = self.chunk_size()
-        for start in range(0, X.shape[0], step):
-            z = X[start : start + step] @ self.P
+        G = np.zeros_like(self._G)
+        for start, block in blocks:
+            z = block @ self.P
             F = np.empty((z.shape[0], self.width))
             F[:, 0] = 1.0
             F[:, 1 : 1 + self.k] = z
             np.multiply(z[:, a], z[:, b], out=F[:, 1 + self.k :])
-            self._G += F.T @ (r[start : start + step, None] * F)
+            G += F.T @ (r[start : start + block.shape[0], None] * F)
+        self._G += G  # only once every block passed its check
         self.n += X.shape[0]
         return self
 
@@ -439,7 +489,7 @@ def moment_matrix(X, Y, order, *vectors):
     array([[0., 1.],
            [1., 0.]])
     """
-    X = as_samples(X, "X")
+    X, _ = _sample_matrix(X, None)  # finiteness: block by block in the accumulator
     Y = as_targets(Y, X.shape[0], "Y")
     d = X.shape[1]
     order = as_nonnegative_int(order, "order")

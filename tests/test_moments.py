@@ -212,3 +212,29 @@ def test_projected_accumulator_equals_full_tensors_of_z():
         rl.ProjectedMomentAccumulator(2 * P)
     with pytest.raises(ValueError, match="update: no samples"):
         rl.ProjectedMomentAccumulator(P).moments()
+
+
+def test_a_non_finite_chunk_leaves_the_accumulator_unchanged():
+    # finiteness is checked block by block; a bad block deep inside X must not leave
+    # the sums of the blocks before it in the accumulator
+    rng = np.random.default_rng(25)
+    X = rng.standard_normal((50_000, 4))
+    y = X[:, 0] ** 2
+    acc = rl.HermiteMomentAccumulator(4, g3=np.ones(4)).update(X[:1000], y[:1000])
+    before = acc.T3().copy()
+    bad = X.copy()
+    bad[-1, 2] = np.nan
+    bad[-2, 1] = np.inf
+    with pytest.raises(ValueError, match="X: expected finite values, got 2 NaN or infinite entries"):
+        acc.update(bad, y)
+    assert acc.n == 1000 and np.array_equal(acc.T3(), before)
+    fresh = rl.HermiteMomentAccumulator(4)
+    with pytest.raises(ValueError, match="X: expected finite values"):
+        fresh.update(bad, y)
+    assert fresh.m is None and fresh.n == 0
+    P = np.eye(4)[:, :2]
+    proj = rl.ProjectedMomentAccumulator(P).update(X[:1000], y[:1000])
+    with pytest.raises(ValueError, match="X: expected finite values"):
+        proj.update(bad, y)
+    assert proj.n == 1000 and np.array_equal(proj.moments()[1], rl.ProjectedMomentAccumulator(P).update(
+        X[:1000], y[:1000]).moments()[1])
