@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._patterns import PatternLeastSquares
+from ._threads import single_blas_thread
 from ._validation import as_network, as_positive_int, as_real_scalar, as_samples, as_targets
 from .certificate import relative_residual
 from .networks import TwoLayerNetwork
@@ -74,6 +75,7 @@ def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, bias: bool):
     return TwoLayerNetwork(U, V, b, old.activation)
 
 
+@single_blas_thread  # many small solves: one BLAS thread is faster (relulib._threads)
 def refine_by_patterns(
     net, X, Y, *, bias=True, max_iter=50, margin=0.0, tol=1e-12, patience=8
 ) -> RefinementResult:
