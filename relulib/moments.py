@@ -211,11 +211,18 @@ class HermiteMomentAccumulator:
             self._allocate(Y.shape[1])
         elif Y.shape[1] != self.m:
             raise ValueError(f"Y: expected {self.m} outputs as in earlier chunks, got shape {Y.shape}")
-        blocks = _sample_blocks(X, self.d, self.chunk_size(), deferred)
+        # A deferred finiteness check is made on the block's sums y^T x (a NaN or
+        # infinity in x makes them non-finite, whatever y), before anything is added;
+        # only then (or on overflow) is the block itself inspected.
+        blocks = _sample_blocks(X, self.d, self.chunk_size(), False)
         saved = None if fresh else [getattr(self, a).copy() for a in self._SUMS]
         try:
             for start, block in blocks:
-                self._update_block(block, Y[start : start + block.shape[0]])
+                Yb = Y[start : start + block.shape[0]]
+                if not self._update_block(block, Yb, checked=not deferred):
+                    if not np.isfinite(block).all():
+                        as_samples(X, "X", d=self.d)  # raises, counting every bad entry
+                    self._update_block(block, Yb, checked=True)  # finite: the sums overflowed
         except ValueError:  # a non-finite block: leave the accumulator as it was
             if fresh:
                 self.m = None
@@ -226,11 +233,11 @@ class HermiteMomentAccumulator:
         self.n += X.shape[0]
         return self
 
-    def _update_block(self, X: np.ndarray, Y: np.ndarray) -> None:
+    def _update_block(self, X: np.ndarray, Y: np.ndarray, checked: bool) -> bool:
+        """Add one block; unless ``checked``, return False (adding nothing) if ``Y^T X`` is not finite."""
         n, d = X.shape
         m = self.m
         w2, p, q = self._widths()
-        self._S0 += Y.sum(axis=0)
         linear = Y  # the columns of the one product linear^T X: [y | y s | y t]
         weights = [Y[:, :, None]] if w2 else []  # (n, m, width) blocks
         if p:
@@ -243,6 +250,9 @@ class HermiteMomentAccumulator:
             if not w2:  # with the T_2 Gram S, sum y s x = S g is read off it instead (in T4)
                 linear = np.concatenate([Y, (Y[:, :, None] * st[:, None, :]).reshape(n, m * 2 * q)], axis=1)
         L = linear.T @ X
+        if not checked and not np.isfinite(L[:m]).all():
+            return False
+        self._S0 += Y.sum(axis=0)
         self._S1 += L[:m]
         if q and not w2:
             self._C += L[m:].reshape(m, 2 * q, d)
@@ -250,6 +260,7 @@ class HermiteMomentAccumulator:
         self._A += _weighted_gram(X, W.reshape(n, -1)).reshape(self._A.shape)
         if p + q:
             self._B += W[:, :, w2:].sum(axis=0)
+        return True
 
     def merge(self, other) -> "HermiteMomentAccumulator":
         """Add the sums of ``other``, an accumulator of the same configuration; returns ``self``.

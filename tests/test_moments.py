@@ -238,3 +238,18 @@ def test_a_non_finite_chunk_leaves_the_accumulator_unchanged():
         proj.update(bad, y)
     assert proj.n == 1000 and np.array_equal(proj.moments()[1], rl.ProjectedMomentAccumulator(P).update(
         X[:1000], y[:1000]).moments()[1])
+
+
+def test_the_deferred_finiteness_check_catches_zero_labels_and_passes_overflow():
+    # the check runs on the block's sums y^T x: a NaN/inf in x must show there even
+    # where y = 0, and finite samples whose sums overflow must go through to the
+    # moment's own overflow error, not to a false "non-finite X"
+    X = np.ones((1000, 3))
+    X[500, 1] = np.inf
+    with pytest.raises(ValueError, match="X: expected finite values, got 1 NaN or infinite"):
+        rl.HermiteMomentAccumulator(3, g4=np.ones(3), order2=False).update(X, np.zeros(1000))
+    huge = np.full((1000, 3), 1e200)
+    acc = rl.HermiteMomentAccumulator(3).update(huge, np.full(1000, 1e200))
+    assert acc.n == 1000
+    with pytest.raises(ValueError, match="E\\[y x\\]"):
+        acc.T1()
