@@ -55,7 +55,7 @@ class PatternLeastSquares:
     than ``gelsy``, and later solves several times cheaper again.
     """
 
-    _CHUNK = 8192  # rows of F formed at a time when G is built from scratch
+    _CHUNK_FLOATS = 2**18  # F is formed about 2 MiB at a time when G is built from scratch
 
     def __init__(self, Xa: np.ndarray, Y: np.ndarray, intercept: bool = False):
         self.Xa, self.Y, self.intercept = Xa, Y, bool(intercept)
@@ -105,18 +105,23 @@ class PatternLeastSquares:
         if changed is None or changed.size > n // 2:  # from scratch (in chunks) is cheaper
             p = E.shape[1] * self.Xa.shape[1] + int(self.intercept)
             G, FtY = np.zeros((p, p)), np.zeros((p, self.Y.shape[1]))
-            for start in range(0, n, self._CHUNK):
-                rows = slice(start, start + self._CHUNK)
+            step = max(64, self._CHUNK_FLOATS // p)
+            for start in range(0, n, step):
+                rows = slice(start, start + step)
                 F = self._features(rows, E[rows], keep[rows])
                 G += F.T @ F
                 FtY += F.T @ self.Y[rows]
             self._G, self._FtY = G, FtY
         elif changed.size:
-            new = self._features(changed, E[changed], keep[changed])
-            old = self._features(changed, self._E[changed], self._keep[changed])
-            Yc = self.Y[changed]
-            self._G += new.T @ new - old.T @ old
-            self._FtY += new.T @ Yc - old.T @ Yc
+            p = self._G.shape[0]
+            step = max(64, self._CHUNK_FLOATS // p)
+            for start in range(0, changed.size, step):  # about 2 MiB of F at a time
+                rows = changed[start : start + step]
+                new = self._features(rows, E[rows], keep[rows])
+                old = self._features(rows, self._E[rows], self._keep[rows])
+                Yc = self.Y[rows]
+                self._G += new.T @ new - old.T @ old
+                self._FtY += new.T @ Yc - old.T @ Yc
         self._E, self._keep = E, keep
 
     def _refined(self, inverse, keep) -> np.ndarray | None:

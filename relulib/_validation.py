@@ -91,10 +91,19 @@ def as_finite_array(a, name: str, *, ndim=None, shape=None) -> np.ndarray:
         ):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name}: expected shape {want}, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    if not _all_finite(arr):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name}: expected finite values, got {bad} NaN or infinite entries")
     return arr
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """``np.all(np.isfinite(arr))`` with a temporary of at most 1 MiB for large arrays
+    (so validating a sample matrix adds no memory proportional to it)."""
+    if arr.ndim < 2 or arr.size <= 2**20:
+        return bool(np.all(np.isfinite(arr)))
+    step = max(1, 2**20 // max(1, arr[0].size))
+    return all(bool(np.all(np.isfinite(arr[i : i + step]))) for i in range(0, arr.shape[0], step))
 
 
 def as_samples(X, name: str = "X", *, d=None) -> np.ndarray:

@@ -47,10 +47,11 @@ from ._validation import (
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
 from .hermite import hermite_prob
-from .moments import HermiteMomentAccumulator
+from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator, chunk_rows
 from .networks import TwoLayerNetwork
 from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
 from .refine import refine_by_patterns
+from ._threads import single_blas_thread
 from .tensors import flatten
 
 __all__ = [
@@ -410,32 +411,6 @@ def _validate_problem(X, Y, k):
     return X, Y[:, 0], k
 
 
-def _projected_moments(X, r, P, chunk):
-    """Projected Hermite tensors ``T_j(P, ..., P)``, ``j = 2, 3, 4``, from ``z = P^T x``.
-
-    For orthonormal ``P`` (d x k), ``He_j(x)[P u, ..., P u] = He_j(P^T x)[u, ..., u]``
-    (the identity terms of ``He_j`` become ``P^T P = I``), so the projected
-    tensors are the small full Hermite tensors (``k^j`` entries) of the
-    projected samples. They are accumulated chunk by chunk as the contractions
-    ``T_3[., ., e_g]`` and ``T_4[., ., e_g, e_h]`` (``g <= h``) of
-    :class:`relulib.HermiteMomentAccumulator`, i.e. as weighted Gram matrices
-    (BLAS products); no ``d^3`` or ``d^4`` array is formed and the cost is
-    ``O(n (d k + k^4))``.
-    """
-    n, k = X.shape[0], P.shape[1]
-    eye = np.eye(k)
-    rows, cols = np.triu_indices(k)
-    acc = HermiteMomentAccumulator(k, g3=eye, g4=eye[rows], h4=eye[cols])
-    for start in range(0, n, chunk):
-        acc.update(X[start : start + chunk] @ P, r[start : start + chunk])
-    T3 = np.moveaxis(acc.T3()[0], 0, -1)  # T3[i, j, g] = T_3[., ., e_g][i, j]
-    pairs = np.moveaxis(acc.T4()[0], 0, -1)  # (k, k, number of pairs g <= h)
-    T4 = np.empty((k,) * 4)
-    T4[:, :, rows, cols] = pairs
-    T4[:, :, cols, rows] = pairs
-    return acc.T2()[0], T3, T4
-
-
 def _fit_residual(U, tensors):
     """Sum over orders of the relative least-squares residual of ``T_j`` on ``{u^{(x) j}}``."""
     total = 0.0
@@ -615,22 +590,36 @@ def projected_moments(
     return _sample_moments(X, y, k, as_positive_int(chunk_size, "chunk_size"))
 
 
-def _sample_moments(X, y, k, chunk) -> ProjectedMoments:
-    """:func:`projected_moments` without validation (for validated callers)."""
+def _row_blocks(n, chunk, rows):
+    """Selections of at most ``chunk`` rows: slices of ``range(n)``, or pieces of the index array ``rows``."""
+    if rows is None:
+        return (slice(start, start + chunk) for start in range(0, n, chunk))
+    return (rows[start : start + chunk] for start in range(0, rows.size, chunk))
+
+
+def _sample_moments(X, y, k, chunk, rows=None) -> ProjectedMoments:
+    """:func:`projected_moments` without validation (for validated callers).
+
+    With ``rows`` (an index array), the moments of the samples ``X[rows]``,
+    fancy-indexed one chunk at a time: no copy of ``X[rows]`` is made.
+    """
     n, d = X.shape
     # ATV21, eq. (6): streamed T_0, T_1, T_2
     acc = HermiteMomentAccumulator(d)
-    for start in range(0, n, chunk):
-        acc.update(X[start : start + chunk], y[start : start + chunk])
+    for sel in _row_blocks(n, chunk, rows):
+        acc.update(X[sel], y[sel])
     T0, T1 = acc.T0()[0], acc.T1()[0]
     T2 = check_finite_result(acc.T2()[0], "the second moment E[y (x x^T - I)]")
-    r = y - T0 - X @ T1  # residualised labels: same T_j for j >= 2
     # Projection onto the span of the w_i given by T_2
     evals, evecs = np.linalg.eigh(T2)
     P = evecs[:, np.argsort(-np.abs(evals))[:k]]
-    T2p, T3p, T4p = _projected_moments(X, r, P, chunk)
-    check_finite_result(T4p, "the projected fourth moment")
-    check_finite_result(T3p, "the projected third moment")
+    # The projected T_2, T_3, T_4 of the residualised labels r = y - T_0 - x.T_1 (same
+    # T_j for j >= 2, smaller variance), from one weighted Gram of the monomials of P^T x
+    proj = ProjectedMomentAccumulator(P)
+    for sel in _row_blocks(n, chunk, rows):
+        block = X[sel]
+        proj.update(block, y[sel] - T0 - block @ T1)
+    T2p, T3p, T4p = proj.moments()
     return ProjectedMoments(T1, P, T2p, T3p, T4p)
 
 
@@ -708,6 +697,7 @@ def tensor_stage(
     return _tensor_stage(moments, as_rng(rng), as_positive_int(n_trials, "n_trials"), attempt)
 
 
+@single_blas_thread  # small eigen- and least-squares problems: one BLAS thread is faster
 def _tensor_stage(mom: ProjectedMoments, rng, n_trials, attempt) -> TwoLayerNetwork:
     """:func:`tensor_stage` without validation (for validated callers)."""
     source = _RESTART_ORDERS[attempt % len(_RESTART_ORDERS)]
@@ -837,9 +827,11 @@ def recover_with_bias(
         )
     perm = rng.permutation(n)
     train, hold = perm[:n_train], perm[n_train:]
-    Xt, yt = X[train], y[train]
-    moments = _sample_moments(Xt, yt, k, 100_000)
+    # Moments and certificate stream over chunks of row indices (no copy of X[train] or
+    # X[hold]); only the bounded polishing subsample is copied.
+    moments = _sample_moments(X, y, k, chunk_rows(d), rows=train)
     m = min(n_train, max(max_polish, 2 * k * (d + 1)))
+    Xp, yp = X[train[:m]], y[train[:m]]
     # Polishing (appendix "How the algorithms were reconstructed").
     # If the polished network does not fit the
     # polishing samples, the tensor stage is rerun with other orders / draws.
@@ -849,7 +841,7 @@ def recover_with_bias(
         attempts += 1
         try:
             rough = _tensor_stage(moments, rng, 10, attempt)
-            result = refine_by_patterns(rough, Xt[:m], yt[:m], max_iter=30)
+            result = refine_by_patterns(rough, Xp, yp, max_iter=30)
         except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
             continue
         if best is None or result.residual < best.residual:
@@ -862,7 +854,7 @@ def recover_with_bias(
             "use more samples or check that y comes from a ReLU network with k units"
         )
     net = best.network
-    residual = relative_residual(net, X[hold], y[hold])  # the certificate
+    residual = relative_residual(net, X, y, rows=hold)  # the certificate
     certified = residual <= tolerance
     if not certified:
         warnings.warn(

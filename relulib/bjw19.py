@@ -319,6 +319,36 @@ def zero_pattern_unit(
     return v
 
 
+def _row_steps(n: int, width: int):
+    """Row chunks of about 1 MiB for arrays ``width`` floats wide."""
+    step = max(256, 2**17 // max(1, width))
+    return (slice(start, start + step) for start in range(0, n, step))
+
+
+def _streamed_r(blocks):
+    """The R factor of the QR decomposition of the rows of all ``blocks`` stacked (TSQR)."""
+    R = None
+    for B in blocks:
+        R = np.linalg.qr(B if R is None else np.vstack([R, B]), mode="r")
+    return R
+
+
+def _streamed_svd(Y):
+    """Singular values and right singular vectors of ``Y`` (n x m, n >= m) from its R factor."""
+    R = _streamed_r(Y[sl] for sl in _row_steps(Y.shape[0], Y.shape[1]))
+    _, s, right = np.linalg.svd(R)
+    return s, right
+
+
+def _streamed_lstsq(X, V, act, Y):
+    """``argmin_U |f(X V^T) U - Y|`` by a streamed QR of ``[f(X V^T), Y]`` (stable, chunked)."""
+    k = V.shape[0]
+    R = _streamed_r(
+        np.hstack([act(X[sl] @ V.T), Y[sl]]) for sl in _row_steps(X.shape[0], X.shape[1] + k + Y.shape[1])
+    )
+    return np.linalg.lstsq(R[:k, :k], R[:k, k:], rcond=None)[0]
+
+
 def recover_exact(
     X: ArrayLike, Y: ArrayLike, k: int, *, activation: str | Activation | None = None,
     tolerance: float = CERTIFICATE_TOL, rng: int | np.random.Generator | None = None,
@@ -397,8 +427,9 @@ def recover_exact(
         )
     rng = as_rng(rng)
     n, m = Y.shape
-    # Step 1: the row span of Y (columns here, samples are rows).
-    left, s, _ = np.linalg.svd(Y, full_matrices=False)
+    # Step 1: the row span of Y (columns here, samples are rows): the SVD of Y from that of
+    # its R factor (a QR streamed over row chunks), so no copy of Y is made.
+    s, right = _streamed_svd(Y)
     rank = int(np.sum(s > 1e-9 * s[0])) if s[0] > 0 else 0
     if rank < k:
         raise ValueError(
@@ -410,7 +441,7 @@ def recover_exact(
             f"Y: expected rank k={k} for noiseless labels, got rank {rank}; for noisy labels "
             "use relulib.recover_noisy instead"
         )
-    basis = left[:, :k]
+    basis = (Y @ right[:k].T) / s[:k]  # the top-k left singular vectors, n x k
     T2 = _second_moments(X, Y)
     found: list[np.ndarray] = []
     rounds = 0
@@ -432,8 +463,8 @@ def recover_exact(
         extra = approximate_directions(X, Y, k, rng=rng, T2=T2)
         found.extend(extra[: k - len(found)])
     V = np.array(found[:k])
-    F = act(X @ V.T)
-    U = np.linalg.lstsq(F, Y, rcond=None)[0].T  # U = Y f(VX)^+
+    del basis
+    U = _streamed_lstsq(X, V, act, Y).T  # U = Y f(VX)^+, without the n x k matrix f(VX)
     net = TwoLayerNetwork(U, V, None, act)
     res = relative_residual(net, X, Y)
     certified = res <= tolerance

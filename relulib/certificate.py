@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_network, as_samples, as_targets, describe
+from ._validation import as_finite_array, as_network, as_samples, as_targets, describe
 from .networks import TwoLayerNetwork
 
 __all__ = ["CERTIFICATE_TOL", "CertificateWarning", "relative_residual", "RecoveryResult"]
@@ -43,7 +43,9 @@ class CertificateWarning(RuntimeWarning):
     """A method could not certify its answer; the message states the measured residual."""
 
 
-def relative_residual(net: TwoLayerNetwork, X: ArrayLike, Y: ArrayLike) -> float:
+def relative_residual(
+    net: TwoLayerNetwork, X: ArrayLike, Y: ArrayLike, *, rows: ArrayLike | None = None,
+) -> float:
     """``|Y - net(X)|_F / |Y|_F``: the certificate of BJW19/ATV21 exact recovery.
 
     ``|Y|_F = 0`` gives the absolute residual ``|net(X)|_F``. Labels large enough
@@ -56,6 +58,9 @@ def relative_residual(net: TwoLayerNetwork, X: ArrayLike, Y: ArrayLike) -> float
     net : TwoLayerNetwork
     X : ndarray of shape (n, d)
     Y : ndarray of shape (n,) or (n, m)
+    rows : array_like of int, optional
+        Only the samples ``X[rows]``, ``Y[rows]`` (e.g. a held-out part),
+        fancy-indexed a chunk at a time: no copy of ``X[rows]`` is made.
 
     Returns
     -------
@@ -69,27 +74,62 @@ def relative_residual(net: TwoLayerNetwork, X: ArrayLike, Y: ArrayLike) -> float
     >>> X, Y = rl.gaussian_samples(net, 100, rng=1)
     >>> rl.relative_residual(net, X, Y)
     0.0
+    >>> rl.relative_residual(net, X, Y, rows=[0, 5, 7])
+    0.0
     """
     as_network(net, "net")
     X = as_samples(X, "X", d=net.d)
     Y = as_targets(Y, X.shape[0], "Y")
     if Y.shape[1] != net.m:
         raise ValueError(f"Y: expected {net.m} output column(s), got shape {Y.shape}")
-    R = Y - net.predict(X)
-    with np.errstate(over="ignore"):
-        scale = np.linalg.norm(Y)
-        r = np.linalg.norm(R)
-    if not (np.isfinite(scale) and np.isfinite(r)):
-        # |Y|^2 overflowed (labels near 1e154 or larger): the same ratio with both
-        # matrices divided by the largest label first.
-        if not np.all(np.isfinite(R)):
+    n = X.shape[0]
+    if rows is not None:
+        rows = as_finite_array(rows, "rows", ndim=1)
+        if rows.size == 0 or np.any(rows != np.round(rows)) or rows.min() < 0 or rows.max() >= n:
+            raise ValueError(
+                f"rows: expected a non-empty array of row indices in [0, {n}), got {describe(rows)}"
+            )
+        rows = rows.astype(np.intp)
+    # Streamed over chunks of about 1 MiB (no n x k or n x m temporaries), with scaled sums
+    # of squares (as LAPACK's dnrm2), so that labels near 1e154 and above do not overflow.
+    norm_y, norm_r = _ScaledNorm(), _ScaledNorm()
+    total = n if rows is None else rows.size
+    step = max(256, 2**17 // (X.shape[1] + net.k + net.m))
+    for start in range(0, total, step):
+        sel = slice(start, start + step) if rows is None else rows[start : start + step]
+        Yc = Y[sel]
+        with np.errstate(over="ignore", invalid="ignore"):
+            Rc = Yc - net.predict(X[sel])
+        if not np.all(np.isfinite(Rc)):
             raise ValueError(
                 "X: the network's predictions overflow (non-finite values) on these "
                 "inputs; rescale X or the network"
             )
-        s = max(float(np.max(np.abs(Y))), float(np.max(np.abs(R))))
-        return float(np.linalg.norm(R / s) / np.linalg.norm(Y / s))
-    return float(r / scale) if scale > 0 else float(r)
+        norm_y.add(Yc)
+        norm_r.add(Rc)
+    return norm_r.ratio(norm_y)
+
+
+class _ScaledNorm:
+    """Frobenius norm accumulated over blocks as ``scale * sqrt(ssq)`` (no overflow)."""
+
+    def __init__(self):
+        self.scale, self.ssq = 0.0, 0.0
+
+    def add(self, A: np.ndarray) -> None:
+        top = float(np.max(np.abs(A))) if A.size else 0.0
+        if top == 0.0:
+            return
+        if top > self.scale:
+            self.ssq = self.ssq * (self.scale / top) ** 2
+            self.scale = top
+        self.ssq += float(np.sum(np.square(A / self.scale)))
+
+    def ratio(self, other: "_ScaledNorm") -> float:
+        """``|self| / |other|``, or ``|self|`` when ``other`` is zero."""
+        if other.scale == 0.0:
+            return self.scale * float(np.sqrt(self.ssq))
+        return (self.scale / other.scale) * float(np.sqrt(self.ssq / other.ssq))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._patterns import PatternLeastSquares
+from ._threads import single_blas_thread
 from ._validation import as_network, as_positive_int, as_real_scalar, as_samples, as_targets
 from .certificate import relative_residual
 from .networks import TwoLayerNetwork
@@ -75,6 +76,7 @@ def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, bias: bool):
     return TwoLayerNetwork(U, V, b, old.activation)
 
 
+@single_blas_thread  # many small solves: one BLAS thread is faster (relulib._threads)
 def refine_by_patterns(
     net: TwoLayerNetwork, X: ArrayLike, Y: ArrayLike, *, bias: bool = True, max_iter: int = 50,
     margin: float = 0.0, tol: float = 1e-12, patience: int = 8,

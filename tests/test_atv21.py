@@ -135,13 +135,14 @@ def test_recover_with_bias_warns_on_noisy_labels():
 
 
 def test_projected_moments_equal_the_full_hermite_tensors_of_the_projection():
-    from relulib.atv21 import _projected_moments
-
     rng = np.random.default_rng(3)
     X = rng.standard_normal((3000, 7))
     r = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] ** 2
     P = np.linalg.qr(rng.standard_normal((7, 4)))[0]
-    T2, T3, T4 = _projected_moments(X, r, P, chunk=1000)  # three chunks
+    acc = rl.ProjectedMomentAccumulator(P)
+    for start in (0, 1000, 2000):  # three chunks
+        acc.update(X[start : start + 1000], r[start : start + 1000])
+    T2, T3, T4 = acc.moments()
     Z = X @ P
     for T, j in ((T2, 2), (T3, 3), (T4, 4)):
         assert T.shape == (4,) * j
