@@ -33,7 +33,10 @@ from ._validation import (
     as_rng, as_samples,
 )
 from .atv21 import projected_moments, tensor_stage
-from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
+from .certificate import (
+    CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual,
+    warn_identifiability,
+)
 from .decomposition import simultaneous_diagonalization
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork, get_activation
@@ -99,12 +102,8 @@ def activation_hermite_coefficient(activation, order: int) -> float:
     return value
 
 
-def _validate(X, Y, k):
-    return as_recovery_problem(
-        X, Y, k,
-        k_message="k: expected at most d={d} hidden units (V* must have full row rank), got k={k}",
-        min_samples_per_dk=10,
-    )
+#: Why BJW19's methods refuse ``k > d`` (``as_recovery_problem``'s ``k_message``).
+K_FULL_ROW_RANK = "k: expected at most d={d} hidden units (V* must have full row rank), got k={k}"
 
 
 def _second_moments(X, Y):
@@ -354,7 +353,7 @@ def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=No
     >>> est.certified, rl.parameter_error(net, est.network) < 1e-9
     (True, True)
     """
-    X, Y, k = _validate(X, Y, k)
+    X, Y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_ROW_RANK, min_samples_per_dk=10)
     tolerance = as_tolerance(tolerance)
     act = get_activation("relu" if activation is None else activation)
     if act.inverse is None:
@@ -411,6 +410,7 @@ def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=No
             CertificateWarning,
             stacklevel=2,
         )
+    warn_identifiability(net, X, "recover_exact")
     return RecoveryResult(net, res, bool(certified), tolerance, rounds)
 
 
@@ -437,7 +437,7 @@ def recover_null_space(X, Y, k, *, quantile=0.1, rng=None) -> TwoLayerNetwork:
     -------
     TwoLayerNetwork
     """
-    X, Y, k = _validate(X, Y, k)
+    X, Y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_ROW_RANK, min_samples_per_dk=10)
     rng = as_rng(rng)
     quantile = as_real_scalar(quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True,
                               what="a fraction")
@@ -497,7 +497,8 @@ def _moment_initialisation(X, Y, k, rng):
 
 
 def recover_noisy(
-    X, Y, k, *, bias=False, rng=None, max_iter=50, n_trials=3, tolerance=CERTIFICATE_TOL
+    X, Y, k, *, bias=False, rng=None, max_iter=50, n_trials=3, tolerance=CERTIFICATE_TOL,
+    holdout=0.2,
 ) -> RecoveryResult:
     """Recovery under mean-zero label noise (BJW19, reconstructed; ATV21 networks with ``bias=True``).
 
@@ -528,20 +529,34 @@ def recover_noisy(
         :func:`relulib.recover_with_bias` and :func:`relulib.jennrich`).
     tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
         ``certified`` is ``residual <= tolerance`` (noiseless data only).
+    holdout : float, default 0.2
+        Fraction of the samples (drawn at random with ``rng``) kept out of
+        the fit, on which ``.residual`` is measured; as in
+        :func:`relulib.recover_with_bias`.
 
     Returns
     -------
     RecoveryResult
-        ``.network``; ``.residual`` on all samples (about the noise level
-        relative to the labels' norm); ``.iterations`` the initialisations
+        ``.network``, fitted on the training samples; ``.residual`` the
+        relative residual ``|Y - f~(X)|_F / |Y|_F`` on the held-out samples:
+        the fit residual on data the fit has not seen, about the noise level
+        relative to the labels' norm when the estimate is good (an in-sample
+        residual would be optimistic); ``.iterations`` the initialisations
         refined. No warning when uncertified: with noise the result is an
         estimate by design, and ``.certified`` says whether it is exact.
 
     Raises
     ------
     ValueError
-        Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` samples; with
-        ``bias=True``, more than one output or no usable tensor estimate in ``n_trials`` attempts.
+        Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` training samples,
+        ``holdout`` outside ``(0, 1)``; with ``bias=True``, more than one output or no
+        usable tensor estimate in ``n_trials`` attempts.
+
+    Warns
+    -----
+    IdentifiabilityWarning
+        When :func:`relulib.identifiability_diagnostics` finds units the
+        samples do not determine (as for every ``recover_*`` function).
 
     Examples
     --------
@@ -551,11 +566,25 @@ def recover_noisy(
     >>> rl.parameter_error(net, recover_noisy(X, Y, 2, rng=2).network) < 0.05
     True
     """
-    X, Y, k = _validate(X, Y, k)
+    X, Y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_ROW_RANK, min_samples_per_dk=10)
     rng = as_rng(rng)
     max_iter = as_positive_int(max_iter, "max_iter")
     n_trials = as_positive_int(n_trials, "n_trials")
     tolerance = as_tolerance(tolerance)
+    holdout = as_real_scalar(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True,
+                             what="a fraction")
+    n_all = X.shape[0]
+    n_hold = max(1, int(round(holdout * n_all)))
+    needed = 10 * X.shape[1] * k
+    if n_all - n_hold < needed:
+        raise ValueError(
+            f"X: expected at least {needed} training samples (10 d k) after holding out "
+            f"holdout={holdout} of n={n_all}, got {n_all - n_hold}"
+        )
+    perm = rng.permutation(n_all)
+    X_all, Y_all = X, Y
+    X, Y = X_all[perm[n_hold:]], Y_all[perm[n_hold:]]
+    X_hold, Y_hold = X_all[perm[:n_hold]], Y_all[perm[:n_hold]]
     if bias:  # ATV21 Algorithms 1-3 for the initial estimates; the moments are computed once
         if Y.shape[1] != 1:
             raise ValueError(f"Y: expected a single output with bias=True (ATV21), got shape {Y.shape}")
@@ -584,4 +613,6 @@ def recover_noisy(
             "X: the tensor stage produced no usable initial estimate in any of the "
             f"n_trials={n_trials} attempts; use more samples or a larger n_trials"
         )
-    return RecoveryResult(best.network, best.residual, bool(best.residual <= tolerance), tolerance, n_trials)
+    residual = relative_residual(best.network, X_hold, Y_hold)
+    warn_identifiability(best.network, X_all, "recover_noisy")
+    return RecoveryResult(best.network, residual, bool(residual <= tolerance), tolerance, n_trials)
