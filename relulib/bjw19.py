@@ -498,7 +498,7 @@ def _moment_initialisation(X, Y, k, rng):
 
 def recover_noisy(
     X, Y, k, *, bias=False, rng=None, max_iter=50, n_trials=3, tolerance=CERTIFICATE_TOL,
-    holdout=0.2,
+    holdout=None,
 ) -> RecoveryResult:
     """Recovery under mean-zero label noise (BJW19, reconstructed; ATV21 networks with ``bias=True``).
 
@@ -529,19 +529,21 @@ def recover_noisy(
         :func:`relulib.recover_with_bias` and :func:`relulib.jennrich`).
     tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
         ``certified`` is ``residual <= tolerance`` (noiseless data only).
-    holdout : float, default 0.2
+    holdout : float or None, default None
         Fraction of the samples (drawn at random with ``rng``) kept out of
-        the fit, on which ``.residual`` is measured; as in
-        :func:`relulib.recover_with_bias`.
+        the fit, on which ``.residual`` is then measured (as in
+        :func:`relulib.recover_with_bias`). ``None`` fits on all samples, the
+        statistically most efficient choice, and ``.residual`` is in-sample.
 
     Returns
     -------
     RecoveryResult
-        ``.network``, fitted on the training samples; ``.residual`` the
-        relative residual ``|Y - f~(X)|_F / |Y|_F`` on the held-out samples:
-        the fit residual on data the fit has not seen, about the noise level
-        relative to the labels' norm when the estimate is good (an in-sample
-        residual would be optimistic); ``.iterations`` the initialisations
+        ``.network``; ``.residual`` the relative fit residual
+        ``|Y - f~(X)|_F / |Y|_F``: on the held-out samples when ``holdout``
+        is a fraction (the fit residual on data the fit has not seen), else
+        on all samples (slightly optimistic: the fit has seen them). Either
+        is about the noise level relative to the labels' norm when the
+        estimate is good; ``.iterations`` the initialisations
         refined. No warning when uncertified: with noise the result is an
         estimate by design, and ``.certified`` says whether it is exact.
 
@@ -571,20 +573,22 @@ def recover_noisy(
     max_iter = as_positive_int(max_iter, "max_iter")
     n_trials = as_positive_int(n_trials, "n_trials")
     tolerance = as_tolerance(tolerance)
-    holdout = as_real_scalar(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True,
-                             what="a fraction")
-    n_all = X.shape[0]
-    n_hold = max(1, int(round(holdout * n_all)))
-    needed = 10 * X.shape[1] * k
-    if n_all - n_hold < needed:
-        raise ValueError(
-            f"X: expected at least {needed} training samples (10 d k) after holding out "
-            f"holdout={holdout} of n={n_all}, got {n_all - n_hold}"
-        )
-    perm = rng.permutation(n_all)
     X_all, Y_all = X, Y
-    X, Y = X_all[perm[n_hold:]], Y_all[perm[n_hold:]]
-    X_hold, Y_hold = X_all[perm[:n_hold]], Y_all[perm[:n_hold]]
+    X_hold = Y_hold = None
+    if holdout is not None:
+        holdout = as_real_scalar(holdout, "holdout", low=0.0, high=1.0, low_open=True,
+                                 high_open=True, what="a fraction or None")
+        n_all = X.shape[0]
+        n_hold = max(1, int(round(holdout * n_all)))
+        needed = 10 * X.shape[1] * k
+        if n_all - n_hold < needed:
+            raise ValueError(
+                f"holdout: expected at least {needed} training samples (10 d k) after holding "
+                f"out holdout={holdout} of n={n_all}, got {n_all - n_hold}"
+            )
+        perm = rng.permutation(n_all)
+        X, Y = X_all[perm[n_hold:]], Y_all[perm[n_hold:]]
+        X_hold, Y_hold = X_all[perm[:n_hold]], Y_all[perm[:n_hold]]
     if bias:  # ATV21 Algorithms 1-3 for the initial estimates; the moments are computed once
         if Y.shape[1] != 1:
             raise ValueError(f"Y: expected a single output with bias=True (ATV21), got shape {Y.shape}")
@@ -613,6 +617,6 @@ def recover_noisy(
             "X: the tensor stage produced no usable initial estimate in any of the "
             f"n_trials={n_trials} attempts; use more samples or a larger n_trials"
         )
-    residual = relative_residual(best.network, X_hold, Y_hold)
+    residual = best.residual if X_hold is None else relative_residual(best.network, X_hold, Y_hold)
     warn_identifiability(best.network, X_all, "recover_noisy")
     return RecoveryResult(best.network, residual, bool(residual <= tolerance), tolerance, n_trials)

@@ -125,10 +125,11 @@ class RecoveryResult:
         The recovered network (rows of ``V`` at unit norm for ReLU).
     residual : float
         The relative residual ``|Y - f~(X)|_F / |Y|_F`` the method certifies
-        with: on held-out samples for :func:`relulib.recover_with_bias` and
-        :func:`relulib.recover_noisy` (the fit residual on data the fit has
-        not seen); on all samples for :func:`relulib.recover_exact` (they
-        over-determine the network); for
+        with: on held-out samples for :func:`relulib.recover_with_bias`, and
+        for :func:`relulib.recover_noisy` called with a ``holdout`` fraction
+        (the fit residual on data the fit has not seen); on all samples for
+        :func:`relulib.recover_exact` (they over-determine the network) and
+        :func:`relulib.recover_noisy` by default; for
         :func:`relulib.recover_fpt` with the fitted offset subtracted and
         relative to the centred labels when ``intercept=True``.
     certified : bool

@@ -131,10 +131,7 @@ def test_noisy_close_to_oracle():
     net = rl.random_network(8, 3, m=4, rng=5)
     X, Y = rl.gaussian_samples(net, 10_000, noise=0.5, rng=6)
     est = recover_noisy(X, Y, 3, n_trials=1, rng=7).network
-    # The oracle sees the same samples as the fit: all but the held-out 20 %,
-    # drawn first from the same rng.
-    train = np.random.default_rng(7).permutation(len(X))[2000:]
-    oracle = rl.refine_by_patterns(net, X[train], Y[train], bias=False, max_iter=1).network
+    oracle = rl.refine_by_patterns(net, X, Y, bias=False, max_iter=1).network
     ratio = rl.parameter_error(net, est) / rl.parameter_error(net, oracle)
     assert 0.8 < ratio < 1.25
 
@@ -187,17 +184,20 @@ def test_recover_noisy_residual_is_measured_on_held_out_samples():
     # About the noise level relative to the labels: sigma / rms(Y).
     expected = 0.3 / np.sqrt(np.mean(Y**2))
     assert abs(result.residual - expected) < 0.1 * expected
+    # By default (holdout=None) the fit uses every sample and the residual is in-sample.
+    full = recover_noisy(X, Y, 3, n_trials=1, rng=2)
+    assert full.residual == rl.relative_residual(full.network, X, Y)
     # Noiseless labels: the held-out residual is at rounding level and certifies.
     Xc, Yc = rl.gaussian_samples(net, 5000, rng=3)
-    clean = recover_noisy(Xc, Yc, 3, rng=4)
+    clean = recover_noisy(Xc, Yc, 3, rng=4, holdout=0.2)
     assert clean.certified and clean.residual < 1e-10
 
 
-@pytest.mark.parametrize("bad", [0.0, 1.0, -0.1, float("nan")])
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.1, float("nan"), "0.2"])
 def test_recover_noisy_holdout_is_validated(bad):
     net = rl.random_network(4, 2, m=2, rng=0)
     X, Y = rl.gaussian_samples(net, 2000, rng=1)
-    with pytest.raises(ValueError, match="^holdout:"):
+    with pytest.raises((TypeError, ValueError), match="^holdout:"):
         recover_noisy(X, Y, 2, holdout=bad)
 
 
@@ -206,6 +206,6 @@ def test_recover_noisy_needs_10dk_training_samples():
     X, Y = rl.gaussian_samples(net, 100, rng=1)  # 10 d k = 80 samples, 80 % of 100 = 80
     with warnings.catch_warnings():  # so few samples may leave units undetermined
         warnings.simplefilter("ignore", rl.IdentifiabilityWarning)
-        recover_noisy(X, Y, 2, n_trials=1, rng=0)
-    with pytest.raises(ValueError, match="training samples"):
-        recover_noisy(X[:90], Y[:90], 2, n_trials=1, rng=0)
+        recover_noisy(X, Y, 2, n_trials=1, rng=0, holdout=0.2)
+    with pytest.raises(ValueError, match="^holdout: .*training samples"):
+        recover_noisy(X[:90], Y[:90], 2, n_trials=1, rng=0, holdout=0.2)
