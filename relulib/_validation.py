@@ -26,6 +26,7 @@ __all__ = [
     "as_network",
     "as_real_scalar",
     "as_int_in_range",
+    "as_bool",
 ]
 
 
@@ -227,6 +228,13 @@ def as_real_scalar(x, name: str, *, low=None, high=None, low_open=False, high_op
         interval = f"in {lo or '(-inf'}, {hi or 'inf)'}"
         raise ValueError(f"{name}: expected {what} {interval}, got {v!r}")
     return v
+
+
+def as_bool(x, name: str) -> bool:
+    """A boolean switch: ``bool`` or ``numpy.bool_`` (not strings, numbers or arrays)."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise InputTypeError(f"{name}: expected True or False, got {describe(x)}")
+    return bool(x)
 
 
 def as_int_in_range(k, name: str, low: int, high=None) -> int:

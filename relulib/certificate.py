@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_network, as_samples, as_targets, describe
+from ._validation import as_network, as_real_scalar, as_samples, as_targets
 from .networks import TwoLayerNetwork
 
 __all__ = [
@@ -176,14 +176,9 @@ class RecoveryResult:
 
 
 def as_tolerance(tolerance) -> float:
-    """A positive finite tolerance, or ``ValueError`` naming the parameter."""
-    try:
-        value = float(tolerance)
-    except (TypeError, ValueError):
-        raise TypeError(f"tolerance: expected a positive number, got {describe(tolerance)}") from None
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"tolerance: expected a positive finite number, got {value}")
-    return value
+    """A positive finite tolerance, or ``TypeError``/``ValueError`` naming the parameter."""
+    return as_real_scalar(tolerance, "tolerance", low=0.0, low_open=True,
+                          what="a positive finite number")
 
 
 #: A unit with fewer active samples than this many plus ``d`` has weights the samples do not determine.
@@ -315,6 +310,7 @@ def _diagnostics(net, X) -> list:
     cols = [i for i in range(k) if i not in few]
     if len(cols) >= 2:
         H = net.activation(Z[:, cols])
+        H = H / np.max(np.abs(H), axis=0)  # first by the largest entry: no underflow in the norm
         H = H / np.linalg.norm(H, axis=0)
         R = np.linalg.qr(H, mode="r")
         _, s, vt = np.linalg.svd(R)

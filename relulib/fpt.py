@@ -33,6 +33,7 @@ from scipy import linalg
 from ._patterns import PatternLeastSquares
 from ._validation import (
     as_finite_array, as_positive_int, as_real_scalar, as_recovery_problem, as_rng, as_samples,
+    check_finite_result,
 )
 from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance, warn_identifiability
 from .hermite import normal_cdf
@@ -103,7 +104,7 @@ def span_from_moments(X, Y, k) -> np.ndarray:
     """
     X, Y, k = as_recovery_problem(X, Y, k, k_message=K_SPAN, min_samples_per_dk=10)
     T2 = HermiteMomentAccumulator(X.shape[1]).update(X, Y).T2()
-    S = np.einsum("rij,rjl->il", T2, T2)
+    S = check_finite_result(np.einsum("rij,rjl->il", T2, T2), "the second moment T_2", inputs="X, Y")
     return np.linalg.eigh(S)[1][:, ::-1][:, :k].copy()
 
 
@@ -185,6 +186,8 @@ def blind_depth3_network(d, *, beta=1.0, scale=3.0, rng=None):
     d = as_positive_int(d, "d")
     if d < 2:
         raise ValueError(f"d: expected at least 2 dimensions, got {d}")
+    beta = as_real_scalar(beta, "beta")
+    scale = as_real_scalar(scale, "scale")
     rng = as_rng(rng)
     V = np.linalg.qr(rng.standard_normal((d, 2)))[0].T
     v1, v2 = V

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_finite_array, as_network, as_positive_int, as_real_scalar, as_rng, describe
+from ._validation import (
+    InputTypeError, as_finite_array, as_network, as_positive_int, as_real_scalar, as_rng, describe,
+)
 from .hermite import relu_kernel
 from .networks import TwoLayerNetwork
 
@@ -29,7 +31,9 @@ __all__ = [
 
 
 def _as_sets(sets, d):
-    if not isinstance(sets, (list, tuple)) or len(sets) == 0:
+    if not isinstance(sets, (list, tuple)):
+        raise InputTypeError(f"sets: expected a non-empty list of sets of elements, got {describe(sets)}")
+    if len(sets) == 0:
         raise ValueError(f"sets: expected a non-empty list of sets of elements, got {describe(sets)}")
     out = []
     for s in sets:
