@@ -143,10 +143,15 @@ def approximate_directions(X, Y, k, *, rng=None, T2=None, n_trials=5):
     rng = as_rng(rng)
     n_trials = as_positive_int(n_trials, "n_trials")
     d = X.shape[1]
+    if T2 is not None:
+        T2 = as_finite_array(T2, "T2", shape=(Y.shape[1], d, d))
+    return _approximate_directions(X, Y, k, rng, T2, n_trials)
+
+
+def _approximate_directions(X, Y, k, rng, T2=None, n_trials=5):
+    """:func:`approximate_directions` on validated arguments (the recovery functions call it)."""
     if T2 is None:
         T2 = _second_moments(X, Y)
-    else:
-        T2 = as_finite_array(T2, "T2", shape=(Y.shape[1], d, d))
     m = T2.shape[0]
     # Project onto the k-dimensional span of the v_i: top eigenvectors of sum_r T_r^2.
     S = np.einsum("rij,rjl->il", T2, T2)
@@ -395,7 +400,7 @@ def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=No
     rounds = 0
     for _attempt in range(4):
         rounds += 1  # fresh contractions if a unit was missed
-        for direction in approximate_directions(X, Y, k, rng=rng, T2=T2):
+        for direction in _approximate_directions(X, Y, k, rng, T2):
             for sign in (1.0, -1.0):  # step 3: the wrong sign has no null vector
                 v = zero_pattern_unit(X, basis, sign * direction, act)
                 if v is None:
@@ -408,7 +413,7 @@ def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=No
             break
     if len(found) < k:
         # Fall back to the moment directions for the missing units; the certificate will fail.
-        extra = approximate_directions(X, Y, k, rng=rng, T2=T2)
+        extra = _approximate_directions(X, Y, k, rng, T2)
         found.extend(extra[: k - len(found)])
     V = np.array(found[:k])
     F = act(X @ V.T)
@@ -456,7 +461,7 @@ def recover_null_space(X, Y, k, *, quantile=0.1, rng=None) -> TwoLayerNetwork:
                               what="a fraction")
     basis = np.linalg.svd(Y, full_matrices=False)[0][:, :k]
     rows = []
-    for direction in approximate_directions(X, Y, k, rng=rng):
+    for direction in _approximate_directions(X, Y, k, rng):
         best = None
         for sign in (1.0, -1.0):
             proj = X @ (sign * direction)
@@ -487,7 +492,7 @@ def _moment_initialisation(X, Y, k, rng):
     c1, c2 = 0.5, 1.0 / np.sqrt(2 * np.pi)
     if m >= k:
         T2 = _second_moments(X, Y)
-        V = approximate_directions(X, Y, k, rng=rng, T2=T2)
+        V = _approximate_directions(X, Y, k, rng, T2)
     else:
         T2 = _second_moments(X, Y)
         S = np.einsum("rij,rjl->il", T2, T2)
