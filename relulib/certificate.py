@@ -177,6 +177,8 @@ class RecoveryResult:
 
 def as_tolerance(tolerance) -> float:
     """A positive finite tolerance, or ``TypeError``/``ValueError`` naming the parameter."""
+    if isinstance(tolerance, (float, np.floating)) and not np.isfinite(tolerance):
+        raise ValueError(f"tolerance: expected a positive finite number, got {tolerance}")
     return as_real_scalar(tolerance, "tolerance", low=0.0, low_open=True,
                           what="a positive finite number")
 

@@ -45,6 +45,7 @@ def valid_calls():
     M2 = A @ np.diag([1.0, 2.0]) @ A.T
     f_coef = [rl.hermite_coefficients(net1, t) for t in range(5)]
     mom = rl.projected_moments(X1, y1, 2)
+    deep, _ = rl.blind_depth3_network(4, rng=0)
     return {
         "activation_hermite_coefficient": dict(activation="relu", order=3),
         "approximate_directions": dict(X=X, Y=Y, k=2, rng=0, n_trials=2),
@@ -130,6 +131,8 @@ def valid_calls():
                                   quantile=0.1, tol=1e-9),
         "TwoLayerNetwork": dict(U=net.U, V=net.V, b=np.zeros(2), activation="relu"),
         "HermiteMomentAccumulator": dict(d=4),
+        "get_activation": dict(activation="relu"),
+        "DepthThreeNetwork": dict(W1=deep.W1, b1=deep.b1, W2=deep.W2, b2=deep.b2, c=deep.c),
         "alternating_polygon_network": dict(d=3, n_units=8, rng=0),
         "jennrich_slices": dict(slices=np.stack([M2, A @ np.diag([3.0, -1.0]) @ A.T]), reference=M2,
                                 rank=2, rng=0),

@@ -137,6 +137,8 @@ ONE_ARGUMENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz_on
 # first); zero_pattern_unit's act is checked by get_activation, whose messages say
 # "activation".
 KNOWN_ONE_ARGUMENT = {
+    ('DepthThreeNetwork', 'W1', 'zero_size'),  # ValueError not naming W1
+    ('DepthThreeNetwork', 'W2', 'zero_size'),  # ValueError not naming W2
     ('alternating_polygon_network', 'd', 'huge'),  # ValueError not naming d
     ('alternating_polygon_network', 'n_units', 'huge'),  # MemoryError (3 GiB address-space cap)
     ('approximate_directions', 'Y', 'huge'),  # LinAlgError not naming Y
@@ -252,7 +254,7 @@ def test_one_argument_fuzz_covers_every_public_function(one_argument_outcomes):
                for p in inspect.signature(obj).parameters.values()):
             takes_arguments.add(name)
     # flatten takes its group sizes as *args (the whole-call fuzz above covers it)
-    assert takes_arguments - called == {"flatten"}
+    assert takes_arguments - called == {"flatten"}, takes_arguments - called
     valid = {name: outcome for name, param, label, outcome in one_argument_outcomes if label == "valid call"}
     assert all(outcome == "ok" for outcome in valid.values()), valid
     assert len(one_argument_outcomes) > 1500
