@@ -26,6 +26,7 @@ __all__ = [
     "as_network",
     "as_real_scalar",
     "as_int_in_range",
+    "as_bool",
 ]
 
 
@@ -161,13 +162,15 @@ def as_rng(rng) -> np.random.Generator:
 
 def as_recovery_problem(
     X, Y, k, *, y_name="Y", k_message="k: expected at most d={d} hidden units, got k={k}",
-    min_samples_per_dk=0,
+    min_samples_per_dk=0, single_output=False,
 ):
     """Validate the data of a recovery method: ``X`` (n, d), labels (n, m), ``1 <= k <= d``.
 
     ``k_message`` (formatted with ``d`` and ``k``) explains why ``k > d`` is
     refused by the caller's method; with ``min_samples_per_dk = c`` at least
-    ``c d k`` samples are required. Returns ``(X, Y (n, m), k)``.
+    ``c d k`` samples are required. Returns ``(X, Y (n, m), k)``; with
+    ``single_output=True`` the labels must have one column and are returned
+    with shape (n,).
     """
     X = as_samples(X, "X")
     Y = as_targets(Y, X.shape[0], y_name)
@@ -178,6 +181,12 @@ def as_recovery_problem(
     need = min_samples_per_dk * d * k
     if n < need:
         raise ValueError(f"X: expected at least {min_samples_per_dk} d k = {need} samples, got n={n}")
+    if single_output:
+        if Y.shape[1] != 1:
+            raise ValueError(
+                f"{y_name}: expected a single output, shape (n,) or (n, 1), got shape {Y.shape}"
+            )
+        return X, Y[:, 0], k
     return X, Y, k
 
 
@@ -228,6 +237,13 @@ def as_real_scalar(x, name: str, *, low=None, high=None, low_open=False, high_op
         interval = f"in {lo or '(-inf'}, {hi or 'inf)'}"
         raise ValueError(f"{name}: expected {what} {interval}, got {v!r}")
     return v
+
+
+def as_bool(x, name: str) -> bool:
+    """A boolean switch: ``bool`` or ``numpy.bool_`` (not strings, numbers or arrays)."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise InputTypeError(f"{name}: expected True or False, got {describe(x)}")
+    return bool(x)
 
 
 def as_int_in_range(k, name: str, low: int, high=None) -> int:

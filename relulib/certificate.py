@@ -25,15 +25,24 @@ certificate fails.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_finite_array, as_network, as_samples, as_targets, describe
+from ._validation import as_finite_array, as_network, as_real_scalar, as_samples, as_targets, describe
 from .networks import TwoLayerNetwork
 
-__all__ = ["CERTIFICATE_TOL", "CertificateWarning", "relative_residual", "RecoveryResult"]
+__all__ = [
+    "CERTIFICATE_TOL",
+    "CertificateWarning",
+    "relative_residual",
+    "RecoveryResult",
+    "IdentifiabilityWarning",
+    "IdentifiabilityFinding",
+    "identifiability_diagnostics",
+]
 
 #: Relative residual at or below which a recovery is certified exact (all pipelines).
 CERTIFICATE_TOL = 1e-8
@@ -41,6 +50,17 @@ CERTIFICATE_TOL = 1e-8
 
 class CertificateWarning(RuntimeWarning):
     """A method could not certify its answer; the message states the measured residual."""
+
+
+class IdentifiabilityWarning(UserWarning):
+    """Part of a recovered network is not determined by the samples.
+
+    Emitted by the ``recover_*`` functions, one warning per finding of
+    :func:`identifiability_diagnostics`: the message names the unit(s) and the
+    reason. The network may still compute the right function on the samples
+    (its certificate can pass); what the samples do not determine is the
+    named units' parameters.
+    """
 
 
 def relative_residual(
@@ -146,9 +166,11 @@ class RecoveryResult:
         The recovered network (rows of ``V`` at unit norm for ReLU).
     residual : float
         The relative residual ``|Y - f~(X)|_F / |Y|_F`` the method certifies
-        with: on held-out samples for :func:`relulib.recover_with_bias`; on
-        all samples for :func:`relulib.recover_exact` (they over-determine the
-        network) and :func:`relulib.recover_noisy`; for
+        with: on held-out samples for :func:`relulib.recover_with_bias`, and
+        for :func:`relulib.recover_noisy` called with a ``holdout`` fraction
+        (the fit residual on data the fit has not seen); on all samples for
+        :func:`relulib.recover_exact` (they over-determine the network) and
+        :func:`relulib.recover_noisy` by default; for
         :func:`relulib.recover_fpt` with the fitted offset subtracted and
         relative to the centred labels when ``intercept=True``.
     certified : bool
@@ -195,11 +217,162 @@ class RecoveryResult:
 
 
 def as_tolerance(tolerance) -> float:
-    """A positive finite tolerance, or ``ValueError`` naming the parameter."""
-    try:
-        value = float(tolerance)
-    except (TypeError, ValueError):
-        raise TypeError(f"tolerance: expected a positive number, got {describe(tolerance)}") from None
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"tolerance: expected a positive finite number, got {value}")
-    return value
+    """A positive finite tolerance, or ``TypeError``/``ValueError`` naming the parameter."""
+    if isinstance(tolerance, (float, np.floating)) and not np.isfinite(tolerance):
+        raise ValueError(f"tolerance: expected a positive finite number, got {tolerance}")
+    return as_real_scalar(tolerance, "tolerance", low=0.0, low_open=True,
+                          what="a positive finite number")
+
+
+#: A unit with fewer active samples than this many plus ``d`` has weights the samples do not determine.
+MIN_ACTIVE_EXTRA = 1
+#: Output weight (times row norm) below this fraction of the largest counts as zero.
+ZERO_WEIGHT_RTOL = 1e-6
+#: Two units with ``|cos(v_i, v_j)| > 1 - PARALLEL_TOL`` and matching bias share one hyperplane.
+PARALLEL_TOL = 1e-6
+#: Singular value of the normalised activation matrix, relative to the largest, counted as zero.
+RANK_RTOL = 1e-8
+
+
+@dataclass(frozen=True)
+class IdentifiabilityFinding:
+    """One reason why part of a network is not determined by the samples.
+
+    Attributes
+    ----------
+    kind : str
+        ``"never_active"`` (a unit active on fewer than ``d + 1`` samples),
+        ``"zero_output_weight"``, ``"duplicate"`` (two units on one
+        hyperplane) or ``"dependent_units"`` (the activations of some units
+        are linearly dependent on the samples: the samples support fewer
+        units than the network has, e.g. a requested width ``k`` larger than
+        the true one).
+    units : tuple of int
+        The units concerned (0-based indices into the rows of ``V``).
+    message : str
+        A sentence naming the units and the reason.
+    """
+
+    kind: str
+    units: tuple
+    message: str
+
+
+def identifiability_diagnostics(net: TwoLayerNetwork, X: ArrayLike) -> list[IdentifiabilityFinding]:
+    """What the samples ``X`` cannot determine about the network ``net``.
+
+    Four checks, each a finding naming the units concerned:
+
+    * a unit active (``v_i . x + b_i > 0``) on fewer than ``d + 1`` samples:
+      its contribution is zero or nearly so on the samples, so its weights
+      and bias are not determined by them;
+    * a unit whose output weight ``|U[:, i]| |v_i|`` is below ``1e-6`` times
+      the largest: it contributes nothing the samples can measure;
+    * two units on one hyperplane (``|cos(v_i, v_j)| > 1 - 1e-6`` and equal
+      normalised biases, with opposite sign for ``cos < 0``): only their
+      combination is determined (ATV21, Theorem 3.4, assumes no two parallel
+      ``w_i``);
+    * units whose activations on the samples are linearly dependent
+      (normalised activation matrix with a singular value below ``1e-8`` of
+      the largest): the samples support fewer units than ``net.k``, as when
+      the requested width ``k`` exceeds the width of the network that made
+      the labels.
+
+    The ``recover_*`` functions run it on their result and the samples they
+    were given and emit an :class:`IdentifiabilityWarning` per finding. A
+    finding does not mean the function is wrong on the samples: the network
+    can fit them exactly while the named parameters are arbitrary.
+
+    Parameters
+    ----------
+    net : TwoLayerNetwork
+    X : ndarray of shape (n, d)
+
+    Returns
+    -------
+    list of IdentifiabilityFinding
+        Empty when nothing is found.
+
+    Examples
+    --------
+    >>> import numpy as np, relulib as rl
+    >>> net = rl.TwoLayerNetwork([[1.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]], [0.0, -50.0])
+    >>> X = np.random.default_rng(0).standard_normal((1000, 2))
+    >>> [(f.kind, f.units) for f in rl.identifiability_diagnostics(net, X)]
+    [('never_active', (1,))]
+    """
+    as_network(net, "net")
+    X = as_samples(X, "X", d=net.d)
+    return _diagnostics(net, X)
+
+
+def _diagnostics(net, X) -> list:
+    """:func:`identifiability_diagnostics` without validation (for the ``recover_*`` functions)."""
+    findings = []
+    n, d = X.shape
+    k = net.k
+    tail = "; the network may still fit the samples, but these parameters are not determined by them"
+    norms = np.linalg.norm(net.V, axis=1)
+    Z = X @ net.V.T + net.b
+    active = np.count_nonzero(Z > 0, axis=0)
+    few = set()
+    for i in range(k):
+        if active[i] < d + MIN_ACTIVE_EXTRA:
+            few.add(i)
+            findings.append(IdentifiabilityFinding(
+                "never_active", (i,),
+                f"unit {i} is active (v.x + b > 0) on {int(active[i])} of {n} samples, fewer "
+                f"than d + 1 = {d + 1}: its weights and bias are not determined{tail}",
+            ))
+    weight = np.linalg.norm(net.U, axis=0) * norms
+    top = float(np.max(weight)) if weight.size else 0.0
+    for i in range(k):
+        if weight[i] <= ZERO_WEIGHT_RTOL * top:
+            findings.append(IdentifiabilityFinding(
+                "zero_output_weight", (i,),
+                f"unit {i} has output weight {float(weight[i]):.1e} (largest {top:.1e}): it "
+                f"contributes nothing measurable, so its hidden weights are not determined (a "
+                f"requested width k larger than the true one gives this){tail}",
+            ))
+    unit_V = net.V / norms[:, None]
+    unit_b = net.b / norms
+    cos = unit_V @ unit_V.T
+    dup = set()
+    for i in range(k):
+        for j in range(i + 1, k):
+            c = float(cos[i, j])
+            if abs(c) > 1 - PARALLEL_TOL and abs(unit_b[i] - np.sign(c) * unit_b[j]) <= np.sqrt(PARALLEL_TOL):
+                dup.update((i, j))
+                findings.append(IdentifiabilityFinding(
+                    "duplicate", (i, j),
+                    f"units {i} and {j} lie on one hyperplane (cos = {c:+.7f}, biases "
+                    f"{float(unit_b[i]):+.3g} and {float(unit_b[j]):+.3g}): only their combined "
+                    f"output weights are determined{tail}",
+                ))
+    # Linear dependence of the activations on the samples (QR first: n can be large).
+    cols = [i for i in range(k) if i not in few]
+    if len(cols) >= 2:
+        H = net.activation(Z[:, cols])
+        H = H / np.max(np.abs(H), axis=0)  # first by the largest entry: no underflow in the norm
+        H = H / np.linalg.norm(H, axis=0)
+        R = np.linalg.qr(H, mode="r")
+        _, s, vt = np.linalg.svd(R)
+        if s[-1] <= RANK_RTOL * s[0]:
+            rank = int(np.count_nonzero(s > RANK_RTOL * s[0]))
+            c = np.abs(vt[-1])
+            units = tuple(int(cols[j]) for j in np.flatnonzero(c > 0.1 * c.max()))
+            if not set(units) <= dup:
+                findings.append(IdentifiabilityFinding(
+                    "dependent_units", units,
+                    f"units {', '.join(map(str, units))} have linearly dependent activations "
+                    f"on the samples (relative singular value {float(s[-1] / s[0]):.1e}): the "
+                    f"samples support {rank + len(few)} of the k = {k} units (a requested width "
+                    f"larger than the true one gives this){tail}",
+                ))
+    return findings
+
+
+def warn_identifiability(net, X, function: str, *, stacklevel: int = 3) -> None:
+    """Emit one :class:`IdentifiabilityWarning` per finding (the ``recover_*`` functions call it)."""
+    for finding in _diagnostics(net, X):
+        warnings.warn(f"{function}: {finding.message}", IdentifiabilityWarning, stacklevel=stacklevel)

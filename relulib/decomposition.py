@@ -459,6 +459,7 @@ def cp_als(
     T = as_finite_array(T, "T", ndim=3)
     rank = as_positive_int(rank, "rank")
     max_iter = as_positive_int(max_iter, "max_iter")
+    tol = as_real_scalar(tol, "tol", low=0.0, what="a non-negative number")
     rng = as_rng(rng)
     d1, d2, d3 = T.shape
     F = [rng.standard_normal((dim, rank)) for dim in (d1, d2, d3)]

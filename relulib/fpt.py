@@ -34,8 +34,9 @@ from scipy import linalg
 from ._patterns import PatternLeastSquares
 from ._validation import (
     as_finite_array, as_positive_int, as_real_scalar, as_recovery_problem, as_rng, as_samples,
+    check_finite_result,
 )
-from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance
+from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance, warn_identifiability
 from .gaussian import normal_cdf
 from .moments import HermiteMomentAccumulator
 from .networks import TwoLayerNetwork
@@ -83,10 +84,8 @@ def principal_angle_sine(A: ArrayLike, B: ArrayLike) -> float:
     return float(np.round(np.sin(np.max(linalg.subspace_angles(A, B))), 15))
 
 
-def _validate(X, Y, k):
-    return as_recovery_problem(
-        X, Y, k, k_message="k: expected at most d={d} directions, got k={k}", min_samples_per_dk=10
-    )
+#: Why the span methods refuse ``k > d`` (``as_recovery_problem``'s ``k_message``).
+K_SPAN = "k: expected at most d={d} directions, got k={k}"
 
 
 def span_from_moments(X: ArrayLike, Y: ArrayLike, k: int) -> np.ndarray:
@@ -116,9 +115,9 @@ def span_from_moments(X: ArrayLike, Y: ArrayLike, k: int) -> np.ndarray:
     >>> principal_angle_sine(span_from_moments(X, Y, 2), net.V.T) < 0.1
     True
     """
-    X, Y, k = _validate(X, Y, k)
+    X, Y, k = as_recovery_problem(X, Y, k, k_message=K_SPAN, min_samples_per_dk=10)
     T2 = HermiteMomentAccumulator(X.shape[1]).update(X, Y).T2()
-    S = np.einsum("rij,rjl->il", T2, T2)
+    S = check_finite_result(np.einsum("rij,rjl->il", T2, T2), "the second moment T_2", inputs="X, Y")
     return np.linalg.eigh(S)[1][:, ::-1][:, :k].copy()
 
 
@@ -254,6 +253,8 @@ def blind_depth3_network(
     d = as_positive_int(d, "d")
     if d < 2:
         raise ValueError(f"d: expected at least 2 dimensions, got {d}")
+    beta = as_real_scalar(beta, "beta")
+    scale = as_real_scalar(scale, "scale")
     rng = as_rng(rng)
     V = np.linalg.qr(rng.standard_normal((d, 2)))[0].T
     v1, v2 = V
@@ -334,7 +335,7 @@ def filtered_pca(
     >>> principal_angle_sine(filtered_pca(X, y, 2).basis, V.T) < 0.1
     True
     """
-    X, Y, k = _validate(X, Y, k)
+    X, Y, k = as_recovery_problem(X, Y, k, k_message=K_SPAN, min_samples_per_dk=10)
     if Y.shape[1] != 1:
         raise ValueError(f"Y: expected one output, got shape {Y.shape}")
     y = Y[:, 0]
@@ -463,7 +464,7 @@ def recover_fpt(
     >>> parameter_error(net, recover_fpt(X, Y, 3, rng=2).network) < 1e-9
     True
     """
-    X, Y, k = _validate(X, Y, k)
+    X, Y, k = as_recovery_problem(X, Y, k, k_message=K_SPAN, min_samples_per_dk=10)
     rng = as_rng(rng)
     tolerance = as_tolerance(tolerance)
     n, d = X.shape
@@ -522,6 +523,7 @@ def recover_fpt(
         if early_stop and best[2] <= tolerance:  # certified exact: stop the search
             break
     net, offset, residual = best
+    warn_identifiability(net, X, "recover_fpt")
     return RecoveryResult(
         net, residual, bool(residual <= tolerance), tolerance, tried,
         offset=np.asarray(offset, dtype=float), span=S, search_iterations=search_iterations,

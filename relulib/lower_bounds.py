@@ -19,7 +19,9 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_finite_array, as_network, as_positive_int, as_real_scalar, as_rng, describe
+from ._validation import (
+    InputTypeError, as_finite_array, as_network, as_positive_int, as_real_scalar, as_rng, describe,
+)
 from .gaussian import relu_gaussian_kernel
 from .networks import TwoLayerNetwork
 
@@ -32,7 +34,9 @@ __all__ = [
 
 
 def _as_sets(sets, d):
-    if not isinstance(sets, (list, tuple)) or len(sets) == 0:
+    if not isinstance(sets, (list, tuple)):
+        raise InputTypeError(f"sets: expected a non-empty list of sets of elements, got {describe(sets)}")
+    if len(sets) == 0:
         raise ValueError(f"sets: expected a non-empty list of sets of elements, got {describe(sets)}")
     out = []
     for s in sets:

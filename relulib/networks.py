@@ -180,6 +180,8 @@ class TwoLayerNetwork:
             raise ValueError(
                 f"U: expected {k} columns (one per hidden unit, the rows of V), got shape {U.shape}"
             )
+        if U.shape[0] == 0:
+            raise ValueError(f"U: expected at least one output (row), got shape {U.shape}")
         b = np.zeros(k) if b is None else as_finite_array(b, "b", shape=(k,))
         # Own copies: the caller's arrays can change later without changing the network.
         self.U = np.array(U, dtype=float, copy=True)

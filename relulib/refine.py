@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 
 from ._patterns import PatternLeastSquares
 from ._threads import single_blas_thread
-from ._validation import as_network, as_positive_int, as_real_scalar, as_samples, as_targets
+from ._validation import as_bool, as_network, as_positive_int, as_real_scalar, as_samples, as_targets
 from .certificate import relative_residual
 from .networks import TwoLayerNetwork
 
@@ -142,6 +142,8 @@ def refine_by_patterns(
     max_iter = as_positive_int(max_iter, "max_iter")
     patience = as_positive_int(patience, "patience")
     margin = as_real_scalar(margin, "margin", low=0.0, what="a non-negative number")
+    tol = as_real_scalar(tol, "tol", low=0.0, what="a non-negative number")
+    bias = as_bool(bias, "bias")
     unknowns = net.k * (net.d + int(bias))
 
     current = net.normalized()

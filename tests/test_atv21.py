@@ -236,3 +236,23 @@ def test_tensor_stage_restart_schedule_and_errors():
         rl.tensor_stage(moments, attempt=-1)
     with pytest.raises(ValueError, match="Y: expected a single output"):
         rl.projected_moments(X, np.c_[Y, Y], 3)
+
+
+def test_moment_fit_residual_of_moment_estimate():
+    """The fit residual falls like n^{-1/2} for the estimate, is ~0 for the truth's
+    population-like fit, and is large for unrelated directions."""
+    net = rl.random_network(6, 3, bias_scale=1.0, rng=0)
+    res = {}
+    for n in (20_000, 320_000):
+        X, Y = rl.gaussian_samples(net, n, rng=1)
+        mom = rl.projected_moments(X, Y, 3)
+        est = rl.moment_estimate(X, Y, 3, rng=2)
+        res[n] = rl.moment_fit_residual(est, mom)
+        truth = rl.moment_fit_residual(net, mom)
+        assert truth <= 1.5 * res[n]  # the truth fits its own moments about as well
+        assert rl.moment_fit_residual(rl.random_network(6, 3, rng=5), mom) > 3 * res[n]
+    assert 0 < res[320_000] < res[20_000] / 2  # 16x the samples: about 4x smaller
+    with pytest.raises(TypeError, match="^moments:"):
+        rl.moment_fit_residual(net, {"T2p": 0})
+    with pytest.raises(ValueError, match="^net:"):
+        rl.moment_fit_residual(rl.random_network(5, 3, rng=0), mom)

@@ -155,3 +155,45 @@ def test_null_space_step_is_biased_under_noise(planted):
     e_null = rl.parameter_error(net, rl.recover_null_space(X, Y, 3, rng=1))
     e_ls = rl.parameter_error(net, recover_noisy(X, Y, 3, n_trials=1, rng=1).network)
     assert e_null > 5 * e_ls
+
+
+def test_recover_noisy_residual_is_measured_on_held_out_samples():
+    """``.residual`` is |Y - f~(X)| / |Y| on the held-out fraction, not on the fitting samples."""
+    net = rl.random_network(6, 3, m=3, rng=0)
+    X, Y = rl.gaussian_samples(net, 20_000, noise=0.3, rng=1)
+    result = recover_noisy(X, Y, 3, n_trials=1, rng=2, holdout=0.25)
+    # Recompute it: the same rng draws the split first.
+    perm = np.random.default_rng(2).permutation(len(X))
+    hold = perm[:5000]
+    assert result.residual == rl.relative_residual(result.network, X[hold], Y[hold])
+    train = perm[5000:]
+    in_sample = rl.relative_residual(result.network, X[train], Y[train])
+    assert result.residual != in_sample
+    # About the noise level relative to the labels: sigma / rms(Y).
+    expected = 0.3 / np.sqrt(np.mean(Y**2))
+    assert abs(result.residual - expected) < 0.1 * expected
+    # By default (holdout=None) the fit uses every sample and the residual is in-sample.
+    full = recover_noisy(X, Y, 3, n_trials=1, rng=2)
+    assert full.residual == rl.relative_residual(full.network, X, Y)
+    # Noiseless labels: the held-out residual is at rounding level and certifies.
+    Xc, Yc = rl.gaussian_samples(net, 5000, rng=3)
+    clean = recover_noisy(Xc, Yc, 3, rng=4, holdout=0.2)
+    assert clean.certified and clean.residual < 1e-10
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.1, float("nan"), "0.2"])
+def test_recover_noisy_holdout_is_validated(bad):
+    net = rl.random_network(4, 2, m=2, rng=0)
+    X, Y = rl.gaussian_samples(net, 2000, rng=1)
+    with pytest.raises((TypeError, ValueError), match="^holdout:"):
+        recover_noisy(X, Y, 2, holdout=bad)
+
+
+def test_recover_noisy_needs_10dk_training_samples():
+    net = rl.random_network(4, 2, m=2, rng=0)
+    X, Y = rl.gaussian_samples(net, 100, rng=1)  # 10 d k = 80 samples, 80 % of 100 = 80
+    with warnings.catch_warnings():  # so few samples may leave units undetermined
+        warnings.simplefilter("ignore", rl.IdentifiabilityWarning)
+        recover_noisy(X, Y, 2, n_trials=1, rng=0, holdout=0.2)
+    with pytest.raises(ValueError, match="^holdout: .*training samples"):
+        recover_noisy(X[:90], Y[:90], 2, n_trials=1, rng=0, holdout=0.2)
