@@ -10,12 +10,18 @@ is available; the pipeline below is the book's reconstruction
 1. Row span: the row span of ``Y`` equals that of ``f(V* X)`` (step 1).
 2. Moments: ``T_2 = E[y_r (x x^T - I)] = c_2 sum_i U*_ri v_i v_i^T`` for every
    output ``r``; the outputs give the third mode of a tensor and Jennrich's
-   algorithm returns the rows ``v_i`` up to sign (step 2).
+   algorithm returns the rows ``v_i`` up to sign (step 2). :func:`recover_exact`
+   first projects onto the row span of ``V*`` (from ``T_1 = E[y x]``), so the
+   slices are ``k x k``; a few ALS sweeps follow Jennrich, and units already
+   found exactly are deflated out of the slices before the next round.
 3. Exact step: on the samples where ``v_i . x`` is most negative, the one
    vector of the row span that vanishes is ``f(v_i^T X)``; it is found from a
    null space (SVD), or from an l1 linear program when a few samples are
    wrong; the wrong sign has no null vector. ``v_i`` then follows exactly from
    ``f^{-1}`` on the active samples, and ``U = Y f(V X)^+`` (step 3).
+   Steps 1-3 only need samples in general position: :func:`recover_exact`
+   runs them on a random subsample (``max(20 000, 25 d k)`` samples, doubled
+   when a round finds no new unit).
 4. Certificate ``|Y - U f(V X)|_F / |Y|_F`` at rounding level (step 4).
 5. Noise: moments, sign fixing from the first moment, then activation-pattern
    least squares iterated to convergence (step 5).
@@ -244,7 +250,7 @@ def _deflated_directions(P, S, known, rng, *, n_trials=5, sweeps=10):
     ``a_i = P^T v_i``; on the orthogonal complement ``Q`` of those, ``Q^T S_r Q`` holds
     the remaining units alone (deflation). Jennrich's algorithm on these slices (best
     conditioned of ``n_trials`` random pairs), a few ALS sweeps on all of them
-    (:func:`_als_sweeps`), and the full columns from ``S_r Q B^{-T} = A_rest diag(C_r)``
+    (``_als_sweeps``), and the full columns from ``S_r Q B^{-T} = A_rest diag(C_r)``
     (rank one across ``r``). Returns unit rows, shape (k - len(known), d), each ``+-v_i``.
     """
     k = S.shape[1]
@@ -445,11 +451,27 @@ def _zero_set_with_one_null_vector(basis, pr, zero_set, k, tol=1e-9):
 def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=None) -> RecoveryResult:
     """Exact recovery of ``Y = U* f(V* X)`` from finite noiseless samples (BJW19, reconstructed).
 
-    Steps (reconstructed, steps 1-4 and 6 of the module docstring): rows of ``V*`` up to sign
-    from second moments and Jennrich (:func:`approximate_directions`); for
-    each direction and sign the zero-pattern step (:func:`zero_pattern_unit`),
-    which gives ``v_i`` exactly or no null vector (the wrong sign); then
-    ``U = Y f(V X)^+`` and the certificate ``|Y - U f(V X)|_F / |Y|_F``.
+    Steps (reconstructed, steps 1-4 of the module docstring; appendix section
+    "BJW19: exact recovery from noiseless samples"), in rounds:
+
+    1. A random subsample of ``max(EXACT_SUBSAMPLE, 25 d k)`` samples (all of them
+       if fewer); its first ``max(10 000, 10 d k)`` samples serve steps 1 and 3.
+       The left singular vectors of ``Y`` on them give the row span (and its rank).
+    2. Rough directions of the units not found yet: the span of ``V*`` from
+       ``T_1 = E[y x]``, the second moments projected onto it (``k x k``
+       slices), the units found so far deflated out, Jennrich's algorithm and a
+       few ALS sweeps (``_projected_moments``, ``_deflated_directions``).
+    3. For each direction, both signs are scored by the smallest singular value
+       of the span restricted to the tenth of the samples with the most negative
+       projections; for the better sign the set is widened (units at a small
+       angle vanish on it too) or narrowed (a rough direction lets active
+       samples in) until the span has exactly one null vector there, which is
+       ``f(v_i^T X)`` up to scale; ``v_i`` follows exactly
+       (:func:`zero_pattern_unit`'s step).
+    4. Another round (at most 4) if units are missing: the same subsample and its
+       moments if the round found a unit, else a fresh one twice as large. Then
+       ``U = Y f(V X)^+`` on the subsample and the certificate
+       ``|Y - U f(V X)|_F / |Y|_F`` on *all* samples.
 
     Parameters
     ----------
@@ -472,7 +494,7 @@ def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=No
     RecoveryResult
         ``.network`` with rows of ``V`` at unit norm for homogeneous ``f``;
         ``.residual`` on all samples, ``.certified``; ``.iterations`` counts the
-        rounds of fresh random contractions (at most 4).
+        rounds (at most 4).
 
     Raises
     ------
