@@ -10,12 +10,18 @@ is available; the pipeline below is the book's reconstruction
 1. Row span: the row span of ``Y`` equals that of ``f(V* X)`` (step 1).
 2. Moments: ``T_2 = E[y_r (x x^T - I)] = c_2 sum_i U*_ri v_i v_i^T`` for every
    output ``r``; the outputs give the third mode of a tensor and Jennrich's
-   algorithm returns the rows ``v_i`` up to sign (step 2).
+   algorithm returns the rows ``v_i`` up to sign (step 2). :func:`recover_exact`
+   first projects onto the row span of ``V*`` (from ``T_1 = E[y x]``), so the
+   slices are ``k x k``; a few ALS sweeps follow Jennrich, and units already
+   found exactly are deflated out of the slices before the next round.
 3. Exact step: on the samples where ``v_i . x`` is most negative, the one
    vector of the row span that vanishes is ``f(v_i^T X)``; it is found from a
    null space (SVD), or from an l1 linear program when a few samples are
    wrong; the wrong sign has no null vector. ``v_i`` then follows exactly from
    ``f^{-1}`` on the active samples, and ``U = Y f(V X)^+`` (step 3).
+   Steps 1-3 only need samples in general position: :func:`recover_exact`
+   runs them on a random subsample (``max(20 000, 25 d k)`` samples, doubled
+   when a round finds no new unit).
 4. Certificate ``|Y - U f(V X)|_F / |Y|_F`` at rounding level (step 4).
 5. Noise: moments, sign fixing from the first moment, then activation-pattern
    least squares iterated to convergence (step 5).
@@ -51,6 +57,9 @@ __all__ = [
     "recover_noisy",
     "recover_null_space",
 ]
+
+#: Samples (at least; ``25 d k`` if more) on which :func:`recover_exact` runs its first round.
+EXACT_SUBSAMPLE = 20_000
 
 #: Largest order :func:`activation_hermite_coefficient` computes.
 HERMITE_ORDER_MAX = 60
@@ -194,6 +203,105 @@ def _null_vector(B, tol):
     return vt[-1]
 
 
+def _als_sweeps(S, A, sweeps):
+    """A few sweeps of alternating least squares on ``S[r] = A diag(C_r) A^T``, started at ``A``.
+
+    ``S`` has shape (m, p, p). The two first-mode factors are updated separately
+    (ordinary three-way ALS) and averaged at the end; returns unit columns. Started
+    from Jennrich's answer, a few sweeps take it to the least-squares fit of all
+    ``m`` slices instead of a random pair of their combinations.
+    """
+    m, p, _ = S.shape
+    T = np.moveaxis(S, 0, 2)  # (p, p, m)
+    unfold_a = T.reshape(p, -1)
+    unfold_b = np.moveaxis(T, 1, 0).reshape(p, -1)
+    unfold_c = np.moveaxis(T, 2, 0).reshape(m, -1)
+
+    def kr(F, G):  # column-wise Kronecker product
+        return (F[:, None, :] * G[None, :, :]).reshape(-1, F.shape[1])
+
+    B = A.copy()
+    C = np.linalg.lstsq(kr(A, B), unfold_c.T, rcond=None)[0].T
+    for _ in range(sweeps):
+        try:
+            A = np.linalg.solve((B.T @ B) * (C.T @ C), (unfold_a @ kr(B, C)).T).T
+            B = np.linalg.solve((A.T @ A) * (C.T @ C), (unfold_b @ kr(A, C)).T).T
+            C = np.linalg.solve((A.T @ A) * (B.T @ B), (unfold_c @ kr(A, B)).T).T
+        except np.linalg.LinAlgError:  # a degenerate start: keep what we have
+            break
+    A = A / np.linalg.norm(A, axis=0)
+    B = B / np.linalg.norm(B, axis=0)
+    A = A + B * np.where(np.sum(A * B, axis=0) < 0, -1.0, 1.0)
+    return A / np.linalg.norm(A, axis=0)
+
+
+def _projected_moments(X, Y, k):
+    """The row span of ``V*`` from ``T_1`` and the second moments projected onto it.
+
+    ``T_1 = E[y x] = U* diag(c_i) V*`` with ``c_i = E[f(v_i.x) v_i.x] / |v_i| > 0`` for a
+    rectified ``f``, so its top ``k`` right singular vectors ``P`` (d, k) span the rows
+    of ``V*`` (labels centred first, which leaves ``T_1`` unchanged and lowers its
+    variance). The slices ``S_r = P^T T_2[r] P = E[(y_r - ybar_r) z z^T]``, ``z = P^T x``,
+    are ``k x k``: ``O(n m k^2)`` work instead of the ``O(n m d^2)`` of the full ``T_2``.
+    Returns ``(P, S)`` with ``S`` of shape (m, k, k).
+    """
+    n = X.shape[0]
+    m = Y.shape[1]
+    Yc = Y - Y.mean(axis=0)
+    P = np.linalg.svd((Yc.T @ X) / n, full_matrices=False)[2][:k].T  # (d, k)
+    Z = X @ P
+    # S_r = sum_s (y_rs - ybar_r) z_s z_s^T from the products z_a z_b (a <= b): one BLAS
+    # product of the centred labels with the n x k(k+1)/2 matrix of products, in blocks.
+    rows, cols = np.triu_indices(k)
+    flat = np.zeros((m, rows.size))
+    step = max(256, 4_000_000 // rows.size)  # work arrays of about 32 MiB
+    for a in range(0, n, step):
+        Zb = Z[a : a + step]
+        flat += Yc[a : a + step].T @ (Zb[:, rows] * Zb[:, cols])
+    S = np.zeros((m, k, k))
+    S[:, rows, cols] = flat / n
+    S[:, cols, rows] = flat / n
+    return P, S
+
+
+def _deflated_directions(P, S, known, rng, *, n_trials=5, sweeps=10):
+    """Approximate rows of ``V*`` not in ``known``, from the projected slices (BJW19 step 2, reconstructed).
+
+    ``S_r = A diag(C_r) A^T`` with ``A = P^T V*^T``. The known rows give columns
+    ``a_i = P^T v_i``; on the orthogonal complement ``Q`` of those, ``Q^T S_r Q`` holds
+    the remaining units alone (deflation). Jennrich's algorithm on these slices (best
+    conditioned of ``n_trials`` random pairs), a few ALS sweeps on all of them
+    (``_als_sweeps``), and the full columns from ``S_r Q B^{-T} = A_rest diag(C_r)``
+    (rank one across ``r``). Returns unit rows, shape (k - len(known), d), each ``+-v_i``.
+    """
+    k = S.shape[1]
+    j = len(known)
+    if j:
+        A_known = P.T @ np.array(known).T  # (k, j)
+        Q = np.linalg.qr(A_known, mode="complete")[0][:, j:]  # (k, k - j)
+    else:
+        Q = np.eye(k)
+    R = np.einsum("ia,rij,jb->rab", Q, S, Q)
+    best = None
+    for _ in range(n_trials):  # keep the best-conditioned of a few random contractions
+        g, h = rng.standard_normal((2, S.shape[0]))
+        B, _ = simultaneous_diagonalization(np.tensordot(g, R, axes=1), np.tensordot(h, R, axes=1), k - j)
+        score = np.linalg.svd(B, compute_uv=False)[-1]
+        if best is None or score > best[0]:
+            best = (score, B)
+    B = _als_sweeps(R, best[1], sweeps)
+    if j:
+        W = np.linalg.pinv(B).T
+        SQ = S @ Q  # (m, k, k - j)
+        A = np.empty((k, k - j))
+        for i in range(k - j):  # the columns S_r Q w_i = C_ri a_i, one per output
+            A[:, i] = np.linalg.svd(SQ @ W[:, i], full_matrices=False)[2][0]
+    else:
+        A = B
+    V = (P @ A).T
+    return V / np.linalg.norm(V, axis=1, keepdims=True)
+
+
 def _l1_null_vector(B, start):
     """``argmin |B c|_1`` subject to ``start . c = 1``: a linear program (scipy.optimize.linprog).
 
@@ -219,9 +327,10 @@ def _solve_unit(X, r, act, tol):
     active = np.flatnonzero(r > tol * np.max(np.abs(r)))
     if active.size < X.shape[1]:
         return None
-    # The system r = alpha f(X v) is consistent: 50 d of its equations determine v
-    # as well as all of them (the caller checks the fit on every sample).
-    active = active[: 50 * X.shape[1]]
+    # The system r = alpha f(X v) is consistent: 5 d of its equations (a well-conditioned
+    # Gaussian block) determine v as well as all of them (the caller checks the fit on
+    # every sample).
+    active = active[: 5 * X.shape[1]]
     XA, rA = X[active], r[active]
     if act.degree is not None:  # f(c t) = c^p f(t): invert and absorb the scale
         v = np.linalg.lstsq(XA, act.inverse(rA), rcond=None)[0]
@@ -291,7 +400,14 @@ def zero_pattern_unit(
                               what="a fraction")
     tol = as_real_scalar(tol, "tol", low=0.0, what="a non-negative tolerance")
     proj = X @ direction
-    P = proj <= np.quantile(proj, quantile)
+    return _unit_on_zero_set(X, basis, proj <= np.quantile(proj, quantile), proj, act, tol)
+
+
+def _unit_on_zero_set(X, basis, P, proj, act, tol):
+    """:func:`zero_pattern_unit` once its zero set ``P`` (mask or indices) is chosen.
+
+    ``proj`` are the projections that chose ``P`` (the most negative first).
+    """
     B = basis[P]
     c = _null_vector(B, tol)
     if c is None:  # a few samples of P may be active: l1 LP, then re-solve on its zero set
@@ -324,47 +440,62 @@ def zero_pattern_unit(
     return v
 
 
-def _row_steps(n: int, width: int):
-    """Row chunks of about 1 MiB for arrays ``width`` floats wide."""
-    step = max(256, 2**17 // max(1, width))
-    return (slice(start, start + step) for start in range(0, n, step))
+def _zero_set_with_one_null_vector(basis, pr, zero_set, k, tol=1e-9):
+    """A zero set on which ``basis`` has exactly one null vector, near ``zero_set`` (recover_exact).
+
+    ``zero_set`` holds the samples with the smallest ``pr`` (the tenth of them). Two
+    things can spoil it: units at a small angle to the sought one are inactive on its
+    most negative samples too (two or more null vectors): then the set is widened to
+    the lowest 20 %, then 40 % of ``pr``; or a rough direction puts a few active
+    samples in it (no null vector): then it is narrowed to the ``25 k`` most negative
+    samples. The first set with one null vector is returned, else ``zero_set`` (for
+    the l1 program of :func:`zero_pattern_unit`).
+    """
+    def nulls(rows):
+        s = np.linalg.svd(basis[rows], compute_uv=False)
+        return int(np.sum(s <= tol * s[0])) if s[0] > 0 else basis.shape[1]
+
+    count = nulls(zero_set)
+    if count == 1:
+        return zero_set
+    n = pr.shape[0]
+    if count > 1:
+        sizes = [n // 5, 2 * n // 5]
+    else:
+        sizes = [min(25 * k, zero_set.size)]
+    for size in sizes:
+        if size <= k or size == zero_set.size:
+            continue
+        rows = np.argpartition(pr, size - 1)[:size]
+        if nulls(rows) == 1:
+            return rows
+    return zero_set
 
 
-def _streamed_r(blocks):
-    """The R factor of the QR decomposition of the rows of all ``blocks`` stacked (TSQR)."""
-    R = None
-    for B in blocks:
-        R = np.linalg.qr(B if R is None else np.vstack([R, B]), mode="r")
-    return R
-
-
-def _streamed_svd(Y):
-    """Singular values and right singular vectors of ``Y`` (n x m, n >= m) from its R factor."""
-    R = _streamed_r(Y[sl] for sl in _row_steps(Y.shape[0], Y.shape[1]))
-    _, s, right = np.linalg.svd(R)
-    return s, right
-
-
-def _streamed_lstsq(X, V, act, Y):
-    """``argmin_U |f(X V^T) U - Y|`` by a streamed QR of ``[f(X V^T), Y]`` (stable, chunked)."""
-    k = V.shape[0]
-    R = _streamed_r(
-        np.hstack([act(X[sl] @ V.T), Y[sl]]) for sl in _row_steps(X.shape[0], X.shape[1] + k + Y.shape[1])
-    )
-    return np.linalg.lstsq(R[:k, :k], R[:k, k:], rcond=None)[0]
-
-
-def recover_exact(
-    X: ArrayLike, Y: ArrayLike, k: int, *, activation: str | Activation | None = None,
-    tolerance: float = CERTIFICATE_TOL, rng: int | np.random.Generator | None = None,
-) -> RecoveryResult:
+def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=None) -> RecoveryResult:
     """Exact recovery of ``Y = U* f(V* X)`` from finite noiseless samples (BJW19, reconstructed).
 
-    Steps (reconstructed, steps 1-4 and 6 of the module docstring): rows of ``V*`` up to sign
-    from second moments and Jennrich (:func:`approximate_directions`); for
-    each direction and sign the zero-pattern step (:func:`zero_pattern_unit`),
-    which gives ``v_i`` exactly or no null vector (the wrong sign); then
-    ``U = Y f(V X)^+`` and the certificate ``|Y - U f(V X)|_F / |Y|_F``.
+    Steps (reconstructed, steps 1-4 of the module docstring; appendix section
+    "BJW19: exact recovery from noiseless samples"), in rounds:
+
+    1. A random subsample of ``max(EXACT_SUBSAMPLE, 25 d k)`` samples (all of them
+       if fewer); its first ``max(10 000, 10 d k)`` samples serve steps 1 and 3.
+       The left singular vectors of ``Y`` on them give the row span (and its rank).
+    2. Rough directions of the units not found yet: the span of ``V*`` from
+       ``T_1 = E[y x]``, the second moments projected onto it (``k x k``
+       slices), the units found so far deflated out, Jennrich's algorithm and a
+       few ALS sweeps (``_projected_moments``, ``_deflated_directions``).
+    3. For each direction, both signs are scored by the smallest singular value
+       of the span restricted to the tenth of the samples with the most negative
+       projections; for the better sign the set is widened (units at a small
+       angle vanish on it too) or narrowed (a rough direction lets active
+       samples in) until the span has exactly one null vector there, which is
+       ``f(v_i^T X)`` up to scale; ``v_i`` follows exactly
+       (:func:`zero_pattern_unit`'s step).
+    4. Another round (at most 4) if units are missing: the same subsample and its
+       moments if the round found a unit, else a fresh one twice as large. Then
+       ``U = Y f(V X)^+`` on the subsample and the certificate
+       ``|Y - U f(V X)|_F / |Y|_F`` on *all* samples.
 
     Parameters
     ----------
@@ -387,7 +518,7 @@ def recover_exact(
     RecoveryResult
         ``.network`` with rows of ``V`` at unit norm for homogeneous ``f``;
         ``.residual`` on all samples, ``.certified``; ``.iterations`` counts the
-        rounds of fresh random contractions (at most 4).
+        rounds (at most 4).
 
     Raises
     ------
@@ -444,44 +575,72 @@ def recover_exact(
         )
     rng = as_rng(rng)
     n, m = Y.shape
-    # Step 1: the row span of Y (columns here, samples are rows): the SVD of Y from that of
-    # its R factor (a QR streamed over row chunks), so no copy of Y is made.
-    s, right = _streamed_svd(Y)
-    rank = int(np.sum(s > 1e-9 * s[0])) if s[0] > 0 else 0
-    if rank < k:
-        raise ValueError(
-            f"Y: expected rank k={k} (U* of full column rank; m={m} outputs), got rank {rank}; "
-            "U* is rank deficient: use the FPT method relulib.recover_fpt instead"
-        )
-    if rank > k:
-        raise ValueError(
-            f"Y: expected rank k={k} for noiseless labels, got rank {rank}; for noisy labels "
-            "use relulib.recover_noisy instead"
-        )
-    basis = (Y @ right[:k].T) / s[:k]  # the top-k left singular vectors, n x k
-    T2 = _second_moments(X, Y)
+    # Steps 1-3 work on a random subsample: exactness needs only samples in general
+    # position, the moments only rough directions. A round that misses units draws a fresh
+    # subsample twice as large (at most all n samples); the certificate uses all samples.
+    d = X.shape[1]
+    size = min(n, max(EXACT_SUBSAMPLE, 25 * d * k))
     found: list[np.ndarray] = []
     rounds = 0
+    idx = None
     for _attempt in range(4):
-        rounds += 1  # fresh contractions if a unit was missed
-        for direction in _approximate_directions(X, Y, k, rng, T2):
-            for sign in (1.0, -1.0):  # step 3: the wrong sign has no null vector
-                v = zero_pattern_unit(X, basis, sign * direction, act)
-                if v is None:
-                    continue
-                unit = v / np.linalg.norm(v)
-                if all(abs(unit @ w / np.linalg.norm(w)) < 1 - 1e-8 for w in found):
-                    found.append(v)
-                break
+        rounds += 1
+        if idx is None:  # first round, or the last one found nothing new: more samples
+            idx = np.sort(rng.choice(n, size, replace=False)) if size < n else slice(None)
+            Xs, Ys = X[idx], Y[idx]
+            # The exact step needs fewer samples than the moments: the first n_exact of them.
+            n_exact = min(size, max(10_000, 10 * d * k))
+            Xe, Ye = Xs[:n_exact], Ys[:n_exact]
+            # Step 1: the row span of Y (columns here, samples are rows), and its rank.
+            left, s, _ = np.linalg.svd(Ye, full_matrices=False)
+            rank = int(np.sum(s > 1e-9 * s[0])) if s[0] > 0 else 0
+            if rank < k:
+                raise ValueError(
+                    f"Y: expected rank k={k} (U* of full column rank; m={m} outputs), got rank {rank}; "
+                    "U* is rank deficient: use the FPT method relulib.recover_fpt instead"
+                )
+            if rank > k:
+                raise ValueError(
+                    f"Y: expected rank k={k} for noiseless labels, got rank {rank}; for noisy labels "
+                    "use relulib.recover_noisy instead"
+                )
+            basis = left[:, :k]
+            moments = None
+        # Step 2: rough directions of the units not found yet (moments once per subsample).
+        n_before = len(found)
+        if moments is None:
+            moments = _projected_moments(Xs, Ys, k)
+        directions = _deflated_directions(*moments, found, rng)
+        proj = Xe @ directions.T
+        # Step 3: the zero set starts as the tenth of the samples with the most negative
+        # projections, as in zero_pattern_unit; the sign whose basis[zero set] has the
+        # smaller singular value ratio goes on (the wrong sign has no null vector).
+        n_wide = max(2 * k, n_exact // 10)
+        for i in range(directions.shape[0]):
+            best = None
+            for sign in (1.0, -1.0):
+                pr = sign * proj[:, i]
+                zero_set = np.argpartition(pr, n_wide - 1)[:n_wide]
+                sv = np.linalg.svd(basis[zero_set], compute_uv=False)
+                ratio = sv[-1] / sv[0] if sv[0] > 0 else 1.0
+                if best is None or ratio < best[0]:
+                    best = (ratio, zero_set, pr)
+            best = (best[0], _zero_set_with_one_null_vector(basis, best[2], best[1], k), best[2])
+            v = _unit_on_zero_set(Xe, basis, best[1], best[2], act, 1e-9)
+            if v is None:
+                continue
+            unit = v / np.linalg.norm(v)
+            if all(abs(unit @ w / np.linalg.norm(w)) < 1 - 1e-8 for w in found):
+                found.append(v)
         if len(found) >= k:
             break
+        if len(found) == n_before and size < n:  # no progress: a fresh subsample twice as large
+            size, idx = min(n, 2 * size), None
     if len(found) < k:
         # Fall back to the moment directions for the missing units; the certificate will fail.
-        extra = _approximate_directions(X, Y, k, rng, T2)
-        found.extend(extra[: k - len(found)])
+        found.extend(_deflated_directions(*moments, found, rng))
     V = np.array(found[:k])
-    del basis
-    U = _streamed_lstsq(X, V, act, Y).T  # U = Y f(VX)^+, without the n x k matrix f(VX)
+    U = np.linalg.lstsq(act(Xe @ V.T), Ye, rcond=None)[0].T  # U = Y f(VX)^+ (exact on the subsample)
     net = TwoLayerNetwork(U, V, None, act)
     res = relative_residual(net, X, Y)
     certified = res <= tolerance

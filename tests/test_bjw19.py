@@ -197,3 +197,92 @@ def test_recover_noisy_needs_10dk_training_samples():
         recover_noisy(X, Y, 2, n_trials=1, rng=0, holdout=0.2)
     with pytest.raises(ValueError, match="^holdout: .*training samples"):
         recover_noisy(X[:90], Y[:90], 2, n_trials=1, rng=0, holdout=0.2)
+# --- the fast exact path: subsample, projected moments, deflation, zero-set choice ------------
+from relulib.bjw19 import (  # noqa: E402  (private steps of recover_exact, tested directly)
+    _als_sweeps,
+    _deflated_directions,
+    _projected_moments,
+    _zero_set_with_one_null_vector,
+)
+
+
+def test_projected_moments_equal_the_projected_centred_second_moment():
+    net = rl.random_network(12, 4, m=5, rng=0)
+    X, Y = rl.gaussian_samples(net, 30_000, rng=1)
+    P, S = _projected_moments(X, Y, 4)
+    assert P.shape == (12, 4) and S.shape == (5, 4, 4)
+    assert np.allclose(P.T @ P, np.eye(4), atol=1e-12)
+    # the blocked product of the k(k+1)/2 monomials equals the plain estimator
+    Yc = Y - Y.mean(axis=0)
+    Z = X @ P
+    direct = np.einsum("sr,sa,sb->rab", Yc, Z, Z) / X.shape[0]
+    assert np.max(np.abs(S - direct)) <= 1e-12 * np.max(np.abs(direct))
+    # T_1 spans the rows of V*: small principal angle at this n
+    assert rl.principal_angle_sine(P, net.V.T) < 0.1
+
+
+def test_als_sweeps_reach_the_exact_factors_from_a_perturbed_start():
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((6, 6))
+    A /= np.linalg.norm(A, axis=0)
+    C = rng.standard_normal((7, 6))
+    S = np.einsum("ai,ri,bi->rab", A, C, A)
+    start = A + 0.05 * rng.standard_normal(A.shape)
+    start /= np.linalg.norm(start, axis=0)
+
+    def error(F):
+        return float(np.max(1 - np.abs(np.sum(F * A, axis=0))))
+
+    # the ten sweeps recover_exact uses improve the start; run long, ALS reaches the factors
+    assert error(_als_sweeps(S, start, 10)) < error(start) / 5
+    assert error(_als_sweeps(S, start, 300)) < 1e-10
+
+
+def test_deflated_directions_return_the_units_not_yet_known():
+    net = rl.random_network(15, 5, m=5, rng=3)
+    X, Y = rl.gaussian_samples(net, 50_000, rng=4)
+    moments = _projected_moments(X, Y, 5)
+    known = [net.V[0], net.V[3]]
+    D = _deflated_directions(*moments, known, np.random.default_rng(5))
+    assert D.shape == (3, 15)
+    cos = np.abs(D @ net.V.T)  # (3, 5)
+    assert np.all(cos[:, [0, 3]] < 0.9)  # none of them is a known unit
+    assert np.all(np.max(cos[:, [1, 2, 4]], axis=0) > 0.98)  # each other unit is found
+
+
+def test_zero_set_is_widened_when_two_units_vanish_on_it():
+    # two units at cosine 0.95: on the tenth of the samples most negative for the first,
+    # the second is inactive too (two null vectors); a wider set separates them
+    rng = np.random.default_rng(6)
+    V = np.eye(4)[:3].copy()
+    V[1] = 0.95 * V[0] + np.sqrt(1 - 0.95**2) * np.eye(4)[3]
+    net = rl.TwoLayerNetwork(rng.uniform(0.5, 1.5, (3, 3)), V)
+    X, Y = rl.gaussian_samples(net, 5000, rng=7)
+    basis = np.linalg.svd(Y, full_matrices=False)[0][:, :3]
+    pr = X @ V[0]
+    tenth = np.argpartition(pr, 499)[:500]
+    s = np.linalg.svd(basis[tenth], compute_uv=False)
+    assert np.sum(s <= 1e-9 * s[0]) == 2  # the failure the widening repairs
+    rows = _zero_set_with_one_null_vector(basis, pr, tenth, 3)
+    s = np.linalg.svd(basis[rows], compute_uv=False)
+    assert rows.size > 500 and np.sum(s <= 1e-9 * s[0]) == 1
+    v = rl.zero_pattern_unit(X, basis, V[0], "relu", quantile=rows.size / 5000)
+    assert v is not None and abs(v @ V[0]) > 1 - 1e-12
+
+
+def test_recover_exact_does_not_depend_on_the_order_of_the_samples():
+    # the subsample is random, so samples sorted by a label still give the exact answer
+    net = rl.random_network(20, 6, m=6, rng=8)
+    X, Y = rl.gaussian_samples(net, 60_000, rng=9)
+    order = np.argsort(Y[:, 0])
+    result = recover_exact(X[order], Y[order], 6, rng=10)
+    assert result.certified and rl.parameter_error(net, result.network) <= 1e-9
+
+
+@pytest.mark.parametrize("d, k, n", [(50, 10, 200_000)])
+def test_exact_recovery_on_a_subsample_certified_on_all_samples(d, k, n):
+    net = rl.random_network(d, k, m=k, rng=11)
+    X, Y = rl.gaussian_samples(net, n, rng=12)
+    result = recover_exact(X, Y, k, rng=13)
+    assert rl.parameter_error(net, result.network) <= 1e-9
+    assert result.residual == rl.relative_residual(result.network, X, Y) <= 1e-12
