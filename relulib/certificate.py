@@ -306,6 +306,10 @@ def identifiability_diagnostics(net: TwoLayerNetwork, X: ArrayLike) -> list[Iden
     return _diagnostics(net, X)
 
 
+#: Samples per block of the streamed passes of :func:`identifiability_diagnostics`.
+_DIAGNOSTIC_ROWS = 8192
+
+
 def _diagnostics(net, X) -> list:
     """:func:`identifiability_diagnostics` without validation (for the ``recover_*`` functions)."""
     findings = []
@@ -313,8 +317,16 @@ def _diagnostics(net, X) -> list:
     k = net.k
     tail = "; the network may still fit the samples, but these parameters are not determined by them"
     norms = np.linalg.norm(net.V, axis=1)
-    Z = X @ net.V.T + net.b
-    active = np.count_nonzero(Z > 0, axis=0)
+    # Streamed over row blocks, so that no n x k array is formed (a recovery call's memory
+    # stays a fraction of X's): pass 1 counts the active samples and the largest activation
+    # of each unit, pass 2 (below) the R factor of the activation matrix.
+    blocks = [slice(start, start + _DIAGNOSTIC_ROWS) for start in range(0, n, _DIAGNOSTIC_ROWS)]
+    active = np.zeros(k, dtype=np.int64)
+    largest = np.zeros(k)
+    for rows in blocks:
+        Z = X[rows] @ net.V.T + net.b
+        active += np.count_nonzero(Z > 0, axis=0)
+        largest = np.maximum(largest, np.max(np.abs(net.activation(Z)), axis=0, initial=0.0))
     few = set()
     for i in range(k):
         if active[i] < d + MIN_ACTIVE_EXTRA:
@@ -352,10 +364,14 @@ def _diagnostics(net, X) -> list:
     # Linear dependence of the activations on the samples (QR first: n can be large).
     cols = [i for i in range(k) if i not in few]
     if len(cols) >= 2:
-        H = net.activation(Z[:, cols])
-        H = H / np.max(np.abs(H), axis=0)  # first by the largest entry: no underflow in the norm
-        H = H / np.linalg.norm(H, axis=0)
-        R = np.linalg.qr(H, mode="r")
+        # The R factor of the activations H (columns scaled by their largest entry first:
+        # no underflow in the norms), by a QR streamed over row blocks; the column norms
+        # of H are those of R, so R / norms is the R factor of the normalised H.
+        R = None
+        for rows in blocks:
+            H = net.activation(X[rows] @ net.V[cols].T + net.b[cols]) / largest[cols]
+            R = np.linalg.qr(H if R is None else np.vstack([R, H]), mode="r")
+        R = R / np.linalg.norm(R, axis=0)
         _, s, vt = np.linalg.svd(R)
         if s[-1] <= RANK_RTOL * s[0]:
             rank = int(np.count_nonzero(s > RANK_RTOL * s[0]))
