@@ -286,3 +286,29 @@ def test_exact_recovery_on_a_subsample_certified_on_all_samples(d, k, n):
     result = recover_exact(X, Y, k, rng=13)
     assert rl.parameter_error(net, result.network) <= 1e-9
     assert result.residual == rl.relative_residual(result.network, X, Y) <= 1e-12
+
+
+def test_recover_exact_restarts_after_a_failed_certificate(monkeypatch):
+    """Step 5: an attempt whose certificate fails is followed by a fresh one (at most n_trials)."""
+    import relulib.bjw19 as bjw19
+
+    net = rl.random_network(6, 3, m=4, rng=0)
+    X, Y = rl.gaussian_samples(net, 2000, rng=1)
+    real, calls = bjw19._exact_attempt, []
+
+    def first_attempt_wrong(*args):
+        calls.append(1)
+        found, rounds = real(*args)
+        if len(calls) == 1:  # spoil the first attempt: one unit off
+            V = found.V.copy()
+            V[0] = V[0] + 0.1
+            found = rl.TwoLayerNetwork(found.U, V)
+        return found, rounds
+
+    monkeypatch.setattr(bjw19, "_exact_attempt", first_attempt_wrong)
+    result = recover_exact(X, Y, 3, rng=2)
+    assert len(calls) == 2 and result.certified and rl.parameter_error(net, result.network) < 1e-10
+    calls.clear()
+    with pytest.warns(rl.CertificateWarning, match="certificate failed"):
+        single = recover_exact(X, Y, 3, rng=2, n_trials=1)
+    assert len(calls) == 1 and not single.certified
