@@ -152,7 +152,8 @@ class SeparationCertificate:
 
     Attributes
     ----------
-    k : int
+    degree : int
+        The ``k`` of the pair ``He_k``, ``He_{k+1}``.
     bound_squared : fractions.Fraction
         The squared bound ``B`` (``k!/4`` for ATV21, Lemma 4.3 as printed).
     holds : bool
@@ -167,7 +168,7 @@ class SeparationCertificate:
         exactly (``n_roots + 1``).
     """
 
-    k: int
+    degree: int
     bound_squared: Fraction
     holds: bool
     witness: Optional[Fraction]
@@ -259,7 +260,7 @@ def certify_root_separation(
 
     witness = next((t for t in samples if both_negative(t)), None)
     return SeparationCertificate(
-        k=k,
+        degree=k,
         bound_squared=B,
         holds=witness is None,
         witness=witness,
@@ -274,7 +275,8 @@ class SeparationMinimum:
 
     Attributes
     ----------
-    k : int
+    degree : int
+        The ``k`` of the pair ``He_k``, ``He_{k+1}``.
     x : float
         A minimiser; ``|He_k|`` and ``|He_{k+1}|`` are even functions of
         ``x``, so ``-x`` is one too.  The non-positive one is reported.
@@ -284,7 +286,7 @@ class SeparationMinimum:
         ``value / sqrt(k!)``; ATV21, Lemma 4.3 claims ``ratio >= 1/2``.
     """
 
-    k: int
+    degree: int
     x: float
     value: float
     ratio: float
@@ -333,7 +335,7 @@ def separation_minimum(degree: int) -> SeparationMinimum:
     values = np.maximum(np.abs(hermite_e.hermeval(xs, e[k])), np.abs(hermite_e.hermeval(xs, e[k + 1])))
     best = float(np.min(values))
     x_best = -float(np.abs(xs[np.argmin(values)]))
-    return SeparationMinimum(k=k, x=x_best, value=best, ratio=best / math.sqrt(math.factorial(k)))
+    return SeparationMinimum(degree=k, x=x_best, value=best, ratio=best / math.sqrt(math.factorial(k)))
 
 
 def repaired_separation_bound(degree: int, x: ArrayLike) -> np.ndarray:
