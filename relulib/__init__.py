@@ -59,6 +59,7 @@ from . import (
     networks,
     population,
     refine,
+    scaleout,
     separation,
     tensors,
 )
@@ -76,6 +77,7 @@ from .moments import *  # noqa: F403 -- streamed, contracted moment estimates
 from .networks import *  # noqa: F403 -- the model and its samples
 from .population import *  # noqa: F403 -- ATV21, Lemma 3.5
 from .refine import *  # noqa: F403 -- activation-pattern least squares
+from .scaleout import *  # noqa: F403 -- Dask arrays: the moments as a reduction (optional extra)
 from .separation import *  # noqa: F403 -- chapter "Root separation" (ATV21, Lemma 4.3)
 from .tensors import *  # noqa: F403 -- Hermite tensors, flattenings
 
@@ -83,5 +85,5 @@ from .tensors import *  # noqa: F403 -- Hermite tensors, flattenings
 __version__ = "0.1.0"
 
 _PUBLIC_MODULES = (networks, hermite, separation, tensors, population, moments, decomposition,
-                   metrics, certificate, refine, atv21, bjw19, fpt, identifiability, baselines, lower_bounds)
+                   metrics, certificate, refine, atv21, bjw19, fpt, identifiability, baselines, lower_bounds, scaleout)
 __all__ = [name for module in _PUBLIC_MODULES for name in module.__all__]

@@ -42,6 +42,7 @@ from ._validation import (
     as_rng,
     check_finite_result,
     describe,
+    is_dask_array,
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
 from .hermite import hermite_prob, normal_cdf, normal_pdf
@@ -503,6 +504,11 @@ def moment_estimate(X, Y, k, *, rng=None, n_trials=10, chunk_size=100_000) -> Tw
         On bad shapes, non-finite values, multi-output ``Y``, ``k > d``, fewer
         than ``d (d + 1) / 2 + 1`` samples, or moments that overflow.
     """
+    if is_dask_array(X) or is_dask_array(Y):  # moments by reduction, the rest in memory
+        from . import scaleout  # scaleout imports this module
+
+        as_positive_int(chunk_size, "chunk_size")
+        return scaleout.moment_estimate(X, Y, k, rng=rng, n_trials=n_trials)
     X, y, k = _validate_problem(X, Y, k)
     n, d = X.shape
     if n < d * (d + 1) // 2 + 1:
@@ -578,8 +584,13 @@ def projected_moments(X, Y, k, *, chunk_size=100_000) -> ProjectedMoments:
     >>> mom.P.shape, mom.T4p.shape
     ((6, 2), (2, 2, 2, 2))
     """
+    chunk = as_positive_int(chunk_size, "chunk_size")
+    if is_dask_array(X) or is_dask_array(Y):  # two reductions over the row blocks
+        from . import scaleout  # scaleout imports this module
+
+        return scaleout.projected_moments(X, Y, k)
     X, y, k = _validate_problem(X, Y, k)
-    return _sample_moments(X, y, k, as_positive_int(chunk_size, "chunk_size"))
+    return _sample_moments(X, y, k, chunk)
 
 
 def _sample_moments(X, y, k, chunk) -> ProjectedMoments:
@@ -689,6 +700,37 @@ def _tensor_stage(mom: ProjectedMoments, rng, n_trials, attempt) -> TwoLayerNetw
     return fix_signs(net, mom.T1)
 
 
+def polish_with_restarts(moments, X, y, rng, n_trials, tolerance):
+    """The tensor stage and the polishing of :func:`recover_with_bias`, with its restarts.
+
+    ``moments`` from :func:`projected_moments`; ``X``, ``y`` the polishing
+    samples (validated by the caller). Returns ``(network, attempts)``. Shared
+    with the Dask path of :func:`recover_with_bias` (``relulib.scaleout``).
+    """
+    # Polishing (appendix "How the algorithms were reconstructed").
+    # If the polished network does not fit the
+    # polishing samples, the tensor stage is rerun with other orders / draws.
+    best = None
+    attempts = 0
+    for attempt in range(n_trials):  # the restart schedule of tensor_stage
+        attempts += 1
+        try:
+            rough = _tensor_stage(moments, rng, 10, attempt)
+            result = refine_by_patterns(rough, X, y, max_iter=30)
+        except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
+            continue
+        if best is None or result.residual < best.residual:
+            best = result
+        if result.residual <= tolerance:
+            break
+    if best is None:
+        raise ValueError(
+            "X: the tensor stage produced no usable estimate in any attempt; "
+            "use more samples or check that y comes from a ReLU network with k units"
+        )
+    return best.network, attempts
+
+
 def recover_with_bias(
     X,
     Y,
@@ -767,6 +809,12 @@ def recover_with_bias(
     >>> est.certified, rl.parameter_error(net, est.network) < 1e-9
     (True, True)
     """
+    if is_dask_array(X) or is_dask_array(Y):  # moments by reduction, subsamples in memory
+        from . import scaleout  # scaleout imports this module
+
+        return scaleout.recover_with_bias(X, Y, k, rng=rng, holdout=holdout,
+                                          max_polish_samples=max_polish_samples,
+                                          tolerance=tolerance, n_trials=n_trials)
     X, y, k = _validate_problem(X, Y, k)
     rng = as_rng(rng)
     holdout = as_real_scalar(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True,
@@ -788,28 +836,7 @@ def recover_with_bias(
     Xt, yt = X[train], y[train]
     moments = _sample_moments(Xt, yt, k, 100_000)
     m = min(n_train, max(max_polish, 2 * k * (d + 1)))
-    # Polishing (appendix "How the algorithms were reconstructed").
-    # If the polished network does not fit the
-    # polishing samples, the tensor stage is rerun with other orders / draws.
-    best = None
-    attempts = 0
-    for attempt in range(n_trials):  # the restart schedule of tensor_stage
-        attempts += 1
-        try:
-            rough = _tensor_stage(moments, rng, 10, attempt)
-            result = refine_by_patterns(rough, Xt[:m], yt[:m], max_iter=30)
-        except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
-            continue
-        if best is None or result.residual < best.residual:
-            best = result
-        if result.residual <= tolerance:
-            break
-    if best is None:
-        raise ValueError(
-            "X: the tensor stage produced no usable estimate in any attempt; "
-            "use more samples or check that y comes from a ReLU network with k units"
-        )
-    net = best.network
+    net, attempts = polish_with_restarts(moments, Xt[:m], yt[:m], rng, n_trials, tolerance)
     residual = relative_residual(net, X[hold], y[hold])  # the certificate
     certified = residual <= tolerance
     if not certified:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._validation import (
     as_finite_array, as_nonnegative_int, as_positive_int, as_samples, as_targets,
-    check_finite_result, )
+    check_finite_result, is_dask_array, )
 from .tensors import check_full_tensor_size, hermite_tensor_entries
 
 __all__ = [
@@ -143,7 +143,16 @@ class HermiteMomentAccumulator:
         return max(256, _CHUNK_FLOATS // (width * self.d))
 
     def update(self, X, Y) -> "HermiteMomentAccumulator":
-        """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m)."""
+        """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m).
+
+        Dask arrays chunked over rows are reduced block by block on the active
+        scheduler (:func:`relulib.reduce_moments`) and the result merged in.
+        """
+        if is_dask_array(X) or is_dask_array(Y):
+            from .scaleout import reduce_moments  # scaleout imports this module
+
+            empty = HermiteMomentAccumulator(self.d, g3=self.g3, g4=self.g4, h4=self.h4)
+            return self.merge(reduce_moments(X, Y, empty))
         X = as_samples(X, "X", d=self.d)
         Y = as_targets(Y, X.shape[0], "Y")
         if self.m is None:
@@ -225,6 +234,37 @@ class HermiteMomentAccumulator:
         out = out + T0 * (gh * eye + ghT[None] + np.swapaxes(ghT, -1, -2)[None])
         return check_finite_result(out, "the fourth moment")
 
+    def merge(self, other) -> "HermiteMomentAccumulator":
+        """Add the sums of ``other`` (same ``d`` and contraction vectors) into this one.
+
+        Accumulators of disjoint chunks of samples merge into the accumulator of
+        their union, in any order and grouping (the moments are sums): the moment
+        stage is a mergeable reduction (:func:`relulib.reduce_moments` runs it over
+        the row blocks of a Dask array). An accumulator that has seen no samples
+        is the neutral element. Returns ``self``.
+        """
+        if not isinstance(other, HermiteMomentAccumulator):
+            raise TypeError(f"other: expected a HermiteMomentAccumulator, got {type(other).__name__}")
+        if other.d != self.d:
+            raise ValueError(f"other: expected an accumulator with d={self.d}, got d={other.d}")
+        for name in ("g3", "g4", "h4"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if (mine is None) != (theirs is None) or (
+                    mine is not None and not np.array_equal(mine, theirs)):
+                raise ValueError(f"other: expected an accumulator with d={self.d} and the same "
+                                 f"contraction vectors, got {other!r} with different {name}")
+        if other.n == 0:
+            return self
+        if self.m is None:
+            self._allocate(other.m)
+        elif other.m != self.m:
+            raise ValueError(f"other: expected {self.m} outputs, got {other.m}")
+        for name in ("_S0", "_S1", "_S2", "_A3", "_B3", "_A4", "_B4", "_Cs", "_Ct"):
+            if hasattr(other, name):
+                getattr(self, name).__iadd__(getattr(other, name))
+        self.n += other.n
+        return self
+
 
 def moment_matrix(X, Y, order, *vectors):
     """Contracted empirical Hermite moment, a ``d x d`` matrix per contraction.
@@ -235,11 +275,14 @@ def moment_matrix(X, Y, order, *vectors):
 
     Time ``O(n d^2)`` per contraction, memory ``O(d^2)`` beyond a fixed-size
     chunk of samples (see :class:`HermiteMomentAccumulator` for streaming).
+    ``X`` and ``Y`` may be Dask arrays chunked over rows: the moment is then a
+    reduction over the row blocks on the active scheduler
+    (:func:`relulib.reduce_moments`).
 
     Parameters
     ----------
-    X : ndarray of shape (n, d)
-    Y : ndarray of shape (n,), (n, 1) or (n, m)
+    X : ndarray or dask.array.Array of shape (n, d)
+    Y : ndarray or dask.array.Array of shape (n,), (n, 1) or (n, m)
     order : {2, 3, 4}
     *vectors : array_like of shape (d,) or (p, d)
 
@@ -257,8 +300,13 @@ def moment_matrix(X, Y, order, *vectors):
     array([[0., 1.],
            [1., 0.]])
     """
-    X = as_samples(X, "X")
-    Y = as_targets(Y, X.shape[0], "Y")
+    if is_dask_array(X) or is_dask_array(Y):  # a reduction over the row blocks
+        from .scaleout import as_dask_samples  # scaleout imports this module
+
+        X, Y = as_dask_samples(X, Y)
+    else:
+        X = as_samples(X, "X")
+        Y = as_targets(Y, X.shape[0], "Y")
     d = X.shape[1]
     order = as_nonnegative_int(order, "order")
     expected = {2: 0, 3: 1, 4: 2}
