@@ -184,8 +184,10 @@ def _graph(X, Y, template, *, specs=None, transform=None, rows=False):
     """Delayed objects: the merged accumulator and, with ``rows``, each block's subsample rows."""
     import dask
 
-    xs = X.to_delayed().ravel()
-    ys = Y.to_delayed().ravel()
+    # Unoptimised: a block of X and the block of Y computed from the same task (lazy
+    # samples, a shared input) keep that task's key, so it runs once per pass, not twice.
+    xs = X.to_delayed(optimize_graph=False).ravel()
+    ys = Y.to_delayed(optimize_graph=False).ravel()
     specs = [None] * len(xs) if specs is None else specs
     block = dask.delayed(_block_accumulator, pure=True)
     parts = [block(template, xb, yb, spec, transform) for xb, yb, spec in zip(xs, ys, specs)]

@@ -132,6 +132,21 @@ def test_a_numpy_label_vector_with_dask_samples():
 
 
 @needs_dask
+def test_each_pass_draws_each_block_of_lazy_samples_once(monkeypatch):
+    # X and Y of a block come from one task: a pass must not draw the block twice
+    from relulib import scaleout
+
+    calls = []
+    draw = scaleout._sample_block
+    monkeypatch.setattr(scaleout, "_sample_block", lambda *a: calls.append(a[1]) or draw(*a))
+    net = rl.random_network(6, 2, bias_scale=1.0, rng=0)
+    X, Y = rl.gaussian_samples_dask(net, 40_000, chunk_rows=10_000, seed=1)
+    with dask.config.set(scheduler="sync"):
+        rl.projected_moments(X, Y, 2)  # two passes over four blocks
+    assert calls == [10_000] * 8
+
+
+@needs_dask
 def test_lazy_samples_are_reproducible_block_by_block():
     net = rl.random_network(4, 2, bias_scale=1.0, rng=0)
     X, Y = rl.gaussian_samples_dask(net, 10_500, chunk_rows=2_000, seed=9)
