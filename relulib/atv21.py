@@ -46,7 +46,7 @@ from ._validation import (
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
 from .hermite import hermite_prob, normal_cdf, normal_pdf
-from .moments import HermiteMomentAccumulator
+from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator
 from .networks import TwoLayerNetwork
 from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
 from .refine import refine_by_patterns
@@ -411,24 +411,15 @@ def _projected_moments(X, r, P, chunk):
     For orthonormal ``P`` (d x k), ``He_j(x)[P u, ..., P u] = He_j(P^T x)[u, ..., u]``
     (the identity terms of ``He_j`` become ``P^T P = I``), so the projected
     tensors are the small full Hermite tensors (``k^j`` entries) of the
-    projected samples. They are accumulated chunk by chunk as the contractions
-    ``T_3[., ., e_g]`` and ``T_4[., ., e_g, e_h]`` (``g <= h``) of
-    :class:`relulib.HermiteMomentAccumulator`, i.e. as weighted Gram matrices
-    (BLAS products); no ``d^3`` or ``d^4`` array is formed and the cost is
-    ``O(n (d k + k^4))``.
+    projected samples. All of them come from one weighted Gram matrix of the
+    monomials of ``z`` up to degree 2 (:class:`relulib.ProjectedMomentAccumulator`),
+    streamed chunk by chunk; no ``d^3`` or ``d^4`` array is formed and the cost
+    is ``O(n (d k + k^4))``.
     """
-    n, k = X.shape[0], P.shape[1]
-    eye = np.eye(k)
-    rows, cols = np.triu_indices(k)
-    acc = HermiteMomentAccumulator(k, g3=eye, g4=eye[rows], h4=eye[cols])
-    for start in range(0, n, chunk):
-        acc.update(X[start : start + chunk] @ P, r[start : start + chunk])
-    T3 = np.moveaxis(acc.T3()[0], 0, -1)  # T3[i, j, g] = T_3[., ., e_g][i, j]
-    pairs = np.moveaxis(acc.T4()[0], 0, -1)  # (k, k, number of pairs g <= h)
-    T4 = np.empty((k,) * 4)
-    T4[:, :, rows, cols] = pairs
-    T4[:, :, cols, rows] = pairs
-    return acc.T2()[0], T3, T4
+    acc = ProjectedMomentAccumulator(P)
+    for start in range(0, X.shape[0], chunk):
+        acc.update(X[start : start + chunk], r[start : start + chunk])
+    return acc.moments()
 
 
 def _fit_residual(U, tensors):

@@ -33,6 +33,7 @@ from .tensors import check_full_tensor_size, hermite_tensor_entries
 
 __all__ = [
     "HermiteMomentAccumulator",
+    "ProjectedMomentAccumulator",
     "moment_matrix",
     "empirical_hermite_tensor",
     "relu_label_hermite_energy",
@@ -40,8 +41,10 @@ __all__ = [
     "unit_contraction_variance",
 ]
 
-# Work arrays of a chunk hold about this many floats (32 MiB).
-_CHUNK_FLOATS = 4_000_000
+# Work arrays of a chunk hold about this many floats (4 MiB): small chunks keep the
+# BLAS operands in cache (a chunked Gram pass is faster than one over all samples) and
+# bound the memory a streamed pass adds.
+_CHUNK_FLOATS = 2**19
 
 #: Memory budget (bytes) of the work arrays of one chunk of the full-tensor
 #: estimators (:func:`empirical_hermite_tensor`, :func:`relulib.hermite_coefficient_monte_carlo`):
@@ -53,6 +56,15 @@ WORK_MEMORY_BUDGET = 256 * 2**20
 def rows_within_budget(requested: int, floats_per_row: int) -> int:
     """Samples per chunk: ``requested``, reduced so ``rows * floats_per_row`` doubles fit the budget."""
     return max(1, min(requested, WORK_MEMORY_BUDGET // (8 * max(1, floats_per_row))))
+
+
+def chunk_rows(floats_per_row: int) -> int:
+    """Samples per chunk of a streamed moment pass: work arrays of about 4 MiB (at least 256 rows).
+
+    The one chunk-size policy of the streamed estimators (:class:`HermiteMomentAccumulator`,
+    :class:`ProjectedMomentAccumulator`, the moment stage of :func:`relulib.recover_with_bias`).
+    """
+    return max(256, _CHUNK_FLOATS // max(1, floats_per_row))
 
 
 def _as_vector_batch(v, name: str, d: int) -> np.ndarray:
@@ -73,12 +85,26 @@ def _weighted_gram(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     return (Z.T @ X).reshape(p, d, d)
 
 
+def _same_vectors(a, b) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and a.shape == b.shape
+                                          and bool(np.array_equal(a, b)))
+
+
 class HermiteMomentAccumulator:
     """Streaming sums for the Hermite moments of orders 0 to 4, contracted to matrices.
 
     Feed chunks of samples with :meth:`update`; read the estimates with
     :meth:`T0` ... :meth:`T4`. Memory is ``O(m (p + q) d^2)`` whatever the
-    number of samples.
+    number of samples. Accumulators of the same configuration that saw
+    different samples add up with :meth:`merge` (a mergeable reduction: the
+    chunks may be processed anywhere, in any order).
+
+    Cost. Every chunk costs one weighted Gram product ``X^T (W x X)`` with
+    ``m (1 + p + q)`` weight columns (``m (p + q)`` without ``order2``), i.e.
+    about ``m (1 + p + q)`` Gram passes ``X^T (y X)``: the ``T_3`` contraction
+    needs no ``T_2`` Gram matrix (its identity terms use ``T_0`` and ``T_1``), and
+    the ``-(g.h) x x^T`` term of ``T_4[., ., g, h]`` is folded into its weight
+    ``y (s t - g.h)``.
 
     Parameters
     ----------
@@ -89,6 +115,10 @@ class HermiteMomentAccumulator:
     g4, h4 : array_like of shape (q, d) or (d,), optional
         Pairs ``(g, h)`` for the contractions ``T_4[., ., g, h]``; ``h4``
         defaults to ``g4``.
+    order2 : bool, default True
+        Accumulate the Gram matrices of ``T_2`` (one per output); ``False``
+        saves one Gram pass per output when only contractions are wanted
+        (:meth:`T2` then raises ``ValueError``).
 
     Examples
     --------
@@ -101,7 +131,7 @@ class HermiteMomentAccumulator:
     (3000, (1, 1, 3, 3))
     """
 
-    def __init__(self, d, *, g3=None, g4=None, h4=None):
+    def __init__(self, d, *, g3=None, g4=None, h4=None, order2=True):
         self.d = as_positive_int(d, "d")
         self.g3 = None if g3 is None else _as_vector_batch(g3, "g3", self.d)
         if g4 is None and h4 is not None:
@@ -110,6 +140,9 @@ class HermiteMomentAccumulator:
         self.h4 = self.g4 if h4 is None else _as_vector_batch(h4, "h4", self.d)
         if self.g4 is not None and self.h4.shape != self.g4.shape:
             raise ValueError(f"h4: expected the shape of g4 {self.g4.shape}, got {self.h4.shape}")
+        if not isinstance(order2, (bool, np.bool_)):
+            raise TypeError(f"order2: expected True or False, got {type(order2).__name__}")
+        self.order2 = bool(order2)
         self.n = 0
         self.m = None
 
@@ -118,29 +151,26 @@ class HermiteMomentAccumulator:
         q = 0 if self.g4 is None else self.g4.shape[0]
         return f"HermiteMomentAccumulator(d={self.d}, n={self.n}, order3_contractions={p}, order4_contractions={q})"
 
+    def _widths(self):
+        p = 0 if self.g3 is None else self.g3.shape[0]
+        q = 0 if self.g4 is None else self.g4.shape[0]
+        return int(self.order2), p, q
+
     def _allocate(self, m: int) -> None:
         d = self.d
+        w2, p, q = self._widths()
         self.m = m
         self._S0 = np.zeros(m)
         self._S1 = np.zeros((m, d))
-        self._S2 = np.zeros((m, d, d))
-        if self.g3 is not None:
-            p = self.g3.shape[0]
-            self._A3 = np.zeros((m, p, d, d))
-            self._B3 = np.zeros((m, p))
-        if self.g4 is not None:
-            q = self.g4.shape[0]
-            self._A4 = np.zeros((m, q, d, d))
-            self._B4 = np.zeros((m, q))
-            self._Cs = np.zeros((m, q, d))
-            self._Ct = np.zeros((m, q, d))
+        # Gram sums, one block of columns per output: [T_2 (if order2) | T_3 (p) | T_4 (q)]
+        self._A = np.zeros((m, w2 + p + q, d, d))
+        self._B = np.zeros((m, p + q))  # the weights' sums (identity terms)
+        self._C = np.zeros((m, 2 * q, d))  # sum y s x and sum y t x of each T_4 pair
 
     def chunk_size(self) -> int:
-        """Samples per block inside :meth:`update`, so work arrays stay near 32 MiB."""
-        width = 1 + (0 if self.g3 is None else self.g3.shape[0]) + (
-            0 if self.g4 is None else self.g4.shape[0]
-        )
-        return max(256, _CHUNK_FLOATS // (width * self.d))
+        """Samples per block inside :meth:`update`, so that work arrays stay near 4 MiB."""
+        w2, p, q = self._widths()
+        return chunk_rows((self.m or 1) * max(1, w2 + p + q) * self.d)
 
     def update(self, X, Y) -> "HermiteMomentAccumulator":
         """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m).
@@ -166,26 +196,53 @@ class HermiteMomentAccumulator:
         return self
 
     def _update_block(self, X: np.ndarray, Y: np.ndarray) -> None:
+        n, d = X.shape
+        m = self.m
+        w2, p, q = self._widths()
         self._S0 += Y.sum(axis=0)
         self._S1 += Y.T @ X
-        self._S2 += _weighted_gram(X, Y)  # one Gram matrix per output
-        if self.g3 is not None:
-            s = X @ self.g3.T  # (n, p)
-            for r in range(self.m):
-                w = Y[:, r : r + 1] * s
-                self._A3[r] += _weighted_gram(X, w)
-                self._B3[r] += w.sum(axis=0)
-        if self.g4 is not None:
+        weights = [Y[:, :, None]] if w2 else []  # (n, m, width) blocks
+        if p:
+            weights.append(Y[:, :, None] * (X @ self.g3.T)[:, None, :])
+        if q:
             s = X @ self.g4.T  # (n, q)
             t = X @ self.h4.T
-            for r in range(self.m):
-                ys = Y[:, r : r + 1] * s
-                yt = Y[:, r : r + 1] * t
-                w = ys * t
-                self._A4[r] += _weighted_gram(X, w)
-                self._B4[r] += w.sum(axis=0)
-                self._Cs[r] += ys.T @ X
-                self._Ct[r] += yt.T @ X
+            gh = np.einsum("qi,qi->q", self.g4, self.h4)
+            weights.append(Y[:, :, None] * (s * t - gh)[:, None, :])  # -(g.h) x x^T folded in
+            st = np.concatenate([s, t], axis=1)  # (n, 2q)
+            self._C += ((Y[:, :, None] * st[:, None, :]).reshape(n, m * 2 * q).T @ X).reshape(m, 2 * q, d)
+        W = weights[0] if len(weights) == 1 else np.concatenate(weights, axis=2)
+        self._A += _weighted_gram(X, W.reshape(n, -1)).reshape(self._A.shape)
+        if p + q:
+            self._B += W[:, :, w2:].sum(axis=0)
+
+    def merge(self, other) -> "HermiteMomentAccumulator":
+        """Add the sums of ``other``, an accumulator of the same configuration; returns ``self``.
+
+        ``other`` must have the same ``d``, contraction vectors, ``order2`` and
+        number of outputs ``m`` (an accumulator without samples merges with any ``m``).
+        Merging the accumulators of a partition of the samples gives, to
+        rounding, the accumulator of all of them.
+        """
+        if not isinstance(other, HermiteMomentAccumulator):
+            raise TypeError(f"other: expected a HermiteMomentAccumulator, got {type(other).__name__}")
+        if other.d != self.d:
+            raise ValueError(f"other: expected an accumulator with d={self.d}, got d={other.d}")
+        for name in ("g3", "g4", "h4"):
+            if not _same_vectors(getattr(self, name), getattr(other, name)):
+                raise ValueError(f"other: expected the same contraction vectors {name} as this accumulator")
+        if other.order2 != self.order2:
+            raise ValueError(f"other: expected order2={self.order2}, got order2={other.order2}")
+        if other.m is None:
+            return self
+        if self.m is None:
+            self._allocate(other.m)
+        elif other.m != self.m:
+            raise ValueError(f"other: expected m={self.m} outputs, got m={other.m}")
+        for name in ("_S0", "_S1", "_A", "_B", "_C"):
+            getattr(self, name).__iadd__(getattr(other, name))
+        self.n += other.n
+        return self
 
     def _check(self, what: str, needed) -> None:
         if self.n == 0:
@@ -205,33 +262,34 @@ class HermiteMomentAccumulator:
 
     def T2(self) -> np.ndarray:
         """``E[y (x x^T - I)]``, shape (m, d, d)."""
-        self._check("T2", True)
+        self._check("T2", True if self.order2 else None)
         eye = np.eye(self.d)
-        out = self._S2 / self.n - self.T0()[:, None, None] * eye
+        out = self._A[:, 0] / self.n - self.T0()[:, None, None] * eye
         return check_finite_result(out, "the moment E[y (x x^T - I)]")
 
     def T3(self) -> np.ndarray:
         """``T_3[., ., g]`` for every ``g`` in ``g3``: shape (m, p, d, d)."""
         self._check("g3", self.g3)
+        w2, p, _ = self._widths()
         n, eye, g = self.n, np.eye(self.d), self.g3
         S1 = self.T1()  # (m, d)
-        out = self._A3 / n - (self._B3 / n)[:, :, None, None] * eye
+        out = self._A[:, w2 : w2 + p] / n - (self._B[:, :p] / n)[:, :, None, None] * eye
         cross = g[None, :, :, None] * S1[:, None, None, :]  # g_i E[y x_j]
         return check_finite_result(out - cross - np.swapaxes(cross, -1, -2), "the third moment")
 
     def T4(self) -> np.ndarray:
         """``T_4[., ., g, h]`` for every pair in ``(g4, h4)``: shape (m, q, d, d)."""
         self._check("g4", self.g4)
+        w2, p, q = self._widths()
         n, eye, g, h = self.n, np.eye(self.d), self.g4, self.h4
         T0 = self.T0()[:, None, None, None]
-        gh = np.einsum("qi,qi->q", g, h)[None, :, None, None]
-        Cs, Ct = self._Cs / n, self._Ct / n
-        out = self._A4 / n - (self._B4 / n)[:, :, None, None] * eye
+        Cs, Ct = self._C[:, :q] / n, self._C[:, q:] / n
+        # sums of y (s t - g.h) x x^T and of y (s t - g.h): the (g.h) terms are folded in
+        out = self._A[:, w2 + p :] / n - (self._B[:, p:] / n)[:, :, None, None] * eye
         cross = g[None, :, :, None] * Ct[:, :, None, :] + h[None, :, :, None] * Cs[:, :, None, :]
         out = out - cross - np.swapaxes(cross, -1, -2)
-        out = out - gh * (self._S2 / n)[:, None]
         ghT = g[:, :, None] * h[:, None, :]
-        out = out + T0 * (gh * eye + ghT[None] + np.swapaxes(ghT, -1, -2)[None])
+        out = out + T0 * (ghT[None] + np.swapaxes(ghT, -1, -2)[None])
         return check_finite_result(out, "the fourth moment")
 
     def merge(self, other) -> "HermiteMomentAccumulator":
@@ -264,6 +322,130 @@ class HermiteMomentAccumulator:
                 getattr(self, name).__iadd__(getattr(other, name))
         self.n += other.n
         return self
+
+
+class ProjectedMomentAccumulator:
+    """Streaming projected Hermite moments ``T_j(P, ..., P)``, ``j = 0 ... 4``, from one weighted Gram.
+
+    For ``P`` (d x k) with orthonormal columns, ``He_j(x)[P u, ..., P u] = He_j(z)[u, ..., u]``
+    with ``z = P^T x`` (the identity terms of ``He_j`` become ``P^T P = I``), so the
+    projected tensors are the small full Hermite tensors of ``z``. Their
+    ingredients are the weighted power sums ``sum_s r_s z_s^{(x) j}``, ``j <= 4``,
+    which are all entries of ONE weighted Gram matrix ``F^T (r F)`` of the
+    monomials of ``z`` up to degree 2, ``F = [1, z, z_a z_b (a <= b)]``
+    (``1 + k + k (k + 1) / 2`` columns): a degree-3 sum is a product of a
+    linear and a quadratic feature, a degree-4 sum a product of two
+    quadratic features. Cost per sample: ``z`` (``2 d k`` flops) plus the Gram
+    (about ``k^4 / 2`` flops); no ``d^3``, ``d^4`` or ``n x d^2`` array.
+
+    Feed chunks with :meth:`update`; read :meth:`moments`. Accumulators of
+    the same ``P`` that saw different samples add up with :meth:`merge`.
+    Used by :func:`relulib.projected_moments` (with ``r`` the residualised
+    labels of ATV21's moment stage).
+
+    Parameters
+    ----------
+    P : array_like of shape (d, k)
+        Orthonormal columns (``P^T P = I`` to ``1e-8``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> P = np.linalg.qr(rng.standard_normal((5, 2)))[0]
+    >>> acc = ProjectedMomentAccumulator(P)
+    >>> X = rng.standard_normal((4000, 5))
+    >>> _ = acc.update(X[:2000], X[:2000, 0]).update(X[2000:], X[2000:, 0])
+    >>> T2, T3, T4 = acc.moments()
+    >>> acc.n, T2.shape, T3.shape, T4.shape
+    (4000, (2, 2), (2, 2, 2), (2, 2, 2, 2))
+    """
+
+    def __init__(self, P):
+        P = as_finite_array(P, "P", ndim=2)
+        d, k = P.shape
+        if k < 1 or k > d:
+            raise ValueError(f"P: expected shape (d, k) with 1 <= k <= d, got shape {P.shape}")
+        err = float(np.max(np.abs(P.T @ P - np.eye(k))))
+        if err > 1e-8:
+            raise ValueError(f"P: expected orthonormal columns (|P^T P - I| <= 1e-8), got {err:.1e}")
+        self.P, self.d, self.k = P, d, k
+        self._pairs = np.triu_indices(k)
+        self.width = 1 + k + self._pairs[0].size
+        self.n = 0
+        self._G = np.zeros((self.width, self.width))
+
+    def __repr__(self) -> str:
+        return f"ProjectedMomentAccumulator(d={self.d}, k={self.k}, n={self.n})"
+
+    def chunk_size(self) -> int:
+        """Samples per block inside :meth:`update` (work arrays near 4 MiB)."""
+        return chunk_rows(2 * self.width + self.k)
+
+    def update(self, X, r) -> "ProjectedMomentAccumulator":
+        """Add the samples ``X`` (n, d) with weights (labels) ``r`` (n,)."""
+        X = as_samples(X, "X", d=self.d)
+        r = as_targets(r, X.shape[0], "r")
+        if r.shape[1] != 1:
+            raise ValueError(f"r: expected one weight per sample, shape (n,) or (n, 1), got shape {r.shape}")
+        r = r[:, 0]
+        a, b = self._pairs
+        step = self.chunk_size()
+        for start in range(0, X.shape[0], step):
+            z = X[start : start + step] @ self.P
+            F = np.empty((z.shape[0], self.width))
+            F[:, 0] = 1.0
+            F[:, 1 : 1 + self.k] = z
+            np.multiply(z[:, a], z[:, b], out=F[:, 1 + self.k :])
+            self._G += F.T @ (r[start : start + step, None] * F)
+        self.n += X.shape[0]
+        return self
+
+    def merge(self, other) -> "ProjectedMomentAccumulator":
+        """Add the sums of ``other``, an accumulator with the same ``P``; returns ``self``."""
+        if not isinstance(other, ProjectedMomentAccumulator):
+            raise TypeError(f"other: expected a ProjectedMomentAccumulator, got {type(other).__name__}")
+        if other.P.shape != self.P.shape or not np.array_equal(other.P, self.P):
+            raise ValueError(
+                f"other: expected an accumulator with the same projection P (shape {self.P.shape}), "
+                f"got a different P (shape {other.P.shape})"
+            )
+        self._G += other._G
+        self.n += other.n
+        return self
+
+    def power_sums(self):
+        """``(M0, M1, M2, M3, M4)``, ``Mj = (1/n) sum_s r_s z_s^{(x) j}`` (shapes ``(k,) * j``)."""
+        if self.n == 0:
+            raise ValueError("update: no samples have been added yet")
+        k = self.k
+        G = self._G / self.n
+        quad = np.empty((k, k), dtype=int)  # column of the feature z_a z_b
+        quad[self._pairs] = 1 + k + np.arange(self._pairs[0].size)
+        quad.T[self._pairs] = quad[self._pairs]
+        lin = 1 + np.arange(k)
+        M3 = G[lin[:, None, None], quad[None, :, :]]
+        M4 = G[quad[:, :, None, None], quad[None, None, :, :]]
+        return G[0, 0], G[0, lin], G[np.ix_(lin, lin)], M3, M4
+
+    def moments(self):
+        """The projected ``(T_2, T_3, T_4)`` of shapes ``(k, k)``, ``(k, k, k)``, ``(k, k, k, k)``.
+
+        ``He_2 = z z^T - I``; ``He_3 = z^{(x)3} - sym(I (x) z)`` (3 terms);
+        ``He_4 = z^{(x)4} - sym(I (x) z z^T)`` (6 terms) ``+ sym(I (x) I)`` (3 terms).
+        """
+        M0, M1, M2, M3, M4 = self.power_sums()
+        eye = np.eye(self.k)
+        T2 = M2 - M0 * eye
+        IM1 = np.einsum("ij,l->ijl", eye, M1)
+        T3 = M3 - IM1 - IM1.transpose(0, 2, 1) - IM1.transpose(2, 0, 1)
+        IM2 = np.einsum("ij,lm->ijlm", eye, M2)
+        II = np.einsum("ij,lm->ijlm", eye, eye)
+        T4 = (M4 - IM2 - IM2.transpose(0, 2, 1, 3) - IM2.transpose(0, 2, 3, 1)
+              - IM2.transpose(2, 0, 1, 3) - IM2.transpose(2, 0, 3, 1) - IM2.transpose(2, 3, 0, 1)
+              + M0 * (II + II.transpose(0, 2, 1, 3) + II.transpose(0, 2, 3, 1)))
+        return (check_finite_result(T2, "the projected second moment"),
+                check_finite_result(T3, "the projected third moment"),
+                check_finite_result(T4, "the projected fourth moment"))
 
 
 def moment_matrix(X, Y, order, *vectors):
@@ -322,13 +504,13 @@ def moment_matrix(X, Y, order, *vectors):
         acc = HermiteMomentAccumulator(d).update(X, Y)
         out = acc.T2()
     elif order == 3:
-        out = HermiteMomentAccumulator(d, g3=vectors[0]).update(X, Y).T3()
+        out = HermiteMomentAccumulator(d, g3=vectors[0], order2=False).update(X, Y).T3()
     else:
         g = _as_vector_batch(vectors[0], "vectors", d)
         h = _as_vector_batch(vectors[1], "vectors", d)
         if g.shape != h.shape:
             raise ValueError(f"vectors: expected g and h of the same shape, got {g.shape} and {h.shape}")
-        out = HermiteMomentAccumulator(d, g4=g, h4=h).update(X, Y).T4()
+        out = HermiteMomentAccumulator(d, g4=g, h4=h, order2=False).update(X, Y).T4()
     if order > 2 and not batched:
         out = out[:, 0]
     return out[0] if Y.shape[1] == 1 else out

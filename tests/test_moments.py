@@ -116,3 +116,99 @@ def test_bad_inputs():
     squared = rl.random_network(3, 2, activation="squared_relu", rng=0)
     with pytest.raises(ValueError, match="net: Lemma 3.5 of ATV21 is stated for the ReLU"):
         rl.hermite_coefficients(squared, 2)
+
+
+def _old_contractions(X, Y, g, h):
+    """The expanded formulas of the module docstring, evaluated sample by sample (small n)."""
+    d = X.shape[1]
+    eye = np.eye(d)
+    s, t, gh = X @ g, X @ h, float(g @ h)
+    xx = X[:, :, None] * X[:, None, :]
+    gx = g[None, :, None] * X[:, None, :]
+    hx = h[None, :, None] * X[:, None, :]
+    He3 = s[:, None, None] * (xx - eye) - gx - np.swapaxes(gx, 1, 2)
+    He4 = ((s * t)[:, None, None] * (xx - eye) - t[:, None, None] * (gx + np.swapaxes(gx, 1, 2))
+           - s[:, None, None] * (hx + np.swapaxes(hx, 1, 2)) - gh * xx + gh * eye
+           + np.outer(g, h) + np.outer(h, g))
+    return np.einsum("n,nij->ij", Y, He3) / len(Y), np.einsum("n,nij->ij", Y, He4) / len(Y)
+
+
+def test_contractions_equal_the_expanded_formulas():
+    # T_3 without the T_2 Gram and T_4 with -(g.h) folded into its weight agree with the
+    # sample-by-sample formulas (d = 30, beyond the full-tensor estimator's comfort)
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((3000, 30))
+    y = np.maximum(X[:, 0] - 0.2 * X[:, 3] + 0.4, 0.0)
+    g, h = rng.standard_normal((2, 30))
+    T3, T4 = _old_contractions(X, y, g, h)
+    np.testing.assert_allclose(rl.moment_matrix(X, y, 3, g), T3, rtol=0, atol=1e-12 * np.abs(T3).max())
+    np.testing.assert_allclose(rl.moment_matrix(X, y, 4, g, h), T4, rtol=0, atol=1e-12 * np.abs(T4).max())
+    acc = rl.HermiteMomentAccumulator(30, g3=g, g4=g, h4=h, order2=False).update(X, y)
+    np.testing.assert_allclose(acc.T4()[0, 0], T4, rtol=0, atol=1e-12 * np.abs(T4).max())
+    with pytest.raises(ValueError, match="T2: this accumulator was built without"):
+        acc.T2()
+
+
+def test_merge_over_a_split_equals_one_accumulator():
+    rng = np.random.default_rng(22)
+    X = rng.standard_normal((9_000, 7))
+    Y = np.stack([np.maximum(X[:, 0] + 0.3, 0), np.maximum(X[:, 1] - X[:, 2], 0)], axis=1)
+    g, h = rng.standard_normal((2, 2, 7))
+
+    def make():
+        return rl.HermiteMomentAccumulator(7, g3=g, g4=g, h4=h)
+
+    whole = make().update(X, Y)
+    parts = [make().update(X[idx], Y[idx]) for idx in np.array_split(rng.permutation(9_000), 4)]
+    merged = make()  # an empty accumulator adopts the number of outputs of the first merged
+    for part in parts:
+        assert merged.merge(part) is merged
+    assert merged.n == whole.n == 9_000
+    for name in ("T0", "T1", "T2", "T3", "T4"):
+        a, b = getattr(merged, name)(), getattr(whole, name)()
+        assert np.abs(a - b).max() <= 1e-12 * np.abs(b).max(), name
+
+
+def test_merge_rejects_other_configurations():
+    rng = np.random.default_rng(23)
+    X = rng.standard_normal((100, 3))
+    g = rng.standard_normal(3)
+    acc = rl.HermiteMomentAccumulator(3, g3=g).update(X, X[:, 0])
+    with pytest.raises(ValueError, match="other: expected an accumulator with d=3"):
+        acc.merge(rl.HermiteMomentAccumulator(4, g3=np.ones(4)))
+    with pytest.raises(ValueError, match="other: expected the same contraction vectors g3"):
+        acc.merge(rl.HermiteMomentAccumulator(3, g3=g + 1))
+    with pytest.raises(ValueError, match="other: expected the same contraction vectors g4"):
+        acc.merge(rl.HermiteMomentAccumulator(3, g3=g, g4=g))
+    with pytest.raises(ValueError, match="other: expected m=1 outputs"):
+        acc.merge(rl.HermiteMomentAccumulator(3, g3=g).update(X, X[:, :2]))
+    with pytest.raises(ValueError, match="other: expected order2=True"):
+        acc.merge(rl.HermiteMomentAccumulator(3, g3=g, order2=False))
+    with pytest.raises(TypeError, match="other: expected a HermiteMomentAccumulator"):
+        acc.merge("not an accumulator")
+
+
+def test_projected_accumulator_equals_full_tensors_of_z():
+    # One weighted Gram of the monomials [1, z, z_a z_b] gives the full Hermite tensors of
+    # z = P^T x of orders 2-4; partial accumulators over a split merge to the same sums.
+    rng = np.random.default_rng(24)
+    X = rng.standard_normal((20_000, 9))
+    P = np.linalg.qr(rng.standard_normal((9, 3)))[0]
+    r = np.maximum(X @ rng.standard_normal(9) + 0.5, 0.0) - 0.4
+    Z = X @ P
+    acc = rl.ProjectedMomentAccumulator(P).update(X, r)
+    for order, T in zip((2, 3, 4), acc.moments()):
+        full = rl.empirical_hermite_tensor(Z, r, order)
+        assert np.abs(T - full).max() <= 1e-12 * np.abs(full).max(), order
+    parts = [rl.ProjectedMomentAccumulator(P).update(X[i], r[i])
+             for i in np.array_split(np.arange(20_000), 3)]
+    merged = parts[0].merge(parts[1]).merge(parts[2])
+    assert merged.n == 20_000
+    for a, b in zip(merged.moments(), acc.moments()):
+        assert np.abs(a - b).max() <= 1e-12 * np.abs(b).max()
+    with pytest.raises(ValueError, match="other: expected an accumulator with the same projection P"):
+        acc.merge(rl.ProjectedMomentAccumulator(P[:, :2]))
+    with pytest.raises(ValueError, match="P: expected orthonormal columns"):
+        rl.ProjectedMomentAccumulator(2 * P)
+    with pytest.raises(ValueError, match="update: no samples"):
+        rl.ProjectedMomentAccumulator(P).moments()
