@@ -110,7 +110,7 @@ def run(n, d, k, chunk_rows, seed):
     net = rl.random_network(d, k, bias_scale=1.0, rng=seed)
     env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, env=env)
+                                       dashboard_address=":0", env=env)
     with distributed.Client(cluster) as client:
         X, Y = rl.gaussian_samples_dask(net, n, chunk_rows=chunk_rows, seed=seed + 1)
         idle = [r / 2**20 for r in client.run(lambda: __import__("psutil").Process().memory_info().rss).values()]

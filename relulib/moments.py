@@ -181,7 +181,8 @@ class HermiteMomentAccumulator:
         if is_dask_array(X) or is_dask_array(Y):
             from .scaleout import reduce_moments  # scaleout imports this module
 
-            empty = HermiteMomentAccumulator(self.d, g3=self.g3, g4=self.g4, h4=self.h4)
+            empty = HermiteMomentAccumulator(self.d, g3=self.g3, g4=self.g4, h4=self.h4,
+                                             order2=self.order2)
             return self.merge(reduce_moments(X, Y, empty))
         X = as_samples(X, "X", d=self.d)
         Y = as_targets(Y, X.shape[0], "Y")
@@ -292,37 +293,6 @@ class HermiteMomentAccumulator:
         out = out + T0 * (ghT[None] + np.swapaxes(ghT, -1, -2)[None])
         return check_finite_result(out, "the fourth moment")
 
-    def merge(self, other) -> "HermiteMomentAccumulator":
-        """Add the sums of ``other`` (same ``d`` and contraction vectors) into this one.
-
-        Accumulators of disjoint chunks of samples merge into the accumulator of
-        their union, in any order and grouping (the moments are sums): the moment
-        stage is a mergeable reduction (:func:`relulib.reduce_moments` runs it over
-        the row blocks of a Dask array). An accumulator that has seen no samples
-        is the neutral element. Returns ``self``.
-        """
-        if not isinstance(other, HermiteMomentAccumulator):
-            raise TypeError(f"other: expected a HermiteMomentAccumulator, got {type(other).__name__}")
-        if other.d != self.d:
-            raise ValueError(f"other: expected an accumulator with d={self.d}, got d={other.d}")
-        for name in ("g3", "g4", "h4"):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if (mine is None) != (theirs is None) or (
-                    mine is not None and not np.array_equal(mine, theirs)):
-                raise ValueError(f"other: expected an accumulator with d={self.d} and the same "
-                                 f"contraction vectors, got {other!r} with different {name}")
-        if other.n == 0:
-            return self
-        if self.m is None:
-            self._allocate(other.m)
-        elif other.m != self.m:
-            raise ValueError(f"other: expected {self.m} outputs, got {other.m}")
-        for name in ("_S0", "_S1", "_S2", "_A3", "_B3", "_A4", "_B4", "_Cs", "_Ct"):
-            if hasattr(other, name):
-                getattr(self, name).__iadd__(getattr(other, name))
-        self.n += other.n
-        return self
-
 
 class ProjectedMomentAccumulator:
     """Streaming projected Hermite moments ``T_j(P, ..., P)``, ``j = 0 ... 4``, from one weighted Gram.
@@ -382,7 +352,15 @@ class ProjectedMomentAccumulator:
         return chunk_rows(2 * self.width + self.k)
 
     def update(self, X, r) -> "ProjectedMomentAccumulator":
-        """Add the samples ``X`` (n, d) with weights (labels) ``r`` (n,)."""
+        """Add the samples ``X`` (n, d) with weights (labels) ``r`` (n,).
+
+        Dask arrays chunked over rows are reduced block by block on the active
+        scheduler (:func:`relulib.reduce_moments`) and the result merged in.
+        """
+        if is_dask_array(X) or is_dask_array(r):
+            from .scaleout import reduce_moments  # scaleout imports this module
+
+            return self.merge(reduce_moments(X, r, ProjectedMomentAccumulator(self.P)))
         X = as_samples(X, "X", d=self.d)
         r = as_targets(r, X.shape[0], "r")
         if r.shape[1] != 1:

@@ -16,7 +16,7 @@ The entry points accept Dask arrays and come here:
 * :func:`relulib.projected_moments` and :func:`relulib.moment_estimate`
   (ATV21: two passes, ``T_0, T_1, T_2`` and then, with ``P`` from ``T_2``, the
   projected moments of the residualised labels ``r = y - T_0 - x.T_1`` on
-  ``z = P^T x``);
+  ``z = P^T x``, a :class:`relulib.ProjectedMomentAccumulator`);
 * :func:`relulib.recover_with_bias` (the same two passes on the training rows;
   polishing and certificate on bounded in-memory subsamples);
 * :func:`relulib.recover_exact` (BJW19: ``T_2`` of all rows in one pass with a
@@ -48,7 +48,7 @@ from ._validation import (
 from .atv21 import ProjectedMoments, polish_with_restarts
 from .bjw19 import exact_step
 from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
-from .moments import HermiteMomentAccumulator
+from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator
 from .networks import TwoLayerNetwork, get_activation
 
 __all__ = ["gaussian_samples_dask", "reduce_moments"]
@@ -174,10 +174,9 @@ def _block_rows(xb, yb, spec):
     return xb[hold], yb[hold], xb[sample], yb[sample]
 
 
-def _residualise_project(xb, yb, T0, T1, P):
-    """``z = P^T x`` and ``r = y - T_0 - x.T_1`` of a block (ATV21's second pass)."""
-    r = yb[:, 0] - T0 - xb @ T1
-    return xb @ P, r
+def _residualise(xb, yb, T0, T1):
+    """The residualised labels ``r = y - T_0 - x.T_1`` of a block (ATV21's second pass)."""
+    return xb, yb[:, 0] - T0 - xb @ T1
 
 
 def _graph(X, Y, template, *, specs=None, transform=None, rows=False):
@@ -216,8 +215,8 @@ def reduce_moments(X, Y, accumulator):
         Samples, chunked over rows (a NumPy array is wrapped with ``Y``'s chunks).
     Y : dask.array.Array of shape (n,) or (n, m)
         Labels (rechunked to ``X``'s row chunks if they differ).
-    accumulator : HermiteMomentAccumulator
-        Defines the contractions; any object with ``update(X, Y)`` and
+    accumulator : HermiteMomentAccumulator or ProjectedMomentAccumulator
+        Defines what is summed; any picklable object with ``update(X, Y)`` and
         ``merge(other)`` will do. It is not modified.
 
     Returns
@@ -262,24 +261,6 @@ def _projection(T2, k):
     return evecs[:, np.argsort(-np.abs(evals))[:k]]
 
 
-def _projected_accumulator(k):
-    """The accumulator of the projected moments: ``T_3[., ., e_g]`` and ``T_4[., ., e_g, e_h]``, ``g <= h``."""
-    eye = np.eye(k)
-    rows, cols = np.triu_indices(k)
-    return HermiteMomentAccumulator(k, g3=eye, g4=eye[rows], h4=eye[cols])
-
-
-def _projected_tensors(acc, k):
-    """``T_2, T_3, T_4`` of the projected samples from :func:`_projected_accumulator`."""
-    rows, cols = np.triu_indices(k)
-    T3 = np.moveaxis(acc.T3()[0], 0, -1)
-    pairs = np.moveaxis(acc.T4()[0], 0, -1)
-    T4 = np.empty((k,) * 4)
-    T4[:, :, rows, cols] = pairs
-    T4[:, :, cols, rows] = pairs
-    return acc.T2()[0], T3, T4
-
-
 def _two_passes(X, Y, k, specs=None):
     """ATV21's moments as two reductions; with ``specs``, the held-out rows are left out
     and pass 1 also returns each block's held-out and subsample rows."""
@@ -290,10 +271,10 @@ def _two_passes(X, Y, k, specs=None):
     acc, picked = dask.compute(total, picked)
     T0, T1 = acc.T0()[0], acc.T1()[0]
     P = _projection(acc.T2()[0], k)
-    transform = functools.partial(_residualise_project, T0=T0, T1=T1, P=P)
-    total, _ = _graph(X, Y, _projected_accumulator(k), specs=specs, transform=transform)
+    transform = functools.partial(_residualise, T0=T0, T1=T1)
+    total, _ = _graph(X, Y, ProjectedMomentAccumulator(P), specs=specs, transform=transform)
     (acc2,) = dask.compute(total)
-    T2p, T3p, T4p = _projected_tensors(acc2, k)
+    T2p, T3p, T4p = acc2.moments()
     return ProjectedMoments(T1, P, T2p, T3p, T4p), picked
 
 

@@ -37,7 +37,7 @@ def rel(a, b):
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
@@ -80,6 +80,9 @@ def test_moments_on_a_cluster_equal_the_in_memory_ones(client, biased):
     ref = rl.HermiteMomentAccumulator(8, g3=g).update(Xn, Yn)
     assert acc.n == ref.n == 120_000
     assert rel(acc.T3(), ref.T3()) < 1e-12 and rel(acc.T1(), ref.T1()) < 1e-12
+    proj = rl.ProjectedMomentAccumulator(pn.P).update(X, Y)
+    for a, b in zip(proj.moments(), rl.ProjectedMomentAccumulator(pn.P).update(Xn, Yn).moments()):
+        assert rel(a, b) < 1e-12
 
 
 @needs_dask
