@@ -233,7 +233,6 @@ def reduce_moments(X, Y, accumulator):
 
     Examples
     --------
-    >>> import dask.array as da
     >>> import relulib as rl
     >>> net = rl.random_network(5, 2, rng=0)
     >>> X, Y = rl.gaussian_samples_dask(net, 40_000, chunk_rows=10_000, seed=1)
@@ -241,12 +240,12 @@ def reduce_moments(X, Y, accumulator):
     >>> acc.n, acc.T3().shape
     (40000, (1, 1, 5, 5))
     """
-    X, Y = as_dask_samples(X, Y)  # imports Dask, or says how to install it
-    import dask
-
     if not (callable(getattr(accumulator, "update", None)) and callable(getattr(accumulator, "merge", None))):
         raise InputTypeError(f"accumulator: expected an object with update and merge methods "
                              f"(a HermiteMomentAccumulator), got {describe(accumulator)}")
+    X, Y = as_dask_samples(X, Y)  # imports Dask, or says how to install it
+    import dask
+
     total, _ = _graph(X, Y, accumulator)
     (result,) = dask.compute(total)
     return copy.deepcopy(accumulator).merge(result)
@@ -508,9 +507,6 @@ def gaussian_samples_dask(net, n, *, chunk_rows=1_000_000, noise=0.0, seed=0):
     >>> bool(np.allclose(Y[:5].compute(), net.predict(X[:5].compute())))
     True
     """
-    da = _require_dask()
-    import dask
-
     as_network(net, "net")
     n = as_positive_int(n, "n")
     chunk_rows = as_positive_int(chunk_rows, "chunk_rows")
@@ -522,6 +518,9 @@ def gaussian_samples_dask(net, n, *, chunk_rows=1_000_000, noise=0.0, seed=0):
             raise ValueError(f"seed: expected a non-negative integer or a numpy.random.SeedSequence, "
                              f"got {describe(seed)}")
         root = np.random.SeedSequence(int(seed))
+    da = _require_dask()  # after the checks: bad arguments fail without importing Dask
+    import dask
+
     sizes = [chunk_rows] * (n // chunk_rows) + ([n % chunk_rows] if n % chunk_rows else [])
     seeds = [_child(root, i) for i in range(len(sizes))]
     token = dask.base.tokenize(root.entropy, root.spawn_key, n, chunk_rows, noise,
