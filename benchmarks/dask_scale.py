@@ -19,7 +19,8 @@ single-threaded worker processes (one BLAS thread each):
    bounded in-memory subsamples (at most 100 000 held-out rows, 10 000 polishing rows).
 
 For each it records the wall time, the CPU time (user + system of the two worker
-processes and of this client process, from psutil) and the peak resident memory of
+processes and of this process, which holds the client and the cluster's scheduler, from
+psutil) and the peak resident memory of
 each worker process (psutil, sampled every 0.2 s). The samples are generated twice
 per call (once per reduction), and that generation is part of the times. It also
 records whether the recovery is certified, its held-out residual and its parameter
@@ -141,8 +142,10 @@ def report(path=RESULTS):
     r = json.loads(path.read_text())
     print(f"n = {r['n']:.0e}, d = {r['d']}, k = {r['k']}, {r['blocks']} blocks of {r['chunk_rows']} rows "
           f"(inputs {r['input_gib_if_materialised']:.1f} GiB if materialised), "
-          f"{r['workers']} workers x {r['threads_per_worker']} thread, {r['date_utc']} UTC")
-    print("| call | wall | CPU (workers + client) | peak RSS per worker |")
+          f"{r['workers']} workers x {r['threads_per_worker']} thread, {r['date_utc']} UTC, "
+          f"load average {r['machine']['load_average_at_end'][0]:.1f} on "
+          f"{r['machine']['cpus']} CPUs at the end")
+    print("| call | wall | CPU (workers + client/scheduler) | peak RSS per worker |")
     print("|---|---|---|---|")
     for name in ("projected_moments", "recover_with_bias"):
         m = r[name]
