@@ -575,13 +575,13 @@ def projected_moments(X, Y, k, *, chunk_size=100_000) -> ProjectedMoments:
     >>> mom.P.shape, mom.T4p.shape
     ((6, 2), (2, 2, 2, 2))
     """
-    chunk = as_positive_int(chunk_size, "chunk_size")
     if is_dask_array(X) or is_dask_array(Y):  # two reductions over the row blocks
         from . import scaleout  # scaleout imports this module
 
+        as_positive_int(chunk_size, "chunk_size")
         return scaleout.projected_moments(X, Y, k)
     X, y, k = _validate_problem(X, Y, k)
-    return _sample_moments(X, y, k, chunk)
+    return _sample_moments(X, y, k, as_positive_int(chunk_size, "chunk_size"))
 
 
 def _sample_moments(X, y, k, chunk) -> ProjectedMoments:
@@ -691,37 +691,6 @@ def _tensor_stage(mom: ProjectedMoments, rng, n_trials, attempt) -> TwoLayerNetw
     return fix_signs(net, mom.T1)
 
 
-def polish_with_restarts(moments, X, y, rng, n_trials, tolerance):
-    """The tensor stage and the polishing of :func:`recover_with_bias`, with its restarts.
-
-    ``moments`` from :func:`projected_moments`; ``X``, ``y`` the polishing
-    samples (validated by the caller). Returns ``(network, attempts)``. Shared
-    with the Dask path of :func:`recover_with_bias` (``relulib.scaleout``).
-    """
-    # Polishing (appendix "How the algorithms were reconstructed").
-    # If the polished network does not fit the
-    # polishing samples, the tensor stage is rerun with other orders / draws.
-    best = None
-    attempts = 0
-    for attempt in range(n_trials):  # the restart schedule of tensor_stage
-        attempts += 1
-        try:
-            rough = _tensor_stage(moments, rng, 10, attempt)
-            result = refine_by_patterns(rough, X, y, max_iter=30)
-        except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
-            continue
-        if best is None or result.residual < best.residual:
-            best = result
-        if result.residual <= tolerance:
-            break
-    if best is None:
-        raise ValueError(
-            "X: the tensor stage produced no usable estimate in any attempt; "
-            "use more samples or check that y comes from a ReLU network with k units"
-        )
-    return best.network, attempts
-
-
 def recover_with_bias(
     X,
     Y,
@@ -827,7 +796,28 @@ def recover_with_bias(
     Xt, yt = X[train], y[train]
     moments = _sample_moments(Xt, yt, k, 100_000)
     m = min(n_train, max(max_polish, 2 * k * (d + 1)))
-    net, attempts = polish_with_restarts(moments, Xt[:m], yt[:m], rng, n_trials, tolerance)
+    # Polishing (appendix "How the algorithms were reconstructed").
+    # If the polished network does not fit the
+    # polishing samples, the tensor stage is rerun with other orders / draws.
+    best = None
+    attempts = 0
+    for attempt in range(n_trials):  # the restart schedule of tensor_stage
+        attempts += 1
+        try:
+            rough = _tensor_stage(moments, rng, 10, attempt)
+            result = refine_by_patterns(rough, Xt[:m], yt[:m], max_iter=30)
+        except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
+            continue
+        if best is None or result.residual < best.residual:
+            best = result
+        if result.residual <= tolerance:
+            break
+    if best is None:
+        raise ValueError(
+            "X: the tensor stage produced no usable estimate in any attempt; "
+            "use more samples or check that y comes from a ReLU network with k units"
+        )
+    net = best.network
     residual = relative_residual(net, X[hold], y[hold])  # the certificate
     certified = residual <= tolerance
     if not certified:

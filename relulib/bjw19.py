@@ -300,54 +300,6 @@ def zero_pattern_unit(X, basis, direction, act, *, quantile=0.1, tol=1e-9):
     return v
 
 
-def exact_step(X, Y, k, T2, act, rng):
-    """Steps 1-3 of :func:`recover_exact` from the second moments ``T2``: ``(V, U, rounds)``.
-
-    The row span of ``Y``, the directions from ``T2`` and the zero-pattern step on
-    the samples ``X``, ``Y`` (validated by the caller), then ``U = Y f(V X)^+``.
-    Shared with the Dask path of :func:`recover_exact` (``relulib.scaleout``), which
-    passes ``T2`` of the whole sample and a subsample ``X``, ``Y``.
-    """
-    n, m = Y.shape
-    # Step 1: the row span of Y (columns here, samples are rows).
-    left, s, _ = np.linalg.svd(Y, full_matrices=False)
-    rank = int(np.sum(s > 1e-9 * s[0])) if s[0] > 0 else 0
-    if rank < k:
-        raise ValueError(
-            f"Y: expected rank k={k} (U* of full column rank; m={m} outputs), got rank {rank}; "
-            "U* is rank deficient: use the FPT method relulib.recover_fpt instead"
-        )
-    if rank > k:
-        raise ValueError(
-            f"Y: expected rank k={k} for noiseless labels, got rank {rank}; for noisy labels "
-            "use relulib.recover_noisy instead"
-        )
-    basis = left[:, :k]
-    found: list[np.ndarray] = []
-    rounds = 0
-    for _attempt in range(4):
-        rounds += 1  # fresh contractions if a unit was missed
-        for direction in approximate_directions(X, Y, k, rng=rng, T2=T2):
-            for sign in (1.0, -1.0):  # step 3: the wrong sign has no null vector
-                v = zero_pattern_unit(X, basis, sign * direction, act)
-                if v is None:
-                    continue
-                unit = v / np.linalg.norm(v)
-                if all(abs(unit @ w / np.linalg.norm(w)) < 1 - 1e-8 for w in found):
-                    found.append(v)
-                break
-        if len(found) >= k:
-            break
-    if len(found) < k:
-        # Fall back to the moment directions for the missing units; the certificate will fail.
-        extra = approximate_directions(X, Y, k, rng=rng, T2=T2)
-        found.extend(extra[: k - len(found)])
-    V = np.array(found[:k])
-    F = act(X @ V.T)
-    U = np.linalg.lstsq(F, Y, rcond=None)[0].T  # U = Y f(VX)^+
-    return V, U, rounds
-
-
 def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=None) -> RecoveryResult:
     """Exact recovery of ``Y = U* f(V* X)`` from finite noiseless samples (BJW19, reconstructed).
 
@@ -415,7 +367,44 @@ def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=No
             "inverse; pass an Activation with `inverse`"
         )
     rng = as_rng(rng)
-    V, U, rounds = exact_step(X, Y, k, _second_moments(X, Y), act, rng)
+    n, m = Y.shape
+    # Step 1: the row span of Y (columns here, samples are rows).
+    left, s, _ = np.linalg.svd(Y, full_matrices=False)
+    rank = int(np.sum(s > 1e-9 * s[0])) if s[0] > 0 else 0
+    if rank < k:
+        raise ValueError(
+            f"Y: expected rank k={k} (U* of full column rank; m={m} outputs), got rank {rank}; "
+            "U* is rank deficient: use the FPT method relulib.recover_fpt instead"
+        )
+    if rank > k:
+        raise ValueError(
+            f"Y: expected rank k={k} for noiseless labels, got rank {rank}; for noisy labels "
+            "use relulib.recover_noisy instead"
+        )
+    basis = left[:, :k]
+    T2 = _second_moments(X, Y)
+    found: list[np.ndarray] = []
+    rounds = 0
+    for _attempt in range(4):
+        rounds += 1  # fresh contractions if a unit was missed
+        for direction in approximate_directions(X, Y, k, rng=rng, T2=T2):
+            for sign in (1.0, -1.0):  # step 3: the wrong sign has no null vector
+                v = zero_pattern_unit(X, basis, sign * direction, act)
+                if v is None:
+                    continue
+                unit = v / np.linalg.norm(v)
+                if all(abs(unit @ w / np.linalg.norm(w)) < 1 - 1e-8 for w in found):
+                    found.append(v)
+                break
+        if len(found) >= k:
+            break
+    if len(found) < k:
+        # Fall back to the moment directions for the missing units; the certificate will fail.
+        extra = approximate_directions(X, Y, k, rng=rng, T2=T2)
+        found.extend(extra[: k - len(found)])
+    V = np.array(found[:k])
+    F = act(X @ V.T)
+    U = np.linalg.lstsq(F, Y, rcond=None)[0].T  # U = Y f(VX)^+
     net = TwoLayerNetwork(U, V, None, act)
     res = relative_residual(net, X, Y)
     certified = res <= tolerance

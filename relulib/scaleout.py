@@ -45,11 +45,12 @@ import numpy as np
 from ._validation import (
     InputTypeError, as_network, as_positive_int, as_real_scalar, as_rng, describe, is_dask_array,
 )
-from .atv21 import ProjectedMoments, polish_with_restarts
-from .bjw19 import exact_step
+from .atv21 import ProjectedMoments, tensor_stage
+from .bjw19 import approximate_directions, zero_pattern_unit
 from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
 from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator
 from .networks import TwoLayerNetwork, get_activation
+from .refine import refine_by_patterns
 
 __all__ = ["gaussian_samples_dask", "reduce_moments"]
 
@@ -294,8 +295,6 @@ def projected_moments(X, Y, k):
 
 def moment_estimate(X, Y, k, *, rng=None, n_trials=10):
     """:func:`relulib.moment_estimate` of Dask arrays (moments by reduction, the rest in memory)."""
-    from .atv21 import tensor_stage
-
     X, Y, k = _single_output(X, Y, k)
     n, d = X.shape
     if n < d * (d + 1) // 2 + 1:
@@ -321,6 +320,33 @@ def _split_specs(rng, sizes, n_hold, n_sample):
 def _stack(picked, i, width):
     parts = [p[i] for p in picked if p[i].shape[0]]
     return np.concatenate(parts) if parts else np.zeros((0, width))
+
+
+def _polish_with_restarts(moments, X, y, rng, n_trials, tolerance):
+    """The tensor stage and polishing of :func:`relulib.recover_with_bias` with its restarts.
+
+    The same schedule as the in-memory function (kept in step with it): attempt ``j``
+    of :func:`relulib.tensor_stage`, polished by :func:`relulib.refine_by_patterns` on
+    the polishing rows, until one fits them to ``tolerance``; the best is kept.
+    """
+    best, attempts = None, 0
+    for attempt in range(n_trials):
+        attempts += 1
+        try:
+            rough = tensor_stage(moments, attempt=attempt, rng=rng, n_trials=10)
+            result = refine_by_patterns(rough, X, y, max_iter=30)
+        except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
+            continue
+        if best is None or result.residual < best.residual:
+            best = result
+        if result.residual <= tolerance:
+            break
+    if best is None:
+        raise ValueError(
+            "X: the tensor stage produced no usable estimate in any attempt; "
+            "use more samples or check that y comes from a ReLU network with k units"
+        )
+    return best.network, attempts
 
 
 def recover_with_bias(X, Y, k, *, rng=None, holdout=0.2, max_polish_samples=10_000,
@@ -353,7 +379,7 @@ def recover_with_bias(X, Y, k, *, rng=None, holdout=0.2, max_polish_samples=10_0
     moments, picked = _two_passes(X, Y, k, specs)
     X_hold, y_hold = _stack(picked, 0, d), _stack(picked, 1, 1)[:, 0]
     X_pol, y_pol = _stack(picked, 2, d), _stack(picked, 3, 1)[:, 0]
-    net, attempts = polish_with_restarts(moments, X_pol, y_pol, rng, n_trials, tolerance)
+    net, attempts = _polish_with_restarts(moments, X_pol, y_pol, rng, n_trials, tolerance)
     residual = relative_residual(net, X_hold, y_hold)  # the certificate
     certified = residual <= tolerance
     if not certified:
@@ -394,6 +420,50 @@ class _SquaredResidual:
         return self
 
 
+def _exact_step(X, Y, k, T2, act, rng):
+    """Steps 1-3 of :func:`relulib.recover_exact` on the rows ``X``, ``Y`` with ``T2`` of all rows.
+
+    As in the in-memory function (kept in step with it): the row span of ``Y``, the
+    directions of :func:`relulib.approximate_directions` from ``T2``, the zero-pattern
+    step (:func:`relulib.zero_pattern_unit`) for each direction and sign, then
+    ``U = Y f(V X)^+``. Returns ``(V, U, rounds)``.
+    """
+    m = Y.shape[1]
+    left, s, _ = np.linalg.svd(Y, full_matrices=False)
+    rank = int(np.sum(s > 1e-9 * s[0])) if s[0] > 0 else 0
+    if rank < k:
+        raise ValueError(
+            f"Y: expected rank k={k} (U* of full column rank; m={m} outputs), got rank {rank}; "
+            "U* is rank deficient: use the FPT method relulib.recover_fpt instead"
+        )
+    if rank > k:
+        raise ValueError(
+            f"Y: expected rank k={k} for noiseless labels, got rank {rank}; for noisy labels "
+            "use relulib.recover_noisy instead"
+        )
+    basis = left[:, :k]
+    found = []
+    rounds = 0
+    for _ in range(4):
+        rounds += 1  # fresh contractions if a unit was missed
+        for direction in approximate_directions(X, Y, k, rng=rng, T2=T2):
+            for sign in (1.0, -1.0):  # the wrong sign has no null vector
+                v = zero_pattern_unit(X, basis, sign * direction, act)
+                if v is None:
+                    continue
+                unit = v / np.linalg.norm(v)
+                if all(abs(unit @ w / np.linalg.norm(w)) < 1 - 1e-8 for w in found):
+                    found.append(v)
+                break
+        if len(found) >= k:
+            break
+    if len(found) < k:  # the moment directions for the missing units; the certificate will fail
+        found.extend(approximate_directions(X, Y, k, rng=rng, T2=T2)[: k - len(found)])
+    V = np.array(found[:k])
+    U = np.linalg.lstsq(act(X @ V.T), Y, rcond=None)[0].T
+    return V, U, rounds
+
+
 def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=None):
     """:func:`relulib.recover_exact` of Dask arrays.
 
@@ -423,7 +493,7 @@ def recover_exact(X, Y, k, *, activation=None, tolerance=CERTIFICATE_TOL, rng=No
     # The T_2 pass uses every row: no rows are held out (n_hold = 0 in specs).
     acc, picked = dask.compute(total, picked)
     Xs, Ys = _stack(picked, 2, d), _stack(picked, 3, Y.shape[1])
-    V, U, rounds = exact_step(Xs, Ys, k, acc.T2(), act, rng)
+    V, U, rounds = _exact_step(Xs, Ys, k, acc.T2(), act, rng)
     net = TwoLayerNetwork(U, V, None, act)
     total, _ = _graph(X, Y, _SquaredResidual(net))
     (sums,) = dask.compute(total)
