@@ -61,6 +61,7 @@ from . import (
     population,
     refine,
     reporting,
+    scaleout,
     separation,
     tensors,
 )
@@ -80,6 +81,7 @@ from .networks import *  # noqa: F403 -- the model and its samples
 from .population import *  # noqa: F403 -- ATV21, Lemma 3.5
 from .refine import *  # noqa: F403 -- activation-pattern least squares
 from .reporting import *  # noqa: F403 -- results as Markdown tables
+from .scaleout import *  # noqa: F403 -- Dask arrays: the moments as a reduction (optional extra)
 from .separation import *  # noqa: F403 -- chapter "Root separation" (ATV21, Lemma 4.3)
 from .tensors import *  # noqa: F403 -- Hermite tensors, flattenings
 
@@ -88,5 +90,5 @@ __version__ = "0.1.0"
 
 _PUBLIC_MODULES = (networks, gaussian, hermite, separation, tensors, population, moments,
                    decomposition, metrics, certificate, refine, atv21, bjw19, fpt, identifiability,
-                   baselines, lower_bounds, reporting)
+                   baselines, lower_bounds, reporting, scaleout)
 __all__ = [name for module in _PUBLIC_MODULES for name in module.__all__]

@@ -8,6 +8,7 @@ can tell at once which argument to fix.
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
@@ -27,6 +28,7 @@ __all__ = [
     "as_real_scalar",
     "as_int_in_range",
     "as_bool",
+    "is_dask_array",
 ]
 
 
@@ -256,3 +258,9 @@ def as_int_in_range(k, name: str, low: int, high=None) -> int:
         want = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
         raise ValueError(f"{name}: expected {want}, got {k}")
     return k
+
+
+def is_dask_array(a) -> bool:
+    """Whether ``a`` is a ``dask.array.Array``, without importing Dask (a caller holding one has)."""
+    da = sys.modules.get("dask.array")
+    return da is not None and isinstance(a, da.Array)

@@ -45,6 +45,7 @@ from ._validation import (
     as_rng,
     check_finite_result,
     describe,
+    is_dask_array,
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
 from .hermite import hermite_prob
@@ -501,6 +502,11 @@ def moment_estimate(
     * Awasthi, Tang and Vijayaraghavan, *Efficient Algorithms for Learning Depth-2
       Neural Networks with General ReLU Activations*, NeurIPS 2021 (ATV21), arXiv:2107.10209.
     """
+    if is_dask_array(X) or is_dask_array(Y):  # moments by reduction, the rest in memory
+        from . import scaleout  # scaleout imports this module
+
+        as_positive_int(chunk_size, "chunk_size")
+        return scaleout.moment_estimate(X, Y, k, rng=rng, n_trials=n_trials)
     X, y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_RANK, single_output=True)
     n, d = X.shape
     if n < d * (d + 1) // 2 + 1:
@@ -641,6 +647,11 @@ def projected_moments(
     >>> mom.P.shape, mom.T4p.shape
     ((6, 2), (2, 2, 2, 2))
     """
+    if is_dask_array(X) or is_dask_array(Y):  # two reductions over the row blocks
+        from . import scaleout  # scaleout imports this module
+
+        as_positive_int(chunk_size, "chunk_size")
+        return scaleout.projected_moments(X, Y, k)
     X, y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_RANK, single_output=True)
     return _sample_moments(X, y, k, as_positive_int(chunk_size, "chunk_size"))
 
@@ -876,6 +887,12 @@ def recover_with_bias(
     >>> est.certified, rl.parameter_error(net, est.network) < 1e-9
     (True, True)
     """
+    if is_dask_array(X) or is_dask_array(Y):  # moments by reduction, subsamples in memory
+        from . import scaleout  # scaleout imports this module
+
+        return scaleout.recover_with_bias(X, Y, k, rng=rng, holdout=holdout,
+                                          max_polish_samples=max_polish_samples,
+                                          tolerance=tolerance, n_trials=n_trials)
     X, y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_RANK, single_output=True)
     rng = as_rng(rng)
     holdout = as_real_scalar(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True,

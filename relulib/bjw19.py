@@ -37,7 +37,7 @@ from scipy import integrate, optimize, sparse
 
 from ._validation import (
     as_finite_array, as_nonnegative_int, as_positive_int, as_real_scalar, as_recovery_problem,
-    as_rng, as_samples, check_finite_result,
+    as_rng, as_samples, check_finite_result, is_dask_array,
 )
 from .atv21 import projected_moments, tensor_stage
 from .certificate import (
@@ -653,6 +653,11 @@ def recover_exact(
     >>> est.certified, rl.parameter_error(net, est.network) < 1e-9
     (True, True)
     """
+    if is_dask_array(X) or is_dask_array(Y):  # moments and certificate by reduction
+        from . import scaleout  # scaleout imports this module
+
+        return scaleout.recover_exact(X, Y, k, activation=activation, tolerance=tolerance, rng=rng,
+                                      n_trials=n_trials)
     X, Y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_ROW_RANK, min_samples_per_dk=10)
     tolerance = as_tolerance(tolerance)
     act = get_activation("relu" if activation is None else activation)

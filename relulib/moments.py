@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 
 from ._validation import (
     as_finite_array, as_nonnegative_int, as_positive_int, as_samples, as_targets,
-    check_finite_result, )
+    check_finite_result, is_dask_array, )
 from .tensors import check_full_tensor_size, hermite_tensor_entries
 
 __all__ = [
@@ -238,6 +238,14 @@ class HermiteMomentAccumulator:
         HermiteMomentAccumulator
             ``self``, so that updates can be chained.
         """
+        if is_dask_array(X) or is_dask_array(Y):
+            # Dask arrays chunked over rows: reduced block by block on the active
+            # scheduler (relulib.reduce_moments) and the result merged in.
+            from .scaleout import reduce_moments  # scaleout imports this module
+
+            empty = HermiteMomentAccumulator(self.d, g3=self.g3, g4=self.g4, h4=self.h4,
+                                             order2=self.order2)
+            return self.merge(reduce_moments(X, Y, empty))
         X, deferred = _sample_matrix(X, self.d)
         Y = as_targets(Y, X.shape[0], "Y")
         fresh = self.m is None
@@ -494,6 +502,12 @@ class ProjectedMomentAccumulator:
         ProjectedMomentAccumulator
             ``self``, so that updates can be chained.
         """
+        if is_dask_array(X) or is_dask_array(r):
+            # Dask arrays chunked over rows: reduced block by block on the active
+            # scheduler (relulib.reduce_moments) and the result merged in.
+            from .scaleout import reduce_moments  # scaleout imports this module
+
+            return self.merge(reduce_moments(X, r, ProjectedMomentAccumulator(self.P)))
         X, deferred = _sample_matrix(X, self.d)
         blocks = _sample_blocks(X, self.d, self.chunk_size(), deferred)
         r = as_targets(r, X.shape[0], "r")
@@ -593,11 +607,14 @@ def moment_matrix(X: ArrayLike, Y: ArrayLike, order: int, *vectors: ArrayLike) -
 
     Time ``O(n d^2)`` per contraction, memory ``O(d^2)`` beyond a fixed-size
     chunk of samples (see :class:`HermiteMomentAccumulator` for streaming).
+    ``X`` and ``Y`` may be Dask arrays chunked over rows: the moment is then a
+    reduction over the row blocks on the active scheduler
+    (:func:`relulib.reduce_moments`).
 
     Parameters
     ----------
-    X : ndarray of shape (n, d)
-    Y : ndarray of shape (n,), (n, 1) or (n, m)
+    X : ndarray or dask.array.Array of shape (n, d)
+    Y : ndarray or dask.array.Array of shape (n,), (n, 1) or (n, m)
     order : {2, 3, 4}
     *vectors : array_like of shape (d,) or (p, d)
 
@@ -615,8 +632,13 @@ def moment_matrix(X: ArrayLike, Y: ArrayLike, order: int, *vectors: ArrayLike) -
     array([[0., 1.],
            [1., 0.]])
     """
-    X, _ = _sample_matrix(X, None)  # finiteness: block by block in the accumulator
-    Y = as_targets(Y, X.shape[0], "Y")
+    if is_dask_array(X) or is_dask_array(Y):  # a reduction over the row blocks
+        from .scaleout import as_dask_samples  # scaleout imports this module
+
+        X, Y = as_dask_samples(X, Y)
+    else:
+        X, _ = _sample_matrix(X, None)  # finiteness: block by block in the accumulator
+        Y = as_targets(Y, X.shape[0], "Y")
     d = X.shape[1]
     order = as_nonnegative_int(order, "order")
     expected = {2: 0, 3: 1, 4: 2}

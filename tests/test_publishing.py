@@ -333,18 +333,38 @@ def test_version_has_one_source():
 
 
 def test_every_runtime_import_is_declared():
-    """Each third-party module imported by relulib is a declared dependency."""
-    declared = {re.split(r"[<>=!~ \[;]", dep)[0].lower() for dep in PYPROJECT["project"]["dependencies"]}
-    imported = set()
+    """Each third-party module imported by relulib is a declared dependency. The modules of
+    an optional extra ([project.optional-dependencies] other than `test`: dask) are imported
+    only inside functions, so that `import relulib` works without them."""
+
+    def package(dep):
+        return re.split(r"[<>=!~ \[;]", dep)[0].lower()
+
+    declared = {package(dep) for dep in PYPROJECT["project"]["dependencies"]}
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    optional = {package(dep) for extra, deps in extras.items() if extra != "test" for dep in deps}
+    assert "dask" in optional
+    top_level, in_functions = set(), set()
     for module in (ROOT / "relulib").glob("*.py"):
-        for node in ast.walk(ast.parse(module.read_text())):
+        tree = ast.parse(module.read_text())
+        inside = {id(node) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  for node in ast.walk(f)}
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[0] for alias in node.names}
+                names = {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                imported.add(node.module.split(".")[0])
-    third_party = {name for name in imported if name not in sys.stdlib_module_names and name != "relulib"}
-    assert third_party, "relulib imports numpy at least"
-    assert third_party <= declared, f"undeclared runtime imports: {third_party - declared}"
+                names = {node.module.split(".")[0]}
+            else:
+                continue
+            (in_functions if id(node) in inside else top_level).update(names)
+
+    def third_party(names):
+        return {name for name in names if name not in sys.stdlib_module_names and name != "relulib"}
+
+    assert third_party(top_level), "relulib imports numpy at least"
+    assert third_party(top_level) <= declared, f"undeclared runtime imports: {third_party(top_level) - declared}"
+    lazy = third_party(in_functions)
+    assert lazy <= declared | optional, f"undeclared runtime imports: {lazy - declared - optional}"
 
 
 @pytest.fixture(scope="module")
