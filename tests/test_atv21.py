@@ -271,3 +271,17 @@ def test_tensor_stage_restart_schedule_and_errors():
         rl.tensor_stage(moments, attempt=-1)
     with pytest.raises(ValueError, match="Y: expected a single output"):
         rl.projected_moments(X, np.c_[Y, Y], 3)
+
+
+def test_recover_with_bias_on_noisy_labels_uses_all_training_samples():
+    """Polishing runs on a subsample; with noise the final refinement uses every training sample."""
+    net = rl.random_network(5, 2, bias_scale=1.0, rng=11)
+    X, Y = rl.gaussian_samples(net, 60_000, noise=0.1, rng=12)
+    with pytest.warns(rl.CertificateWarning, match="recover_noisy") as caught:
+        result = rl.recover_with_bias(X, Y, 2, rng=13, max_polish_samples=2000)
+    assert not result.certified and "all 48000 training samples" in str(caught[0].message)
+    err = rl.parameter_error(net, result.network)
+    oracle = rl.parameter_error(net, rl.refine_by_patterns(net, X, Y, max_iter=10).network)
+    # the statistical accuracy of all samples, not that of the 2000-sample polishing subsample
+    sub = rl.parameter_error(net, rl.refine_by_patterns(net, X[:2000], Y[:2000], max_iter=10).network)
+    assert err < 2 * oracle < sub
