@@ -73,7 +73,7 @@ random start (seeded), a step budget per setting (``GD_STEPS``), stopping
 early when a mini-batch loss falls below 1e-20 (noiseless). A step budget,
 not a wall-clock budget, keeps the runs deterministic.
 
-Instance counts: 50 seeded instances per setting, 20 at (100, 20)
+Instance counts: 50 seeded instances per setting, 10 at (100, 20)
 (``N_INSTANCES``), the same for every method. Each tensor call also has a
 wall-clock limit (``TENSOR_TIME_LIMIT``: 60, 90, 150, 300 s for the four
 sizes); a call that hits it is a failure, and the summary counts such calls.
@@ -127,9 +127,9 @@ NOISY_SIZES = [(8, 4), (20, 6), (50, 10)]
 SETTINGS = [(family, d, k, noisy) for family in FAMILIES for (d, k) in SIZES
             for noisy in (False, True) if not noisy or (d, k) in NOISY_SIZES]
 # Instances per (size, noisy): the same seeded instances for every method; 50 except at
-# (100, 20), where 20 keep the whole run within its budget (see the module docstring).
+# (100, 20), where 10 keep the whole run within its budget (see the module docstring).
 N_INSTANCES = {(size, noisy): 50 for size in SIZES for noisy in (False, True)}
-N_INSTANCES[((100, 20), False)] = 20
+N_INSTANCES[((100, 20), False)] = 10
 # Pattern refinement after GD and the oracle use the first REFINE_SAMPLES samples
 # (like recover_with_bias, whose polishing uses a bounded subsample): on all 2e5
 # samples at (50, 10) one least-squares solve has a 2e5 x 510 design matrix.
