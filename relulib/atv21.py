@@ -417,8 +417,8 @@ def _hermite3_form(Z, T3):
     return cubic - 3.0 * (Z @ np.einsum("ijj->i", T3))
 
 
-def _projected_moments(X, r, P, chunk, T2p):
-    """Projected Hermite tensors ``T_3(P, P, P)``, ``T_4(P, ..., P)`` from ``z = P^T x``.
+def _projected_moments(X, r, P, chunk):
+    """Projected Hermite tensors ``T_j(P, ..., P)``, ``j = 2, 3, 4``, from ``z = P^T x``.
 
     For orthonormal ``P`` (d x k), ``He_j(x)[P u, ..., P u] = He_j(P^T x)[u, ..., u]``
     (the identity terms of ``He_j`` become ``P^T P = I``), so the projected
@@ -438,28 +438,35 @@ def _projected_moments(X, r, P, chunk, T2p):
     ``E[r He_4]`` unchanged (up to the ``O(1/n)`` correlation of the
     estimates with the samples), while the sample variance drops with the
     label energy removed: for a ReLU unit most of the energy of degree ``>= 2``
-    sits in degree 2. Two streamed passes instead of one.
+    sits in degree 2. Three passes over the projected samples ``Z = X P``
+    (kept, ``n k`` numbers) instead of one.
     """
     n, k = X.shape[0], P.shape[1]
     eye = np.eye(k)
     rows, cols = np.triu_indices(k)
+    Z = np.empty((n, k))
+    acc2 = HermiteMomentAccumulator(k)
+    for start in range(0, n, chunk):
+        Z[start : start + chunk] = X[start : start + chunk] @ P
+        acc2.update(Z[start : start + chunk], r[start : start + chunk])
+    T2 = acc2.T2()[0]
     acc3 = HermiteMomentAccumulator(k, g3=eye)
     r3 = np.empty(n)
     for start in range(0, n, chunk):
-        Z = X[start : start + chunk] @ P
-        r3[start : start + chunk] = r[start : start + chunk] - 0.5 * _hermite2_form(Z, T2p)
-        acc3.update(Z, r3[start : start + chunk])
+        Zc = Z[start : start + chunk]
+        r3[start : start + chunk] = r[start : start + chunk] - 0.5 * _hermite2_form(Zc, T2)
+        acc3.update(Zc, r3[start : start + chunk])
     T3 = np.moveaxis(acc3.T3()[0], 0, -1)  # T3[i, j, g] = T_3[., ., e_g][i, j]
     T3 = (T3 + T3.transpose(1, 2, 0) + T3.transpose(2, 0, 1)) / 3.0  # exactly symmetric
     acc4 = HermiteMomentAccumulator(k, g4=eye[rows], h4=eye[cols])
     for start in range(0, n, chunk):
-        Z = X[start : start + chunk] @ P
-        acc4.update(Z, r3[start : start + chunk] - _hermite3_form(Z, T3) / 6.0)
+        Zc = Z[start : start + chunk]
+        acc4.update(Zc, r3[start : start + chunk] - _hermite3_form(Zc, T3) / 6.0)
     pairs = np.moveaxis(acc4.T4()[0], 0, -1)  # (k, k, number of pairs g <= h)
     T4 = np.empty((k,) * 4)
     T4[:, :, rows, cols] = pairs
     T4[:, :, cols, rows] = pairs
-    return T3, T4
+    return T2, T3, T4
 
 
 def _fit_residual(U, tensors):
@@ -580,11 +587,11 @@ def projected_moments(X, Y, k, *, chunk_size=100_000) -> ProjectedMoments:
 
     ``T_0, T_1, T_2`` are streamed over chunks of samples; the labels are
     residualised, ``r = y - T_0 - x.T_1`` (every order ``>= 2`` unchanged,
-    smaller variance); ``P`` holds the top-``k`` eigenvectors of ``T_2``,
-    ``T2p = P^T T_2 P``; the projected ``T_3`` follows from
+    smaller variance); ``P`` holds the top-``k`` eigenvectors of ``T_2``;
+    the projected ``T2p`` of ``r`` follows, then the projected ``T_3`` from
     ``r - <T2p, He_2(z)>/2`` and the projected ``T_4`` from that minus
     ``<T3p, He_3(z)>/6`` (``z = P^T x``; each order unchanged in
-    expectation, much smaller variance [reconstructed]), in two streamed
+    expectation, much smaller variance [reconstructed]), in three streamed
     passes of ``O(n (d k + k^4))``.
 
     Parameters
@@ -631,8 +638,7 @@ def _sample_moments(X, y, k, chunk) -> ProjectedMoments:
     # Projection onto the span of the w_i given by T_2
     evals, evecs = np.linalg.eigh(T2)
     P = evecs[:, np.argsort(-np.abs(evals))[:k]]
-    T2p = P.T @ T2 @ P
-    T3p, T4p = _projected_moments(X, r, P, chunk, T2p)
+    T2p, T3p, T4p = _projected_moments(X, r, P, chunk)
     check_finite_result(T4p, "the projected fourth moment")
     check_finite_result(T3p, "the projected third moment")
     return ProjectedMoments(T1, P, T2p, T3p, T4p)

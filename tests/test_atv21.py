@@ -142,9 +142,9 @@ def test_projected_moments_equal_the_full_hermite_tensors_of_the_residualised_pr
     r = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] ** 2
     P = np.linalg.qr(rng.standard_normal((7, 4)))[0]
     Z = X @ P
-    T2 = rl.empirical_hermite_tensor(Z, r, 2)
-    T3, T4 = _projected_moments(X, r, P, 1000, T2)  # three chunks
+    T2, T3, T4 = _projected_moments(X, r, P, 1000)  # three chunks
     assert T3.shape == (4,) * 3 and T4.shape == (4,) * 4
+    assert np.allclose(T2, rl.empirical_hermite_tensor(Z, r, 2), rtol=0, atol=1e-12)
     # T_3 from r minus its degree-2 part, T_4 from r minus its degree-2 and degree-3 parts
     q2 = np.einsum("ni,ij,nj->n", Z, T2, Z) - np.trace(T2)
     r3 = r - q2 / 2
@@ -168,7 +168,7 @@ def test_residualised_moments_are_closer_to_the_population_tensors():
     f = [np.asarray(rl.hermite_coefficients(netQ, t)).reshape((4,) * t) for t in range(5)]
     r = Y[:, 0] - f[0] - X @ (Q @ f[1])
     Z = X @ Q
-    T3, T4 = _projected_moments(X, r, Q, 30_000, rl.empirical_hermite_tensor(Z, r, 2))
+    _, T3, T4 = _projected_moments(X, r, Q, 30_000)
     for j, T in ((3, T3), (4, T4)):
         plain = rl.empirical_hermite_tensor(Z, r, j)
         err, err_plain = (np.linalg.norm(A - f[j]) / np.linalg.norm(f[j]) for A in (T, plain))
