@@ -260,7 +260,8 @@ def summarise(rows):
         s["ratio_of_median_times_gd_over_tensor"] = s["gd_median_seconds"] / s["tensor_median_seconds"]
         s["tensor_faster_than_gd"] = bool(s["ratio_of_median_times_gd_over_tensor"] > 1)
         # CPU budget of the setting: the sum of its instance pairs' CPU times (one worker each)
-        s["instance_seconds_total"] = float(sum(r.get("instance_seconds", float("nan")) for r in rs))
+        times = [r.get("instance_seconds", float("nan")) for r in rs]
+        s["instance_seconds_total"] = float(sum(times)) if all(np.isfinite(times)) else None  # older runs: none
         s["run"] = rs[0].get("run", "")
         s["gd_stopped_by_budget"] = int(sum(r["gd_stopped_by"] == "steps" for r in rs))
         if noisy:
@@ -394,10 +395,12 @@ def report(folder):
             f"{run['total_seconds']:.0f} s; settings: {', '.join(run['settings'])}.")
         lines.append("")
     if "estimated_comparison_seconds_all_settings" in meta:
-        lines += [f"Sum of the instance pairs' CPU times over all settings: "
+        missing = meta.get("settings_without_pair_times") or []
+        lines += [f"Sum of the instance pairs' CPU times over the settings that recorded them: "
                   f"{meta['instance_pair_seconds_all_settings'] / 60:.1f} min, i.e. about "
                   f"{meta['estimated_comparison_seconds_all_settings'] / 60:.1f} min of comparison on "
-                  f"{meta['workers']} workers.", ""]
+                  f"{meta['workers']} workers"
+                  + (f" (not recorded by older runs: {', '.join(missing)})." if missing else "."), ""]
     lines += [
         "| family | d | k | noisy | instances | n | tensor method | success tensor | success GD "
         "| success GD + refinement | median s tensor | median s GD | GD/tensor (medians) "
@@ -489,6 +492,29 @@ def _typed(row):
     return out
 
 
+def _budget(summary):
+    """Summed instance-pair CPU seconds over the settings that recorded them, and the others."""
+    measured = [s for s in summary if s.get("instance_seconds_total") is not None]
+    unmeasured = [f"{s['family']}:{s['d']},{s['k']},{'noisy' if s['noisy'] else 'noiseless'}"
+                  for s in summary if s.get("instance_seconds_total") is None]
+    return float(sum(s["instance_seconds_total"] for s in measured)), unmeasured
+
+
+def resummarise(folder):
+    """Recompute versus_gd_summary.json's settings from versus_gd_instances.csv (same data)."""
+    with open(os.path.join(folder, "versus_gd_instances.csv"), newline="") as fh:
+        rows = [_typed(r) for r in csv.DictReader(fh)]
+    path = os.path.join(folder, "versus_gd_summary.json")
+    with open(path) as fh:
+        meta = json.load(fh)["meta"]
+    summary = summarise(rows)
+    all_pairs, unmeasured = _budget(summary)
+    meta.update(instance_pair_seconds_all_settings=all_pairs, settings_without_pair_times=unmeasured,
+                estimated_comparison_seconds_all_settings=all_pairs / meta["workers"])
+    with open(path, "w") as fh:
+        json.dump(dict(meta=meta, settings=summary), fh, indent=1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 instances per setting, small scaling grid")
@@ -502,11 +528,16 @@ def main():
     parser.add_argument("--scaling", action="store_true",
                         help="also run the scaling measurements (default: only on a run of all settings)")
     parser.add_argument("--skip-scaling", action="store_true", help="never run the scaling measurements")
+    parser.add_argument("--resummarise", action="store_true",
+                        help="only recompute the summary file from the instances file in --out")
     parser.add_argument("--report", action="store_true",
                         help="only print the README's markdown tables from the result files in --out")
     args = parser.parse_args()
     if args.report:
         print(report(args.out))
+        return
+    if args.resummarise:
+        resummarise(args.out)
         return
     chosen = parse_settings(args.family, args.settings)
     partial = len(chosen) < len(SETTINGS)
@@ -571,11 +602,11 @@ def main():
     runs = previous_runs + [this_run]
     # The budget of a run of all settings on `workers` processes, from the instance pairs'
     # wall times (each on one worker), whichever run they came from.
-    all_pairs = sum(s["instance_seconds_total"] for s in summary)
+    all_pairs, unmeasured = _budget(summary)
     meta = dict(command=command, machine_start=start, machine_end=end, workers=args.workers, blas_threads=1,
                 comparison_seconds=comparison_seconds, total_seconds=time.perf_counter() - t0,
                 runs=runs, merged=len(runs) > 1,
-                instance_pair_seconds_all_settings=all_pairs,
+                instance_pair_seconds_all_settings=all_pairs, settings_without_pair_times=unmeasured,
                 estimated_comparison_seconds_all_settings=all_pairs / args.workers,
                 instances={f"{f}:{d},{k},{'noisy' if nz else 'noiseless'}": c for (f, d, k, nz), c in counts.items()},
                 tensor_time_limit={f"{d},{k}": TENSOR_TIME_LIMIT[(d, k)] for d, k in SIZES},
