@@ -1,11 +1,25 @@
 """Benchmark: the provable pipelines against gradient descent, and their scaling.
 
-Run from the repository root (one command, about 15 minutes on 2 cores):
+Run from the repository root:
 
-    python3 benchmarks/versus_gd.py
+    python3 benchmarks/versus_gd.py                          # everything (the budget: see below)
 
+    python3 benchmarks/versus_gd.py --family biased          # one model family ...
+    python3 benchmarks/versus_gd.py --settings '50,10;100,20,noiseless'   # ... or some sizes
     python3 benchmarks/versus_gd.py --quick --out /tmp/vgd   # smoke run, at most 2 instances per setting
     python3 benchmarks/versus_gd.py --report                 # the README's tables, from the result files
+
+A run restricted by ``--family`` or ``--settings`` replaces the rows of its
+settings in the existing result files and keeps the others (the summary's
+``meta.runs`` lists which run produced which settings); it skips the scaling
+measurements unless ``--scaling`` is given.
+
+Budget: a run of everything must finish within 25 minutes on 2 cores (2
+workers, single-threaded BLAS, an otherwise idle machine). The summary records
+``instance_pair_seconds_all_settings`` (the sum of every instance pair's CPU
+time, whichever run produced it) and the comparison time it implies on 2
+cores of an idle machine; the scaling measurements add about one
+minute.
 
 It writes into ``benchmarks/results/`` (committed; the chapter "Against
 gradient descent" and the README quote these files):
@@ -16,8 +30,10 @@ gradient descent" and the README quote these files):
   refinement, and, with noise, of the oracle (pattern least squares started at
   the truth); the time ratio GD / tensor of the instance pair.
 * ``versus_gd_summary.json``: per setting, success rates (parameter error
-  <= 1e-6) and median times, plus the machine (date, ``nproc``, load average
-  at start and end), the instance counts and budgets actually used.
+  <= 1e-6), median times, the ratio GD / tensor of the median times (above 1:
+  the tensor method is faster) and the median of the instance pairs' ratios,
+  plus, per run, the machine (date, commit, ``nproc``, load average at start
+  and end), the instance counts and budgets actually used.
 * ``scaling.json``: time against n and d, with fitted exponents
   (least-squares slope of log time on log n or log d) and peak traced memory:
   moment estimation (``rl.HermiteMomentAccumulator``: T_0..T_2 and one
@@ -45,8 +61,9 @@ Settings. Two model families, each with the paper's method:
   Noiseless: ``rl.recover_exact``; noisy: ``rl.recover_noisy``.
 
 for (d, k) in {(8, 4), (20, 6), (50, 10)}, noiseless and with label noise of
-standard deviation 0.1. Noiseless settings use n = 2e4, 1e5, 2e5 samples for
-the three sizes (``N_SAMPLES``); noisy ones n = 2e4 (``N_SAMPLES_NOISY``).
+standard deviation 0.1, and (d, k) = (100, 20) noiseless. Noiseless settings
+use n = 2e4, 1e5, 2e5, 4e5 samples for the four sizes (``N_SAMPLES``); noisy
+ones n = 2e4 (``N_SAMPLES_NOISY``).
 Instance ``i`` of a setting is the network
 ``rl.random_network(d, k, m, rng=SEED + i)`` with samples from
 ``rng=SEED + 10**6 + i``; both methods get the *same* samples.
@@ -56,17 +73,21 @@ random start (seeded), a step budget per setting (``GD_STEPS``), stopping
 early when a mini-batch loss falls below 1e-20 (noiseless). A step budget,
 not a wall-clock budget, keeps the runs deterministic.
 
-Instance counts: 50 seeded instances per setting (``N_INSTANCES``), the same
-for every method. Each tensor call also has a wall-clock limit
-(``TENSOR_TIME_LIMIT``: 60, 90, 150 s for the three sizes); a call that hits it
-is a failure, and the summary counts such calls.
+Instance counts: 50 seeded instances per setting, 10 at (100, 20)
+(``N_INSTANCES``), the same for every method. Each tensor call also has a
+wall-clock limit (``TENSOR_TIME_LIMIT``: 60, 90, 150, 300 s for the four
+sizes); a call that hits it is a failure, and the summary counts such calls.
 Pattern refinement after GD and the oracle run at most ``REFINE_MAX_ITER`` = 10
 least-squares solves on the first ``REFINE_SAMPLES`` = 20 000 samples.
 
 Timing: every instance runs in one of ``--workers`` processes (default 2,
 one per core) with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1`` etc., set
-before numpy is imported), the same for both methods. Timings on a shared
-machine are disturbed by its load; the summary records the load average.
+before numpy is imported), the same for both methods. The times of the
+comparison (``*_seconds`` columns) are **CPU times** of the worker process
+(``time.process_time``): with one thread they measure the work done, and a
+loaded machine (other processes on the same cores) does not inflate them as it
+inflates wall times; cache contention still does a little. The summary records
+the load average. The scaling measurements use wall time.
 """
 
 from __future__ import annotations
@@ -96,13 +117,21 @@ import relulib as rl  # noqa: E402
 from moments import stream_moments  # noqa: E402  (benchmarks/moments.py, beside this script)
 
 SEED = 20260
-SIZES = [(8, 4), (20, 6), (50, 10)]
+SIZES = [(8, 4), (20, 6), (50, 10), (100, 20)]
+FAMILIES = ("biased", "multi")
 NOISE = 0.1
 SUCCESS_TOL = 1e-6
-# Instances per (size, noisy): 50 each, the same seeded instances for every method.
+# The settings (family, d, k, noisy): every size noiseless, the three smaller ones also
+# with label noise. (100, 20) is noiseless only.
+NOISY_SIZES = [(8, 4), (20, 6), (50, 10)]
+SETTINGS = [(family, d, k, noisy) for family in FAMILIES for (d, k) in SIZES
+            for noisy in (False, True) if not noisy or (d, k) in NOISY_SIZES]
+# Instances per (size, noisy): the same seeded instances for every method; 50 except at
+# (100, 20), where 10 keep the whole run within its budget (see the module docstring).
 N_INSTANCES = {(size, noisy): 50 for size in SIZES for noisy in (False, True)}
-# Pattern refinement after GD, and the oracle, use the first REFINE_SAMPLES samples
-# (like recover_with_bias, whose polishing uses at most 10 000): on all 2e5
+N_INSTANCES[((100, 20), False)] = 10
+# Pattern refinement after GD and the oracle use the first REFINE_SAMPLES samples
+# (like recover_with_bias, whose polishing uses a bounded subsample): on all 2e5
 # samples at (50, 10) one least-squares solve has a 2e5 x 510 design matrix.
 REFINE_SAMPLES = 20_000
 REFINE_MAX_ITER = 10  # with noise the pattern iteration may cycle; 10 solves suffice from a good start
@@ -110,14 +139,18 @@ REFINE_MAX_ITER = 10  # with noise the pattern iteration may cycle; 10 solves su
 # squares from the truth, on the same REFINE_SAMPLES = n samples) is the
 # statistical benchmark for exactly the data the methods see.
 N_SAMPLES_NOISY = 20_000
-N_SAMPLES = {(8, 4): 20_000, (20, 6): 100_000, (50, 10): 200_000}
-GD_STEPS = {(8, 4): 4000, (20, 6): 6000, (50, 10): 8000}
+N_SAMPLES = {(8, 4): 20_000, (20, 6): 100_000, (50, 10): 200_000, (100, 20): 400_000}
+GD_STEPS = {(8, 4): 4000, (20, 6): 6000, (50, 10): 8000, (100, 20): 8000}
 # Wall-clock limit of one tensor-method call (SIGALRM in the worker). A call that
 # hits it counts as a failure, with its time recorded as the limit (censored).
-TENSOR_TIME_LIMIT = {(8, 4): 60, (20, 6): 90, (50, 10): 150}
+TENSOR_TIME_LIMIT = {(8, 4): 60, (20, 6): 90, (50, 10): 150, (100, 20): 300}
 SCALING_TIME_LIMIT = 20
+BUDGET_CORES = 2  # the budget: a run of everything within 25 minutes on 2 cores
 GD = dict(learning_rate=1e-2, batch_size=256)
 GD_LOSS_TOL = 1e-20
+# The comparison's clock: CPU time of the worker process (single-threaded BLAS, so it
+# is the work done, and it does not grow with the load of a shared machine).
+CPU = time.process_time
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
@@ -149,8 +182,8 @@ def _on_alarm(signum, frame):
     raise _TimeLimit("wall-clock limit hit")
 
 
-def _timed(fn, limit=None):
-    t0 = time.perf_counter()
+def _timed(fn, limit=None, clock=time.perf_counter):
+    t0 = clock()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if limit is not None:
@@ -164,10 +197,11 @@ def _timed(fn, limit=None):
         finally:
             if limit is not None:
                 signal.alarm(0)
-    return out, time.perf_counter() - t0, len(caught), failed
+    return out, clock() - t0, len(caught), failed
 
 
 def run_instance(task):
+    t_start = time.process_time()
     family, d, k, noisy, i, gd_steps = task
     net, X, Y = _instance(family, d, k, noisy, i)
     bias = family == "biased"
@@ -179,17 +213,17 @@ def run_instance(task):
         kwargs = dict(rng=SEED + i)
         if method == "recover_noisy":
             kwargs["bias"] = bias
-        est, t, nwarn, failed = _timed(lambda: fn(X, Y, k, **kwargs), TENSOR_TIME_LIMIT[(d, k)])
+        est, t, nwarn, failed = _timed(lambda: fn(X, Y, k, **kwargs), TENSOR_TIME_LIMIT[(d, k)], CPU)
         row.update(tensor_error=rl.parameter_error(net, est.network) if est is not None else float("inf"),
                    tensor_seconds=t, tensor_warnings=nwarn, tensor_failure=failed)
     else:
         row.update(tensor_error=float("nan"), tensor_seconds=float("nan"), tensor_warnings=0, tensor_failure="missing")
     res, t, _, _ = _timed(lambda: rl.fit_adam(
-        X, Y, k, bias=bias, max_steps=gd_steps, loss_tol=0.0 if noisy else GD_LOSS_TOL, rng=SEED + 2 * 10**6 + i, **GD))
+        X, Y, k, bias=bias, max_steps=gd_steps, loss_tol=0.0 if noisy else GD_LOSS_TOL, rng=SEED + 2 * 10**6 + i, **GD), clock=CPU)
     row.update(gd_error=rl.parameter_error(net, res.network), gd_seconds=t, gd_steps=res.steps,
                gd_stopped_by=res.stopped_by, gd_final_loss=res.final_loss)
     Xr, Yr = X[:REFINE_SAMPLES], Y[:REFINE_SAMPLES]
-    ref, t2, _, _ = _timed(lambda: rl.refine_by_patterns(res.network, Xr, Yr, bias=bias, max_iter=REFINE_MAX_ITER))
+    ref, t2, _, _ = _timed(lambda: rl.refine_by_patterns(res.network, Xr, Yr, bias=bias, max_iter=REFINE_MAX_ITER), clock=CPU)
     row.update(gd_refined_error=rl.parameter_error(net, ref.network) if ref is not None else float("inf"),
                gd_refined_seconds=t + t2)
     if noisy:  # the statistical benchmark: pattern least squares from the truth
@@ -198,6 +232,7 @@ def run_instance(task):
     else:
         row["oracle_error"] = 0.0
     row["time_ratio_gd_over_tensor"] = row["gd_seconds"] / row["tensor_seconds"]
+    row["instance_seconds"] = time.process_time() - t_start  # CPU, the whole pair: data, methods, oracle
     return row
 
 
@@ -223,6 +258,12 @@ def summarise(rows):
         for who in ("tensor", "gd", "gd_refined"):
             s[f"{who}_median_seconds"] = _median([r[f"{who}_seconds"] for r in rs])
         s["median_time_ratio_gd_over_tensor"] = _median([r["time_ratio_gd_over_tensor"] for r in rs])
+        s["ratio_of_median_times_gd_over_tensor"] = s["gd_median_seconds"] / s["tensor_median_seconds"]
+        s["tensor_faster_than_gd"] = bool(s["ratio_of_median_times_gd_over_tensor"] > 1)
+        # CPU budget of the setting: the sum of its instance pairs' CPU times (one worker each)
+        times = [r.get("instance_seconds", float("nan")) for r in rs]
+        s["instance_seconds_total"] = float(sum(times)) if all(np.isfinite(times)) else None  # older runs: none
+        s["run"] = rs[0].get("run", "")
         s["gd_stopped_by_budget"] = int(sum(r["gd_stopped_by"] == "steps" for r in rs))
         if noisy:
             s["oracle_median_error"] = _median([r["oracle_error"] for r in rs])
@@ -335,26 +376,47 @@ def report(folder):
     """Markdown tables of committed result files (what the README quotes)."""
     with open(os.path.join(folder, "versus_gd_summary.json")) as fh:
         summary = json.load(fh)
-    with open(os.path.join(folder, "scaling.json")) as fh:
-        scal = json.load(fh)
+    scaling_json = os.path.join(folder, "scaling.json")
+    scal = {}
+    if os.path.exists(scaling_json):
+        with open(scaling_json) as fh:
+            scal = json.load(fh)
     meta = summary["meta"]
-    start, end = meta["machine_start"], meta["machine_end"]
     fmt = lambda x, spec: "n/a" if x != x else format(x, spec)  # noqa: E731  NaN: no call finished
-    lines = [
-        f"Run of `{meta['command']}` on {start['date']} (commit {start['git_head']}), nproc = {start['nproc']}, "
-        f"load average {start['loadavg']} at start and {end['loadavg']} at end, {meta['workers']} worker processes "
-        f"with single-threaded BLAS; comparison {meta['comparison_seconds']:.0f} s, total {meta['total_seconds']:.0f} s.",
-        "",
+    runs = meta.get("runs") or [dict(command=meta["command"], machine_start=meta["machine_start"],
+                                     machine_end=meta["machine_end"], comparison_seconds=meta["comparison_seconds"],
+                                     total_seconds=meta["total_seconds"], settings=["all"])]
+    lines = []
+    for run in runs:
+        start, end = run["machine_start"], run["machine_end"]
+        lines.append(
+            f"Run of `{run['command']}` on {start['date']} (commit {start['git_head']}), nproc = {start['nproc']}, "
+            f"load average {start['loadavg']} at start and {end['loadavg']} at end, "
+            f"{run.get('workers', meta['workers'])} worker processes with single-threaded BLAS; times are "
+            f"{run.get('clock', 'wall time')}; comparison {run['comparison_seconds']:.0f} s, total "
+            f"{run['total_seconds']:.0f} s; settings: {', '.join(run['settings'])}.")
+        lines.append("")
+    if "estimated_comparison_seconds_all_settings" in meta:
+        missing = meta.get("settings_without_pair_times") or []
+        lines += [f"Sum of the instance pairs' CPU times over the settings that recorded them: "
+                  f"{meta['instance_pair_seconds_all_settings'] / 60:.1f} min, i.e. about "
+                  f"{meta['estimated_comparison_seconds_all_settings'] / 60:.1f} min of comparison on "
+                  f"{BUDGET_CORES} cores"
+                  + (f" (not recorded by older runs: {', '.join(missing)})." if missing else "."), ""]
+    lines += [
         "| family | d | k | noisy | instances | n | tensor method | success tensor | success GD "
-        "| success GD + refinement | median s tensor | median s GD | median ratio GD/tensor |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| success GD + refinement | median s tensor | median s GD | GD/tensor (medians) "
+        "| median pair ratio GD/tensor | tensor faster |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary["settings"]:
+        ratio = s.get("ratio_of_median_times_gd_over_tensor", s["gd_median_seconds"] / s["tensor_median_seconds"])
         lines.append(
             f"| {s['family']} | {s['d']} | {s['k']} | {'yes' if s['noisy'] else 'no'} | {s['instances']} | {s['n']:,} "
             f"| `{s['tensor_method']}` | {s['tensor_success_rate']:.2f} | {s['gd_success_rate']:.2f} "
             f"| {s['gd_refined_success_rate']:.2f} | {s['tensor_median_seconds']:.2f} | {s['gd_median_seconds']:.2f} "
-            f"| {s['median_time_ratio_gd_over_tensor']:.2f} |")
+            f"| {fmt(ratio, '.2f')} | {fmt(s['median_time_ratio_gd_over_tensor'], '.2f')} "
+            f"| {'yes' if ratio > 1 else 'no'} |")
     lines += [
         "",
         "Noisy settings (label noise 0.1): median parameter errors and the share of instances within twice "
@@ -371,6 +433,8 @@ def report(folder):
                 f"| {fmt(s['tensor_median_error'], '.3f')} | {s['gd_median_error']:.3f} "
                 f"| {s['gd_refined_median_error']:.3f} | {s['tensor_within_2x_oracle_rate']:.2f} / "
                 f"{s['gd_within_2x_oracle_rate']:.2f} / {s['gd_refined_within_2x_oracle_rate']:.2f} |")
+    if not scal:
+        return "\n".join(lines)
     lines += [
         "",
         "Scaling (fitted exponent = least-squares slope of log time against log n or log d; peak traced memory, "
@@ -394,68 +458,189 @@ def report(folder):
     return "\n".join(lines)
 
 
+def parse_settings(family, settings):
+    """The settings selected by ``--family`` and ``--settings`` (default: all of SETTINGS).
+
+    ``settings`` is a ``;``-separated list of ``d,k`` (noiseless and noisy, where defined),
+    ``d,k,noiseless`` or ``d,k,noisy``.
+    """
+    chosen = [s for s in SETTINGS if family in (None, "all", s[0])]
+    if settings:
+        wanted = set()
+        for item in settings.split(";"):
+            parts = [p.strip() for p in item.split(",")]
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("noisy", "noiseless")):
+                raise SystemExit(f"--settings: expected items 'd,k' or 'd,k,noisy|noiseless', got {item!r}")
+            d, k = int(parts[0]), int(parts[1])
+            for noisy in ((False, True) if len(parts) == 2 else (parts[2] == "noisy",)):
+                wanted.add((d, k, noisy))
+        chosen = [s for s in chosen if s[1:] in wanted]
+    if not chosen:
+        raise SystemExit("no setting matches --family/--settings; settings are " + ", ".join(
+            f"{f}:{d},{k},{'noisy' if nz else 'noiseless'}" for f, d, k, nz in SETTINGS))
+    return chosen
+
+
+def _typed(row):
+    """A row read back from versus_gd_instances.csv, with numbers as numbers."""
+    out = {}
+    for key, value in row.items():
+        if key in ("d", "k", "noisy", "instance", "n", "tensor_warnings", "gd_steps"):
+            out[key] = int(value)
+        elif key in ("family", "tensor_method", "tensor_failure", "gd_stopped_by", "run"):
+            out[key] = value
+        else:
+            out[key] = float(value) if value != "" else float("nan")
+    return out
+
+
+def _runs_of(meta, rows):
+    """The runs of a summary's meta; files from before runs were recorded hold one run."""
+    if meta.get("runs"):
+        return meta["runs"]
+    start = meta["machine_start"]
+    settings = sorted({f"{r['family']}:{r['d']},{r['k']},{'noisy' if r['noisy'] else 'noiseless'}" for r in rows})
+    return [dict(run=f"{start['date']} {start['git_head']}", command=meta["command"], machine_start=start,
+                 workers=meta["workers"], clock="wall time (runs before CPU times were recorded)",
+                 machine_end=meta["machine_end"], comparison_seconds=meta["comparison_seconds"],
+                 total_seconds=meta["total_seconds"], settings=settings)]
+
+
+def _budget(summary):
+    """Summed instance-pair CPU seconds over the settings that recorded them, and the others."""
+    measured = [s for s in summary if s.get("instance_seconds_total") is not None]
+    unmeasured = [f"{s['family']}:{s['d']},{s['k']},{'noisy' if s['noisy'] else 'noiseless'}"
+                  for s in summary if s.get("instance_seconds_total") is None]
+    return float(sum(s["instance_seconds_total"] for s in measured)), unmeasured
+
+
+def resummarise(folder):
+    """Recompute versus_gd_summary.json's settings from versus_gd_instances.csv (same data)."""
+    with open(os.path.join(folder, "versus_gd_instances.csv"), newline="") as fh:
+        rows = [_typed(r) for r in csv.DictReader(fh)]
+    path = os.path.join(folder, "versus_gd_summary.json")
+    with open(path) as fh:
+        meta = json.load(fh)["meta"]
+    summary = summarise(rows)
+    all_pairs, unmeasured = _budget(summary)
+    meta.update(instance_pair_seconds_all_settings=all_pairs, settings_without_pair_times=unmeasured,
+                estimated_comparison_seconds_all_settings=all_pairs / BUDGET_CORES)
+    with open(path, "w") as fh:
+        json.dump(dict(meta=meta, settings=summary), fh, indent=1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="3 instances per setting, small scaling grid")
+    parser.add_argument("--quick", action="store_true", help="2 instances per setting, small scaling grid")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--out", default=RESULTS, help="output folder (default benchmarks/results)")
-    parser.add_argument("--skip-scaling", action="store_true")
-    parser.add_argument("--sizes", default=None, help="debugging: e.g. '8,4;20,6' (default: all three)")
+    parser.add_argument("--family", choices=("all",) + FAMILIES, default="all",
+                        help="run only this model family (its rows replace those in the result files)")
+    parser.add_argument("--settings", default=None,
+                        help="run only these sizes, e.g. '50,10;100,20' or '50,10,noisy' "
+                             "(their rows replace those in the result files)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="also run the scaling measurements (default: only on a run of all settings)")
+    parser.add_argument("--skip-scaling", action="store_true", help="never run the scaling measurements")
+    parser.add_argument("--resummarise", action="store_true",
+                        help="only recompute the summary file from the instances file in --out")
     parser.add_argument("--report", action="store_true",
                         help="only print the README's markdown tables from the result files in --out")
     args = parser.parse_args()
     if args.report:
         print(report(args.out))
         return
-    sizes = SIZES if args.sizes is None else [tuple(int(v) for v in s.split(",")) for s in args.sizes.split(";")]
+    if args.resummarise:
+        resummarise(args.out)
+        return
+    chosen = parse_settings(args.family, args.settings)
+    partial = len(chosen) < len(SETTINGS)
     os.makedirs(args.out, exist_ok=True)
     start = machine()
+    run_id = f"{start['date']} {start['git_head']}"
     t0 = time.perf_counter()
-    counts = {(key, noisy): (min(2, N_INSTANCES[(key, noisy)]) if args.quick else N_INSTANCES[(key, noisy)])
-              for key in sizes for noisy in (False, True)}
+    counts = {(f, d, k, nz): (min(2, N_INSTANCES[((d, k), nz)]) if args.quick else N_INSTANCES[((d, k), nz)])
+              for f, d, k, nz in chosen}
     # the slowest tasks first, so that the two workers finish together
-    tasks = [(family, d, k, noisy, i, GD_STEPS[(d, k)])
-             for (d, k) in reversed(sizes) for noisy in (True, False) for family in ("biased", "multi")
-             for i in range(counts[((d, k), noisy)])]
-    print(f"{len(tasks)} instance pairs on {args.workers} workers", flush=True)
+    order = sorted(chosen, key=lambda s: (-s[1], not s[3], s[0]))
+    tasks = [(f, d, k, nz, i, GD_STEPS[(d, k)]) for f, d, k, nz in order for i in range(counts[(f, d, k, nz)])]
+    print(f"{len(tasks)} instance pairs in {len(chosen)} settings on {args.workers} workers", flush=True)
     rows = []
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
         for j, row in enumerate(pool.imap_unordered(run_instance, tasks, chunksize=1)):
+            row["run"] = run_id
             rows.append(row)
             if (j + 1) % 20 == 0:
                 print(f"  {j + 1}/{len(tasks)} done, {time.perf_counter() - t0:.0f} s", flush=True)
-    rows.sort(key=lambda r: (r["family"], r["d"], r["noisy"], r["instance"]))
     comparison_seconds = time.perf_counter() - t0
-    with open(os.path.join(args.out, "versus_gd_instances.csv"), "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+    instances_csv = os.path.join(args.out, "versus_gd_instances.csv")
+    summary_json = os.path.join(args.out, "versus_gd_summary.json")
+    previous_runs = []
+    if partial and os.path.exists(instances_csv):  # merge: keep the rows of the settings not rerun
+        with open(instances_csv, newline="") as fh:
+            old = [_typed(r) for r in csv.DictReader(fh)]
+        rerun = set(chosen)
+        kept = [r for r in old if (r["family"], r["d"], r["k"], bool(r["noisy"])) not in rerun]
+        rows += kept
+        if os.path.exists(summary_json):
+            with open(summary_json) as fh:
+                previous_runs = _runs_of(json.load(fh)["meta"], old)
+        for r in kept:  # rows of files written before runs were recorded
+            r["run"] = r.get("run") or previous_runs[0]["run"]
+        live = {r["run"] for r in kept}
+        previous_runs = [r for r in previous_runs if r["run"] in live]
+    rows.sort(key=lambda r: (r["family"], r["d"], r["noisy"], r["instance"]))
+    fields = list(dict.fromkeys(key for r in rows for key in r))
+    with open(instances_csv, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, restval="")
         writer.writeheader()
         for r in rows:
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
     summary = summarise(rows)
     for s in summary:
-        print(f"{s['family']:6s} d={s['d']:2d} k={s['k']:2d} noisy={s['noisy']} [{s['instances']}]: "
+        print(f"{s['family']:6s} d={s['d']:3d} k={s['k']:2d} noisy={s['noisy']} [{s['instances']}]: "
               f"{s['tensor_method']} success {s['tensor_success_rate']:.2f} median {s['tensor_median_seconds']:.2f} s | "
               f"GD success {s['gd_success_rate']:.2f} median {s['gd_median_seconds']:.2f} s | "
-              f"GD+refine {s['gd_refined_success_rate']:.2f} | ratio {s['median_time_ratio_gd_over_tensor']:.1f}", flush=True)
-    scal = {} if args.skip_scaling else scaling(args.quick, args.workers)
+              f"GD+refine {s['gd_refined_success_rate']:.2f} | ratio GD/tensor of medians "
+              f"{s['ratio_of_median_times_gd_over_tensor']:.2f}", flush=True)
+    run_scaling = not args.skip_scaling and (args.scaling or not partial)
+    scal = scaling(args.quick, args.workers) if run_scaling else {}
     for key, val in scal.items():
         if isinstance(val, dict) and "exponent" in val:
             print(f"  exponent {key}: {val['exponent']:.2f}")
     end = machine()
-    meta = dict(command="python3 benchmarks/versus_gd.py" + (" --quick" if args.quick else ""),
-                machine_start=start, machine_end=end, workers=args.workers, blas_threads=1,
+    command = "python3 benchmarks/versus_gd.py" + " ".join(
+        [""] + (["--quick"] if args.quick else []) + ([f"--family {args.family}"] if args.family != "all" else [])
+        + ([f"--settings '{args.settings}'"] if args.settings else []))
+    this_run = dict(run=run_id, command=command, machine_start=start, machine_end=end, workers=args.workers,
+                    clock="CPU time of the worker process",
+                    comparison_seconds=comparison_seconds, total_seconds=time.perf_counter() - t0,
+                    settings=[f"{f}:{d},{k},{'noisy' if nz else 'noiseless'}" for f, d, k, nz in chosen])
+    runs = previous_runs + [this_run]
+    # The budget of a run of all settings on `workers` processes, from the instance pairs'
+    # wall times (each on one worker), whichever run they came from.
+    all_pairs, unmeasured = _budget(summary)
+    meta = dict(command=command, machine_start=start, machine_end=end, workers=args.workers, blas_threads=1,
                 comparison_seconds=comparison_seconds, total_seconds=time.perf_counter() - t0,
-                instances={f"{d},{k},{'noisy' if nz else 'noiseless'}": c for ((d, k), nz), c in counts.items()},
+                runs=runs, merged=len(runs) > 1,
+                instance_pair_seconds_all_settings=all_pairs, settings_without_pair_times=unmeasured,
+                estimated_comparison_seconds_all_settings=all_pairs / BUDGET_CORES,
+                instances={f"{f}:{d},{k},{'noisy' if nz else 'noiseless'}": c for (f, d, k, nz), c in counts.items()},
                 tensor_time_limit={f"{d},{k}": TENSOR_TIME_LIMIT[(d, k)] for d, k in SIZES},
-                scaling_time_limit=SCALING_TIME_LIMIT, n_samples={f"{d},{k}": N_SAMPLES[(d, k)] for d, k in SIZES}, n_samples_noisy=N_SAMPLES_NOISY, refine_samples=REFINE_SAMPLES,
+                scaling_time_limit=SCALING_TIME_LIMIT, n_samples={f"{d},{k}": N_SAMPLES[(d, k)] for d, k in SIZES},
+                n_samples_noisy=N_SAMPLES_NOISY, refine_samples=REFINE_SAMPLES,
                 gd_steps={f"{d},{k}": GD_STEPS[(d, k)] for d, k in SIZES}, gd=dict(GD, loss_tol=GD_LOSS_TOL),
                 noise=NOISE, success_tol=SUCCESS_TOL,
                 missing=[m for m in ("recover_with_bias", "recover_exact", "recover_noisy") if not _has(m)],
-                note="Timings depend on the load of the machine; see loadavg at start and end.")
-    with open(os.path.join(args.out, "versus_gd_summary.json"), "w") as fh:
+                note="Timings depend on the load of the machine; see loadavg at start and end of each run.")
+    if runs and len(runs) > 1:
+        meta["instances"] = {f"{s['family']}:{s['d']},{s['k']},{'noisy' if s['noisy'] else 'noiseless'}":
+                             s["instances"] for s in summary}
+    with open(summary_json, "w") as fh:
         json.dump(dict(meta=meta, settings=summary), fh, indent=1)
-    with open(os.path.join(args.out, "scaling.json"), "w") as fh:
-        json.dump(dict(meta=meta, **scal), fh, indent=1)
+    if scal:
+        with open(os.path.join(args.out, "scaling.json"), "w") as fh:
+            json.dump(dict(meta=meta, **scal), fh, indent=1)
     print(f"done in {time.perf_counter() - t0:.0f} s; results in {args.out}")
 
 

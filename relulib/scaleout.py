@@ -14,13 +14,13 @@ The entry points accept Dask arrays and come here:
 * :func:`relulib.moment_matrix` and :meth:`relulib.HermiteMomentAccumulator.update`
   (one pass);
 * :func:`relulib.projected_moments` and :func:`relulib.moment_estimate`
-  (ATV21: two passes, ``T_0, T_1, T_2`` and then, with ``P`` from ``T_2``, the
-  projected moments of the residualised labels ``r = y - T_0 - x.T_1`` on
-  ``z = P^T x``, a :class:`relulib.ProjectedMomentAccumulator`);
-* :func:`relulib.recover_with_bias` (the same two passes on the training rows;
-  polishing and certificate on bounded in-memory subsamples);
-* :func:`relulib.recover_exact` (BJW19: ``T_2`` of all rows in one pass with a
-  subsample for the exact step, then the certificate over all rows in a second).
+  (ATV21: the same four passes as in memory, each a reduction: ``T_0, T_1, T_2``,
+  then with ``P`` from ``T_2`` the projected moments of the residualised labels
+  on ``z = P^T x``; the passes are defined once, in :mod:`relulib.atv21`);
+* :func:`relulib.recover_with_bias` (the same passes on the training rows;
+  polishing and certificate on bounded in-memory subsamples, :func:`draw_split`);
+* :func:`relulib.recover_exact` (BJW19: its steps 1-3 already work on a
+  subsample, pulled here in one pass; the certificate over all rows in a second).
 
 What runs in memory is bounded whatever ``n``: at most :data:`SUBSAMPLE_ROWS`
 rows for the certificate of :func:`relulib.recover_with_bias` and the exact step
@@ -37,7 +37,6 @@ imports it only inside its functions.
 from __future__ import annotations
 
 import copy
-import functools
 import warnings
 
 import numpy as np
@@ -45,12 +44,10 @@ import numpy as np
 from ._validation import (
     InputTypeError, as_network, as_positive_int, as_real_scalar, as_rng, describe, is_dask_array,
 )
-from .atv21 import ProjectedMoments, tensor_stage
 from . import bjw19
-from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual
-from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator
+from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance
+from .moments import HermiteMomentAccumulator
 
-from .refine import refine_by_patterns
 
 __all__ = ["gaussian_samples_dask", "reduce_moments"]
 
@@ -129,6 +126,17 @@ def _check_k(k, d, message):
     return k
 
 
+def as_dask_problem(X, Y, k, *, k_message, single_output=False):
+    """:func:`relulib._validation.as_recovery_problem` for Dask arrays (shapes and ``k``;
+    finiteness is checked block by block by the accumulators): ``(X, Y, k)``, with
+    ``Y`` of shape (n, m), or (n, 1) checked to be one output when ``single_output``.
+    """
+    X, Y = as_dask_samples(X, Y)
+    if single_output and Y.shape[1] != 1:
+        raise ValueError(f"Y: expected a single output, shape (n,) or (n, 1), got shape {Y.shape}")
+    return X, Y, _check_k(k, X.shape[1], k_message)
+
+
 # ---------------------------------------------------------------------------
 # The reduction
 # ---------------------------------------------------------------------------
@@ -175,11 +183,6 @@ def _block_rows(xb, yb, spec):
     return xb[hold], yb[hold], xb[sample], yb[sample]
 
 
-def _residualise(xb, yb, T0, T1):
-    """The residualised labels ``r = y - T_0 - x.T_1`` of a block (ATV21's second pass)."""
-    return xb, yb[:, 0] - T0 - xb @ T1
-
-
 def _graph(X, Y, template, *, specs=None, transform=None, rows=False):
     """Delayed objects: the merged accumulator and, with ``rows``, each block's subsample rows."""
     import dask
@@ -201,7 +204,7 @@ def _graph(X, Y, template, *, specs=None, transform=None, rows=False):
     return parts[0], [pick(xb, yb, spec) for xb, yb, spec in zip(xs, ys, specs)]
 
 
-def reduce_moments(X, Y, accumulator):
+def reduce_moments(X, Y, accumulator, *, transform=None, split=None):
     """Run a moment accumulator over the row blocks of Dask arrays: a tree reduction.
 
     Each row block of ``X`` and ``Y`` is added to a fresh copy of
@@ -219,6 +222,11 @@ def reduce_moments(X, Y, accumulator):
     accumulator : HermiteMomentAccumulator or ProjectedMomentAccumulator
         Defines what is summed; any picklable object with ``update(X, Y)`` and
         ``merge(other)`` will do. It is not modified.
+    transform : callable, optional
+        ``transform(x_block, y_block) -> (inputs, labels)``, applied to each
+        block before ``update`` (e.g. projected inputs and residualised labels).
+    split : list, optional
+        From :func:`draw_split`: the held-out rows of each block are left out.
 
     Returns
     -------
@@ -247,64 +255,37 @@ def reduce_moments(X, Y, accumulator):
     X, Y = as_dask_samples(X, Y)  # imports Dask, or says how to install it
     import dask
 
-    total, _ = _graph(X, Y, accumulator)
+    if transform is not None and not callable(transform):
+        raise InputTypeError(f"transform: expected a callable, got {describe(transform)}")
+    total, _ = _graph(X, Y, accumulator, specs=split, transform=transform)
     (result,) = dask.compute(total)
     return copy.deepcopy(accumulator).merge(result)
 
 
-# ---------------------------------------------------------------------------
-# ATV21: projected moments, the tensor stage, recover_with_bias
-# ---------------------------------------------------------------------------
-def _projection(T2, k):
-    """``P``: the top-``k`` eigenvectors of ``T_2`` by modulus (as in :func:`relulib.projected_moments`)."""
-    evals, evecs = np.linalg.eigh(T2)
-    return evecs[:, np.argsort(-np.abs(evals))[:k]]
+def draw_split(X, Y, rng, n_hold, n_sample):
+    """Draw ``n_hold`` held-out rows and ``n_sample`` other rows, uniformly without
+    replacement with ``rng``, and pull them into memory (one pass over the blocks).
 
-
-def _two_passes(X, Y, k, specs=None):
-    """ATV21's moments as two reductions; with ``specs``, the held-out rows are left out
-    and pass 1 also returns each block's held-out and subsample rows."""
+    Returns ``(split, X_hold, Y_hold, X_sample, Y_sample)``: ``split`` tells
+    :func:`reduce_moments` which rows of each block are held out (the same rows
+    on every pass: each block draws them from its own seed). ``Y_*`` keep
+    ``Y``'s dimensions.
+    """
     import dask
 
-    d = X.shape[1]
-    total, picked = _graph(X, Y, HermiteMomentAccumulator(d), specs=specs, rows=specs is not None)
-    acc, picked = dask.compute(total, picked)
-    T0, T1 = acc.T0()[0], acc.T1()[0]
-    P = _projection(acc.T2()[0], k)
-    transform = functools.partial(_residualise, T0=T0, T1=T1)
-    total, _ = _graph(X, Y, ProjectedMomentAccumulator(P), specs=specs, transform=transform)
-    (acc2,) = dask.compute(total)
-    T2p, T3p, T4p = acc2.moments()
-    return ProjectedMoments(T1, P, T2p, T3p, T4p), picked
-
-
-def _single_output(X, Y, k):
-    X, Y = as_dask_samples(X, Y)
-    if Y.shape[1] != 1:
-        raise ValueError(f"Y: expected a single output, shape (n,) or (n, 1), got shape {Y.shape}")
-    k = _check_k(k, X.shape[1], "k: the full-rank (l = 1) algorithm needs k <= d linearly "
-                 "independent units, got k={k} > d={d}")
-    return X, Y, k
-
-
-def projected_moments(X, Y, k):
-    """:func:`relulib.projected_moments` of Dask arrays: two reductions over the row blocks."""
-    X, Y, k = _single_output(X, Y, k)
-    return _two_passes(X, Y, k)[0]
-
-
-def moment_estimate(X, Y, k, *, rng=None, n_trials=10):
-    """:func:`relulib.moment_estimate` of Dask arrays (moments by reduction, the rest in memory)."""
-    X, Y, k = _single_output(X, Y, k)
-    n, d = X.shape
-    if n < d * (d + 1) // 2 + 1:
-        raise ValueError(
-            f"X: expected at least d (d + 1) / 2 + 1 = {d * (d + 1) // 2 + 1} samples (the "
-            f"distinct entries of the second moment T_2, plus one), got n={n}"
-        )
-    rng = as_rng(rng)
-    n_trials = as_positive_int(n_trials, "n_trials")
-    return tensor_stage(_two_passes(X, Y, k)[0], rng=rng, n_trials=n_trials)
+    one_d = Y.ndim == 1
+    X, Y2 = as_dask_samples(X, Y)
+    split = _split_specs(rng, X.chunks[0], n_hold, n_sample)
+    pick = dask.delayed(_block_rows, pure=True, nout=4)
+    xs = X.to_delayed(optimize_graph=False).ravel()
+    ys = Y2.to_delayed(optimize_graph=False).ravel()
+    (picked,) = dask.compute([pick(xb, yb, spec) for xb, yb, spec in zip(xs, ys, split)])
+    d, m = X.shape[1], Y2.shape[1]
+    X_hold, Y_hold = _stack(picked, 0, d), _stack(picked, 1, m)
+    X_sample, Y_sample = _stack(picked, 2, d), _stack(picked, 3, m)
+    if one_d:
+        Y_hold, Y_sample = Y_hold[:, 0], Y_sample[:, 0]
+    return split, X_hold, Y_hold, X_sample, Y_sample
 
 
 def _split_specs(rng, sizes, n_hold, n_sample):
@@ -320,77 +301,6 @@ def _split_specs(rng, sizes, n_hold, n_sample):
 def _stack(picked, i, width):
     parts = [p[i] for p in picked if p[i].shape[0]]
     return np.concatenate(parts) if parts else np.zeros((0, width))
-
-
-def _polish_with_restarts(moments, X, y, rng, n_trials, tolerance):
-    """The tensor stage and polishing of :func:`relulib.recover_with_bias` with its restarts.
-
-    The same schedule as the in-memory function (kept in step with it): attempt ``j``
-    of :func:`relulib.tensor_stage`, polished by :func:`relulib.refine_by_patterns` on
-    the polishing rows, until one fits them to ``tolerance``; the best is kept.
-    """
-    best, attempts = None, 0
-    for attempt in range(n_trials):
-        attempts += 1
-        try:
-            rough = tensor_stage(moments, attempt=attempt, rng=rng, n_trials=10)
-            result = refine_by_patterns(rough, X, y, max_iter=30)
-        except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
-            continue
-        if best is None or result.residual < best.residual:
-            best = result
-        if result.residual <= tolerance:
-            break
-    if best is None:
-        raise ValueError(
-            "X: the tensor stage produced no usable estimate in any attempt; "
-            "use more samples or check that y comes from a ReLU network with k units"
-        )
-    return best.network, attempts
-
-
-def recover_with_bias(X, Y, k, *, rng=None, holdout=0.2, max_polish_samples=10_000,
-                      tolerance=CERTIFICATE_TOL, n_trials=5):
-    """:func:`relulib.recover_with_bias` of Dask arrays.
-
-    The held-out rows, ``round(holdout n)`` but at most :data:`SUBSAMPLE_ROWS`,
-    and ``m`` polishing rows among the others are drawn with ``rng``; the
-    moments are two reductions over all rows but the held-out ones; polishing
-    and certificate run in memory on the ``m`` and held-out rows.
-    """
-    X, Y, k = _single_output(X, Y, k)
-    rng = as_rng(rng)
-    holdout = as_real_scalar(holdout, "holdout", low=0.0, high=1.0, low_open=True, high_open=True,
-                             what="a fraction")
-    max_polish = as_positive_int(max_polish_samples, "max_polish_samples")
-    tolerance = as_tolerance(tolerance)
-    n_trials = as_positive_int(n_trials, "n_trials")
-    n, d = X.shape
-    n_hold = min(max(1, int(round(holdout * n))), SUBSAMPLE_ROWS)
-    n_train = n - n_hold
-    needed = 20 * k * (d + 1)
-    if n_train < needed:
-        raise ValueError(
-            f"X: expected at least {needed} training samples for k={k}, d={d} "
-            f"(20 k (d + 1)), got {n_train} of n={n}"
-        )
-    m = min(n_train, max(max_polish, 2 * k * (d + 1)))
-    specs = _split_specs(rng, X.chunks[0], n_hold, m)
-    moments, picked = _two_passes(X, Y, k, specs)
-    X_hold, y_hold = _stack(picked, 0, d), _stack(picked, 1, 1)[:, 0]
-    X_pol, y_pol = _stack(picked, 2, d), _stack(picked, 3, 1)[:, 0]
-    net, attempts = _polish_with_restarts(moments, X_pol, y_pol, rng, n_trials, tolerance)
-    residual = relative_residual(net, X_hold, y_hold)  # the certificate
-    certified = residual <= tolerance
-    if not certified:
-        warnings.warn(
-            f"recover_with_bias: held-out relative residual {residual:.3e} exceeds "
-            f"tolerance={tolerance:.1e}; the returned network is an estimate, "
-            "not a certified exact recovery",
-            CertificateWarning,
-            stacklevel=3,
-        )
-    return RecoveryResult(net, residual, bool(certified), tolerance, attempts)
 
 
 # ---------------------------------------------------------------------------

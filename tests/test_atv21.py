@@ -134,19 +134,45 @@ def test_recover_with_bias_warns_on_noisy_labels():
     assert f"{result.residual:.3e}" in str(caught[0].message)
 
 
-def test_projected_moments_equal_the_full_hermite_tensors_of_the_projection():
+def test_projected_moments_equal_the_full_hermite_tensors_of_the_residualised_projection():
+    from relulib.atv21 import _projected_moments
+
     rng = np.random.default_rng(3)
     X = rng.standard_normal((3000, 7))
     r = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] ** 2
     P = np.linalg.qr(rng.standard_normal((7, 4)))[0]
-    acc = rl.ProjectedMomentAccumulator(P)
-    for start in (0, 1000, 2000):  # three chunks
-        acc.update(X[start : start + 1000], r[start : start + 1000])
-    T2, T3, T4 = acc.moments()
     Z = X @ P
-    for T, j in ((T2, 2), (T3, 3), (T4, 4)):
-        assert T.shape == (4,) * j
-        assert np.allclose(T, rl.empirical_hermite_tensor(Z, r, j), rtol=0, atol=1e-12)
+    T2, T3, T4 = _projected_moments(X, r, P, 1000)  # three chunks
+    assert T3.shape == (4,) * 3 and T4.shape == (4,) * 4
+    assert np.allclose(T2, rl.empirical_hermite_tensor(Z, r, 2), rtol=0, atol=1e-12)
+    # T_3 from r minus its degree-2 part, T_4 from r minus its degree-2 and degree-3 parts
+    q2 = np.einsum("ni,ij,nj->n", Z, T2, Z) - np.trace(T2)
+    r3 = r - q2 / 2
+    assert np.allclose(T3, rl.empirical_hermite_tensor(Z, r3, 3), rtol=0, atol=1e-12)
+    He3 = np.einsum("ni,nj,nl->nijl", Z, Z, Z)
+    eye = np.eye(4)
+    He3 -= (np.einsum("ni,jl->nijl", Z, eye) + np.einsum("nj,il->nijl", Z, eye)
+            + np.einsum("nl,ij->nijl", Z, eye))
+    r4 = r3 - np.einsum("ijl,nijl->n", T3, He3) / 6
+    assert np.allclose(T4, rl.empirical_hermite_tensor(Z, r4, 4), rtol=0, atol=1e-12)
+
+
+def test_residualised_moments_are_closer_to_the_population_tensors():
+    """Removing the estimated degree-2 (and 3) parts of the labels keeps E[r He_j] and cuts the noise."""
+    from relulib.atv21 import _projected_moments
+
+    net = rl.random_network(12, 4, bias_scale=1.0, rng=5)
+    X, Y = rl.gaussian_samples(net, 100_000, rng=6)
+    Q = np.linalg.qr(net.V.T)[0]  # the exact span: compare in its coordinates
+    netQ = rl.TwoLayerNetwork(net.U, net.V @ Q, net.b)
+    f = [np.asarray(rl.hermite_coefficients(netQ, t)).reshape((4,) * t) for t in range(5)]
+    r = Y[:, 0] - f[0] - X @ (Q @ f[1])
+    Z = X @ Q
+    _, T3, T4 = _projected_moments(X, r, Q, 30_000)
+    for j, T in ((3, T3), (4, T4)):
+        plain = rl.empirical_hermite_tensor(Z, r, j)
+        err, err_plain = (np.linalg.norm(A - f[j]) / np.linalg.norm(f[j]) for A in (T, plain))
+        assert err < 0.7 * err_plain
 
 
 def test_moment_estimate_is_rough_but_close():
@@ -256,3 +282,15 @@ def test_moment_fit_residual_of_moment_estimate():
         rl.moment_fit_residual(net, {"T2p": 0})
     with pytest.raises(ValueError, match="^net:"):
         rl.moment_fit_residual(rl.random_network(5, 3, rng=0), mom)
+def test_recover_with_bias_on_noisy_labels_uses_all_training_samples():
+    """Polishing runs on a subsample; with noise the final refinement uses every training sample."""
+    net = rl.random_network(5, 2, bias_scale=1.0, rng=11)
+    X, Y = rl.gaussian_samples(net, 60_000, noise=0.1, rng=12)
+    with pytest.warns(rl.CertificateWarning, match="recover_noisy") as caught:
+        result = rl.recover_with_bias(X, Y, 2, rng=13, max_polish_samples=2000)
+    assert not result.certified and "all 48000 training samples" in str(caught[0].message)
+    err = rl.parameter_error(net, result.network)
+    oracle = rl.parameter_error(net, rl.refine_by_patterns(net, X, Y, max_iter=10).network)
+    # the statistical accuracy of all samples, not that of the 2000-sample polishing subsample
+    sub = rl.parameter_error(net, rl.refine_by_patterns(net, X[:2000], Y[:2000], max_iter=10).network)
+    assert err < 2 * oracle < sub
