@@ -1093,7 +1093,8 @@ def recover_with_bias(
             CertificateWarning,
             stacklevel=2,
         )
-    warn_identifiability(net, X, "recover_with_bias")
+    # On Dask arrays, the diagnostics look at the rows pulled into memory.
+    warn_identifiability(net, np.vstack([Xp, X_hold]) if dask else X, "recover_with_bias")
     return RecoveryResult(net, residual, bool(certified), tolerance, attempts)
 
 

@@ -37,6 +37,8 @@ imports it only inside its functions.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 import warnings
 
 import numpy as np
@@ -47,6 +49,7 @@ from ._validation import (
 from . import bjw19
 from .certificate import CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance
 from .moments import HermiteMomentAccumulator
+from .networks import TwoLayerNetwork
 
 
 __all__ = ["gaussian_samples_dask", "reduce_moments"]
@@ -204,7 +207,11 @@ def _graph(X, Y, template, *, specs=None, transform=None, rows=False):
     return parts[0], [pick(xb, yb, spec) for xb, yb, spec in zip(xs, ys, specs)]
 
 
-def reduce_moments(X, Y, accumulator, *, transform=None, split=None):
+def reduce_moments(
+    X: Any, Y: Any, accumulator: Any, *,
+    transform: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    split: list | None = None,
+) -> Any:
     """Run a moment accumulator over the row blocks of Dask arrays: a tree reduction.
 
     Each row block of ``X`` and ``Y`` is added to a fresh copy of
@@ -393,7 +400,10 @@ def _sample_block(net, rows, noise, seed):
     return X, Y
 
 
-def gaussian_samples_dask(net, n, *, chunk_rows=1_000_000, noise=0.0, seed=0):
+def gaussian_samples_dask(
+    net: TwoLayerNetwork, n: int, *, chunk_rows: int = 1_000_000, noise: float = 0.0,
+    seed: int | np.random.SeedSequence = 0,
+) -> tuple[Any, Any]:
     """Lazy Gaussian samples of a network as Dask arrays: ``n`` rows never held at once.
 
     Block ``i`` (``chunk_rows`` rows, the last one shorter) is drawn, when a
