@@ -12,17 +12,18 @@ workers from a seed whenever a task needs them, so the n x d inputs (40 GB at
 n = 1e8) never exist anywhere. On a ``distributed.LocalCluster`` of two
 single-threaded worker processes (one BLAS thread each):
 
-1. ``rl.projected_moments(X, Y, k)``: the two reductions of ATV21's moment stage
-   (``T_0, T_1, T_2``; then the projected ``T_2, T_3, T_4`` of the residualised labels);
-2. ``rl.recover_with_bias(X, Y, k, rng=...)``: the same two reductions on all rows
+1. ``rl.projected_moments(X, Y, k)``: the reductions of ATV21's moment stage
+   (``T_0, T_1, T_2``; then the projected ``T_2``, ``T_3``, ``T_4`` of the residualised labels,
+   one pass each);
+2. ``rl.recover_with_bias(X, Y, k, rng=...)``: the same reductions on all rows
    but the held-out ones, then the tensor stage, polishing and certificate on
    bounded in-memory subsamples (at most 100 000 held-out rows, 10 000 polishing rows).
 
 For each it records the wall time, the CPU time (user + system of the two worker
 processes and of this process, which holds the client and the cluster's scheduler, from
 psutil) and the peak resident memory of
-each worker process (psutil, sampled every 0.2 s). The samples are generated twice
-per call (once per reduction), and that generation is part of the times. It also
+each worker process (psutil, sampled every 0.2 s). The samples are generated once
+per reduction, and that generation is part of the times. It also
 records whether the recovery is certified, its held-out residual and its parameter
 error against the planted network. Results go to
 ``benchmarks/results/dask_scale.json``; the machine is shared, so wall times vary
