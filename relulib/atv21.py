@@ -27,6 +27,7 @@ samples.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,11 +38,13 @@ from numpy.typing import ArrayLike
 from ._validation import (
     InputTypeError,
     as_finite_array,
+    as_degree,
     as_network,
     as_nonnegative_int,
     as_positive_int,
     as_real_scalar,
     as_recovery_problem,
+    as_repetitions,
     as_rng,
     check_finite_result,
     describe,
@@ -120,8 +123,11 @@ def _remove_antipodal_duplicates(vectors, *, tol=1e-6):
 # Algorithm 2 and Algorithm 3
 # ---------------------------------------------------------------------------
 def _as_directions(directions) -> np.ndarray:
-    W = as_finite_array(directions, "directions", ndim=2)
+    W = as_finite_array(directions, "directions", ndim=2, nonempty=True)
     norms = np.linalg.norm(W, axis=1)
+    if not np.all(np.isfinite(norms)):  # rows of extreme scale: normalise in two steps
+        W = W / np.max(np.abs(W), axis=1, keepdims=True)
+        norms = np.linalg.norm(W, axis=1)
     if np.any(norms == 0):
         raise ValueError(f"directions: expected non-zero rows, got zero rows {np.flatnonzero(norms == 0).tolist()}")
     return W / norms[:, None]
@@ -131,6 +137,11 @@ def _tensor_of_order(tensors, order: int, d: int) -> np.ndarray:
     try:
         T = tensors[order]
     except (KeyError, IndexError, TypeError):
+        if isinstance(tensors, Mapping) and not all(isinstance(j, numbers.Integral) for j in tensors):
+            raise InputTypeError(
+                f"tensors: expected a mapping from integer orders to tensors, got keys "
+                f"{sorted(map(repr, tensors))[:5]}"
+            ) from None
         raise ValueError(
             f"tensors: expected the Hermite tensor of order {order} (tensors[{order}]), got none"
         ) from None
@@ -197,7 +208,7 @@ def recover_scalars(
     >>> bool(np.allclose(est.b, net.b) and np.allclose(est.U, net.U))
     True
     """
-    ell = as_positive_int(ell, "ell")
+    ell = as_degree(ell, "ell", low=1)
     W = _as_directions(directions)
     m, d = W.shape
     orders = (2, 3) if ell == 1 else tuple(range(ell, ell + 4))
@@ -357,9 +368,9 @@ def recover_from_coefficients(
     >>> rl.parameter_error(net, res.network) < 1e-12
     True
     """
-    ell = as_positive_int(ell, "ell")
+    ell = as_degree(ell, "ell", low=1)
     rng = as_rng(rng)
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
     if isinstance(coefficients, (str, bytes, dict)) or not hasattr(coefficients, "__len__"):
         raise InputTypeError(
             f"coefficients: expected a sequence of the tensors f_0, ..., f_{2 * ell + 2}, "
@@ -510,7 +521,7 @@ def moment_estimate(
             f"distinct entries of the second moment T_2, plus one), got n={n}"
         )
     rng = as_rng(rng)
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
     chunk = as_positive_int(chunk_size, "chunk_size")
     moments = _sample_moments(X, y, k, chunk)
     return _tensor_stage(moments, rng, n_trials, 0)
@@ -747,7 +758,7 @@ def tensor_stage(
         raise InputTypeError(f"moments: expected a ProjectedMoments (from projected_moments), "
                         f"got {type(moments).__name__}")
     attempt = as_nonnegative_int(attempt, "attempt")
-    return _tensor_stage(moments, as_rng(rng), as_positive_int(n_trials, "n_trials"), attempt)
+    return _tensor_stage(moments, as_rng(rng), as_repetitions(n_trials, "n_trials"), attempt)
 
 
 @single_blas_thread  # small eigen- and least-squares problems: one BLAS thread is faster
@@ -882,7 +893,7 @@ def recover_with_bias(
                              what="a fraction")
     max_polish = as_positive_int(max_polish_samples, "max_polish_samples")
     tolerance = as_tolerance(tolerance)
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
     n, d = X.shape
     n_hold = max(1, int(round(holdout * n)))
     n_train = n - n_hold
