@@ -3,6 +3,14 @@
 Every check raises ``ValueError`` with a message of the form
 ``"<parameter>: expected <what>, got <what was received>"`` so that a reader
 can tell at once which argument to fix.
+
+Integer options that set the work or the memory of a call have upper bounds,
+checked before any work: repetitions (trials, restarts, iterations) at most
+``MAX_REPETITIONS``, Hermite degrees and tensor orders at most ``MAX_DEGREE``,
+arrays sized by integer arguments at most ``MAX_ARRAY_ENTRIES`` entries (full
+tensors are further limited by ``relulib.MAX_FULL_TENSOR_ENTRIES``). Finite
+inputs whose products overflow are refused by ``check_finite_result`` with a
+message that names overflow and the inputs to rescale.
 """
 
 from __future__ import annotations

@@ -198,6 +198,7 @@ def recover_scalars(
     ValueError
         On missing or ill-shaped tensors, non-finite values, or a coefficient
         ``zeta`` that vanishes (the unit is absent from the tensors).
+        ``ell`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -358,6 +359,8 @@ def recover_from_coefficients(
         On missing, ill-shaped or non-finite tensors; if the flattenings have
         rank above ``d^ell`` or no units are found; for ``ell = 1``, if more
         than ``d`` distinct directions are found.
+        ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
+        ``ell`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -500,6 +503,7 @@ def moment_estimate(
     ValueError
         On bad shapes, non-finite values, multi-output ``Y``, ``k > d``, fewer
         than ``d (d + 1) / 2 + 1`` samples, or moments that overflow.
+        ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
 
     See Also
     --------

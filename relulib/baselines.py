@@ -212,6 +212,10 @@ def fit_adam(
     ------
     ValueError
         On bad shapes or values; the message names the parameter.
+        ``max_steps`` is refused before any allocation if the array it sizes would have
+        more than ``MAX_ARRAY_ENTRIES`` (2**31) entries.
+        ``k`` is refused before any allocation if the array it sizes would have more
+        than ``MAX_ARRAY_ENTRIES`` (2**31) entries.
 
     See Also
     --------

@@ -826,6 +826,8 @@ def recover_noisy(
         Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` training samples,
         ``holdout`` outside ``(0, 1)``; with ``bias=True``, more than one output or no
         usable tensor estimate in ``n_trials`` attempts.
+        ``n_trials``, ``max_iter`` above ``MAX_REPETITIONS`` (10**6) are refused before
+        any work.
 
     Warns
     -----

@@ -274,6 +274,7 @@ def jennrich(
         If ``T`` is not a finite 3-D array, ``rank`` exceeds ``min(d1, d2)``
         (Jennrich needs the first two factor matrices of full column rank),
         or ``n_trials`` is not a positive integer.
+        ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
 
     See Also
     --------
@@ -369,6 +370,7 @@ def jennrich_slices(
     ------
     ValueError
         On shapes, non-finite values, or ``rank > min(d1, d2)``.
+        ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
 
     Examples
     --------
@@ -678,6 +680,8 @@ def tensor_power_method(
     ValueError
         If ``T`` is not a finite cubical 3-D array, or ``rank``, ``n_starts``,
         ``n_iter`` are not positive integers with ``rank <= r``.
+        ``n_starts``, ``n_iter`` above ``MAX_REPETITIONS`` (10**6) are refused before
+        any work.
 
     Examples
     --------

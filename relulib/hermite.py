@@ -286,6 +286,7 @@ def relu_hermite_tensor_quadrature(
     ------
     ValueError
         For invalid inputs, or if ``d**order`` or the quadrature grid is too large.
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -354,6 +355,7 @@ def relu_hermite_energies(a: ArrayLike, V: ArrayLike, b: ArrayLike, max_order: i
     ------
     ValueError
         For mismatched shapes, non-finite values or a zero row of ``V``.
+        ``max_order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -441,6 +443,7 @@ def hermite_coefficient_monte_carlo(
     ValueError
         For invalid shapes or values, fewer than two samples, more than one
         output column, or a too large full tensor.
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------

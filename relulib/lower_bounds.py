@@ -73,6 +73,8 @@ def set_splitting_instance(sets: Iterable[Iterable[int]], d: int) -> tuple[np.nd
     ------
     ValueError
         On an empty list, a set with fewer than 2 elements or an element out of range.
+        ``d`` is refused before any allocation if the array it sizes would have more
+        than ``MAX_ARRAY_ENTRIES`` (2**31) entries.
 
     Examples
     --------
@@ -161,6 +163,8 @@ def alternating_polygon_network(
     ------
     ValueError
         If ``d < 2`` or ``n_units`` is not a positive multiple of 4.
+        ``d``, ``n_units`` are refused before any allocation if the array it sizes
+        would have more than ``MAX_ARRAY_ENTRIES`` (2**31) entries.
 
     Examples
     --------

@@ -669,6 +669,7 @@ def empirical_hermite_tensor(
         On bad shapes or non-finite values, or if ``d**order`` exceeds
         :data:`~relulib.MAX_FULL_TENSOR_ENTRIES` (use
         :func:`moment_matrix` then).
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Notes
     -----

@@ -77,6 +77,7 @@ def hermite_coefficients(net: TwoLayerNetwork, order: int) -> np.ndarray:
     ------
     ValueError
         For a non-ReLU network, or if ``d**order`` is too large for a full tensor.
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------

@@ -120,6 +120,7 @@ def refine_by_patterns(
     ValueError
         On bad shapes, non-finite values, a non-ReLU network, or fewer usable
         samples than unknowns.
+        ``max_iter`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
 
     Examples
     --------

@@ -135,6 +135,7 @@ def hermite_prob_exact(degree: int, x: int | Fraction | str) -> Fraction:
     ------
     ValueError
         If ``k`` is not a non-negative integer or ``x`` is not rational.
+        ``degree`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -206,6 +207,7 @@ def certify_root_separation(
     ValueError
         If ``k`` is not a non-negative integer or ``bound_squared`` is not a
         non-negative rational.
+        ``degree`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------

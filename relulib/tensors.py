@@ -119,6 +119,7 @@ def hermite_tensor(x: ArrayLike, order: int) -> np.ndarray:
     ValueError
         If ``x`` is not a finite 1-D/2-D array, or ``d**order`` exceeds
         :data:`MAX_FULL_TENSOR_ENTRIES`.
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
