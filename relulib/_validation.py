@@ -3,6 +3,14 @@
 Every check raises ``ValueError`` with a message of the form
 ``"<parameter>: expected <what>, got <what was received>"`` so that a reader
 can tell at once which argument to fix.
+
+Integer options that set the work or the memory of a call have upper bounds,
+checked before any work: repetitions (trials, restarts, iterations) at most
+``MAX_REPETITIONS``, Hermite degrees and tensor orders at most ``MAX_DEGREE``,
+arrays sized by integer arguments at most ``MAX_ARRAY_ENTRIES`` entries (full
+tensors are further limited by ``relulib.MAX_FULL_TENSOR_ENTRIES``). Finite
+inputs whose products overflow are refused by ``check_finite_result`` with a
+message that names overflow and the inputs to rescale.
 """
 
 from __future__ import annotations
@@ -29,7 +37,25 @@ __all__ = [
     "as_int_in_range",
     "as_bool",
     "is_dask_array",
+    "MAX_REPETITIONS",
+    "MAX_DEGREE",
+    "MAX_ARRAY_ENTRIES",
+    "check_array_entries",
+    "as_repetitions",
+    "as_degree",
+    "scaled_norm",
 ]
+
+#: Largest number of repetitions (random trials, restarts, optimisation steps) an
+#: integer option may ask for; larger counts are refused before any work.
+MAX_REPETITIONS = 10**6
+#: Largest polynomial degree or tensor order accepted by the Hermite, separation and
+#: tensor helpers (full tensors are further limited by ``MAX_FULL_TENSOR_ENTRIES``).
+MAX_DEGREE = 100_000
+#: Largest number of float64 entries (2**31, 16 GiB) of an array whose size is set by
+#: integer arguments (sample counts, dimensions, widths); larger sizes are refused
+#: before any allocation.
+MAX_ARRAY_ENTRIES = 2**31
 
 
 def describe(a) -> str:
@@ -76,11 +102,14 @@ def as_real_array(a, name: str, *, allow_inf: bool = False) -> np.ndarray:
     return as_finite_array(arr, name)
 
 
-def as_finite_array(a, name: str, *, ndim=None, shape=None) -> np.ndarray:
+def as_finite_array(a, name: str, *, ndim=None, shape=None, nonempty=False) -> np.ndarray:
     """Convert ``a`` to a float array and check dimension, shape and finiteness.
 
     ``shape`` may contain ``None`` for free axes. Complex or non-numeric input
-    raises :class:`InputTypeError` (a ``TypeError``).
+    raises :class:`InputTypeError` (a ``TypeError``). With ``nonempty=True`` an
+    array with no entries is refused here, so that when several arrays are
+    checked in argument order an empty one is named itself (not blamed on the
+    shape check of its partner).
     """
     arr = _to_real_array(a, name)
     if ndim is not None:
@@ -94,6 +123,8 @@ def as_finite_array(a, name: str, *, ndim=None, shape=None) -> np.ndarray:
         ):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name}: expected shape {want}, got shape {arr.shape}")
+    if nonempty and arr.size == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got {describe(arr)}")
     if not _all_finite(arr):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name}: expected finite values, got {bad} NaN or infinite entries")
@@ -129,22 +160,60 @@ def as_targets(y, n: int, name: str = "y") -> np.ndarray:
     return y.reshape(n, -1)
 
 
-def as_positive_int(k, name: str) -> int:
-    """Validate an integer ``k >= 1``."""
+def _check_high(k: int, name: str, what: str, high, why) -> int:
+    if high is not None and k > high:
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{name}: expected {what} at most {high:,}{reason}, got {k}")
+    return k
+
+
+def as_positive_int(k, name: str, *, high=None, why=None) -> int:
+    """Validate an integer ``1 <= k`` (and ``k <= high`` when given: ``why`` says why).
+
+    An upper bound such as :data:`MAX_REPETITIONS` or :data:`MAX_DEGREE` refuses
+    counts whose work or memory would be out of reach before any work is done.
+    """
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
         raise InputTypeError(f"{name}: expected a positive integer, got {describe(k)}")
     if k < 1:
         raise ValueError(f"{name}: expected a positive integer, got {int(k)}")
-    return int(k)
+    return _check_high(int(k), name, "a positive integer", high, why)
 
 
-def as_nonnegative_int(k, name: str) -> int:
-    """Validate an integer ``k >= 0``."""
+def as_nonnegative_int(k, name: str, *, high=None, why=None) -> int:
+    """Validate an integer ``0 <= k`` (and ``k <= high`` when given: ``why`` says why)."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
         raise InputTypeError(f"{name}: expected a non-negative integer, got {describe(k)}")
     if k < 0:
         raise ValueError(f"{name}: expected a non-negative integer, got {int(k)}")
-    return int(k)
+    return _check_high(int(k), name, "a non-negative integer", high, why)
+
+
+def as_repetitions(k, name: str) -> int:
+    """A positive count of repetitions (trials, restarts, steps), at most :data:`MAX_REPETITIONS`."""
+    return as_positive_int(k, name, high=MAX_REPETITIONS,
+                           why="MAX_REPETITIONS, a bound on the work of one call")
+
+
+def as_degree(k, name: str, *, low: int = 0) -> int:
+    """A polynomial degree or tensor order ``low <= k <= MAX_DEGREE`` (``low`` 0 or 1)."""
+    parse = as_positive_int if low == 1 else as_nonnegative_int
+    return parse(k, name, high=MAX_DEGREE,
+                 why="MAX_DEGREE, the largest degree or order these helpers evaluate")
+
+
+def check_array_entries(name: str, shape, what: str = "array") -> None:
+    """Raise ``ValueError`` naming ``name`` if an array of ``shape`` (set by integer
+    arguments) would have more than :data:`MAX_ARRAY_ENTRIES` entries; no allocation."""
+    entries = 1
+    for s in shape:
+        entries *= int(s)
+    if entries > MAX_ARRAY_ENTRIES:
+        dims = " x ".join(f"{int(s):,}" for s in shape)
+        raise ValueError(
+            f"{name}: the {what} would have {dims} = {entries:.3g} entries "
+            f"({8 * entries / 2**30:.3g} GiB), more than MAX_ARRAY_ENTRIES = {MAX_ARRAY_ENTRIES:,}"
+        )
 
 
 def as_rng(rng) -> np.random.Generator:
@@ -221,11 +290,13 @@ def as_network(net, name: str = "net"):
 
 
 def as_real_scalar(x, name: str, *, low=None, high=None, low_open=False, high_open=False,
-                   what="a number") -> float:
+                   what="a number", max_power=None) -> float:
     """Parse a real, finite scalar option and check ``low <= x <= high`` (or strict bounds).
 
     The one parser of float options: never a bare ``float()``, which accepts
     strings, complex numbers with zero imaginary part, NaN and arrays of size one.
+    With ``max_power = p`` a value whose ``p``-th power overflows float64
+    (``|x| > 1.8e308 ** (1 / p)``) is refused with a message naming overflow.
     """
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray, np.generic)):
         raise InputTypeError(f"{name}: expected {what}, got {describe(x)}")
@@ -238,7 +309,28 @@ def as_real_scalar(x, name: str, *, low=None, high=None, low_open=False, high_op
         hi = "" if high is None else f"{high}" + (")" if high_open else "]")
         interval = f"in {lo or '(-inf'}, {hi or 'inf)'}"
         raise ValueError(f"{name}: expected {what} {interval}, got {v!r}")
+    if max_power is not None:
+        limit = float(np.finfo(float).max) ** (1.0 / max_power)
+        if abs(v) > limit:
+            raise ValueError(
+                f"{name}: expected |{name}| <= {limit:.4g} ({name}**{max_power} overflows float64 "
+                f"beyond), got {v!r}"
+            )
     return v
+
+
+def scaled_norm(a, axis=None) -> np.ndarray:
+    """``np.linalg.norm(a, axis=axis)``, recomputed as ``s |a / s|`` with ``s = max |a|``
+    only where the plain norm overflows (so the result is unchanged wherever it did not):
+    rows of scale 1e200 have a finite norm although their squares overflow."""
+    n = np.linalg.norm(a, axis=axis)
+    if np.all(np.isfinite(n)):
+        return n
+    s = np.max(np.abs(a), axis=axis, keepdims=True)
+    s = np.where(s > 0, s, 1.0)
+    m = np.linalg.norm(a / s, axis=axis, keepdims=True) * s
+    m = m.reshape(np.shape(n))
+    return np.where(np.isfinite(n), n, m)
 
 
 def as_bool(x, name: str) -> bool:

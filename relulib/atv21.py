@@ -28,6 +28,7 @@ samples.
 from __future__ import annotations
 
 import functools
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,11 +39,13 @@ from numpy.typing import ArrayLike
 from ._validation import (
     InputTypeError,
     as_finite_array,
+    as_degree,
     as_network,
     as_nonnegative_int,
     as_positive_int,
     as_real_scalar,
     as_recovery_problem,
+    as_repetitions,
     as_rng,
     check_finite_result,
     describe,
@@ -122,8 +125,11 @@ def _remove_antipodal_duplicates(vectors, *, tol=1e-6):
 # Algorithm 2 and Algorithm 3
 # ---------------------------------------------------------------------------
 def _as_directions(directions) -> np.ndarray:
-    W = as_finite_array(directions, "directions", ndim=2)
+    W = as_finite_array(directions, "directions", ndim=2, nonempty=True)
     norms = np.linalg.norm(W, axis=1)
+    if not np.all(np.isfinite(norms)):  # rows of extreme scale: normalise in two steps
+        W = W / np.max(np.abs(W), axis=1, keepdims=True)
+        norms = np.linalg.norm(W, axis=1)
     if np.any(norms == 0):
         raise ValueError(f"directions: expected non-zero rows, got zero rows {np.flatnonzero(norms == 0).tolist()}")
     return W / norms[:, None]
@@ -133,6 +139,11 @@ def _tensor_of_order(tensors, order: int, d: int) -> np.ndarray:
     try:
         T = tensors[order]
     except (KeyError, IndexError, TypeError):
+        if isinstance(tensors, Mapping) and not all(isinstance(j, numbers.Integral) for j in tensors):
+            raise InputTypeError(
+                f"tensors: expected a mapping from integer orders to tensors, got keys "
+                f"{sorted(map(repr, tensors))[:5]}"
+            ) from None
         raise ValueError(
             f"tensors: expected the Hermite tensor of order {order} (tensors[{order}]), got none"
         ) from None
@@ -189,6 +200,7 @@ def recover_scalars(
     ValueError
         On missing or ill-shaped tensors, non-finite values, or a coefficient
         ``zeta`` that vanishes (the unit is absent from the tensors).
+        ``ell`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -199,7 +211,7 @@ def recover_scalars(
     >>> bool(np.allclose(est.b, net.b) and np.allclose(est.U, net.U))
     True
     """
-    ell = as_positive_int(ell, "ell")
+    ell = as_degree(ell, "ell", low=1)
     W = _as_directions(directions)
     m, d = W.shape
     orders = (2, 3) if ell == 1 else tuple(range(ell, ell + 4))
@@ -349,6 +361,8 @@ def recover_from_coefficients(
         On missing, ill-shaped or non-finite tensors; if the flattenings have
         rank above ``d^ell`` or no units are found; for ``ell = 1``, if more
         than ``d`` distinct directions are found.
+        ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
+        ``ell`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -359,9 +373,9 @@ def recover_from_coefficients(
     >>> rl.parameter_error(net, res.network) < 1e-12
     True
     """
-    ell = as_positive_int(ell, "ell")
+    ell = as_degree(ell, "ell", low=1)
     rng = as_rng(rng)
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
     if isinstance(coefficients, (str, bytes, dict)) or not hasattr(coefficients, "__len__"):
         raise InputTypeError(
             f"coefficients: expected a sequence of the tensors f_0, ..., f_{2 * ell + 2}, "
@@ -504,6 +518,7 @@ def moment_estimate(
     ValueError
         On bad shapes, non-finite values, multi-output ``Y``, ``k > d``, fewer
         than ``d (d + 1) / 2 + 1`` samples, or moments that overflow.
+        ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
 
     See Also
     --------
@@ -530,7 +545,7 @@ def moment_estimate(
             f"distinct entries of the second moment T_2, plus one), got n={n}"
         )
     rng = as_rng(rng)
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
     chunk = as_positive_int(chunk_size, "chunk_size")
     moments = _sample_moments(X, y, k, chunk)
     return _tensor_stage(moments, rng, n_trials, 0)
@@ -848,7 +863,7 @@ def tensor_stage(
         raise InputTypeError(f"moments: expected a ProjectedMoments (from projected_moments), "
                         f"got {type(moments).__name__}")
     attempt = as_nonnegative_int(attempt, "attempt")
-    return _tensor_stage(moments, as_rng(rng), as_positive_int(n_trials, "n_trials"), attempt)
+    return _tensor_stage(moments, as_rng(rng), as_repetitions(n_trials, "n_trials"), attempt)
 
 
 @single_blas_thread  # small eigen- and least-squares problems: one BLAS thread is faster
@@ -1013,7 +1028,7 @@ def recover_with_bias(
                              what="a fraction")
     max_polish = None if max_polish_samples is None else as_positive_int(max_polish_samples, "max_polish_samples")
     tolerance = as_tolerance(tolerance)
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
     n, d = X.shape
     n_hold = max(1, int(round(holdout * n)))
     n_train = n - n_hold

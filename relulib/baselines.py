@@ -35,6 +35,8 @@ from ._validation import (
     as_rng,
     as_samples,
     as_targets,
+    check_array_entries,
+    check_finite_result,
     )
 from .networks import TwoLayerNetwork
 
@@ -210,6 +212,10 @@ def fit_adam(
     ------
     ValueError
         On bad shapes or values; the message names the parameter.
+        ``max_steps`` is refused before any allocation if the array it sizes would have
+        more than ``MAX_ARRAY_ENTRIES`` (2**31) entries.
+        ``k`` is refused before any allocation if the array it sizes would have more
+        than ``MAX_ARRAY_ENTRIES`` (2**31) entries.
 
     See Also
     --------
@@ -238,7 +244,9 @@ def fit_adam(
     Y = as_targets(Y, n, "Y")
     m = Y.shape[1]
     k = as_positive_int(k, "k")
+    check_array_entries("k", (k, d + m + 1), "network's parameters (k, d + m + 1)")
     max_steps = as_positive_int(max_steps, "max_steps")
+    check_array_entries("max_steps", (max_steps,), "loss history (one entry per step)")
     if max_seconds is not None:
         max_seconds = float(as_finite_array(max_seconds, "max_seconds", ndim=0))
         if max_seconds <= 0:
@@ -313,6 +321,9 @@ def fit_adam(
     else:
         losses = losses[:steps]
     seconds = time.perf_counter() - t0
+    for p in params:
+        check_finite_result(p, "the parameters of the fit", inputs="X, learning_rate",
+                            hint="the iterates diverged: use a smaller learning_rate or rescale X")
     net = TwoLayerNetwork(U, V, b if bias else None)
     final_loss = _loss_and_gradient(U, V, b, X, Y, bias)[0]
     return GradientDescentResult(net, losses, final_loss, steps, seconds, stopped_by)

@@ -36,8 +36,8 @@ from numpy.typing import ArrayLike
 from scipy import integrate, optimize, sparse
 
 from ._validation import (
-    as_finite_array, as_nonnegative_int, as_positive_int, as_real_scalar, as_recovery_problem,
-    as_rng, as_samples, check_finite_result, is_dask_array,
+    as_degree, as_finite_array, as_real_scalar,
+    as_recovery_problem, as_repetitions, as_rng, as_samples, check_finite_result, is_dask_array,
 )
 from .atv21 import projected_moments, tensor_stage
 from .certificate import (
@@ -101,7 +101,7 @@ def activation_hermite_coefficient(activation: str | Activation, order: int) -> 
     >>> round(float(activation_hermite_coefficient("relu", 2) * np.sqrt(2 * np.pi)), 12)
     1.0
     """
-    order = as_nonnegative_int(order, "order")
+    order = as_degree(order, "order")
     if order > HERMITE_ORDER_MAX:
         raise ValueError(
             f"order: expected at most {HERMITE_ORDER_MAX} (quadrature of f He_order "
@@ -166,7 +166,7 @@ def approximate_directions(
         X, Y, k, k_message="k: expected 1 <= k <= d={d} directions, got k={k}"
     )
     rng = as_rng(rng)
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
     d = X.shape[1]
     if T2 is not None:
         T2 = as_finite_array(T2, "T2", shape=(Y.shape[1], d, d))
@@ -179,7 +179,8 @@ def _approximate_directions(X, Y, k, rng, T2=None, n_trials=5):
         T2 = _second_moments(X, Y)
     m = T2.shape[0]
     # Project onto the k-dimensional span of the v_i: top eigenvectors of sum_r T_r^2.
-    S = np.einsum("rij,rjl->il", T2, T2)
+    S = check_finite_result(np.einsum("rij,rjl->il", T2, T2), "the matrix sum_r T_r^2",
+                            inputs="X, Y")
     _, evecs = np.linalg.eigh(S)
     P = evecs[:, -k:]
     best = None
@@ -261,6 +262,13 @@ def _projected_moments(X, Y, k):
     S = np.zeros((m, k, k))
     S[:, rows, cols] = flat / n
     S[:, cols, rows] = flat / n
+    check_finite_result(S, "the projected second moments", inputs="X, Y")
+    if not np.any(S):
+        raise ValueError(
+            "X, Y: the projected second moments are all zero: the labels carry no second-order "
+            "signal, or the inputs are so small that the moments underflow (rescale X to unit "
+            "variance)"
+        )
     return P, S
 
 
@@ -395,12 +403,21 @@ def zero_pattern_unit(
             f"got shape {basis.shape}"
         )
     direction = as_finite_array(direction, "direction", shape=(X.shape[1],))
-    act = get_activation(act)
+    try:
+        act = get_activation(act)
+    except (TypeError, ValueError) as exc:  # get_activation names its argument "activation"
+        msg = str(exc)
+        raise type(exc)("act" + msg[len("activation"):] if msg.startswith("activation:") else
+                        f"act: {msg}") from None
     quantile = as_real_scalar(quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True,
                               what="a fraction")
     tol = as_real_scalar(tol, "tol", low=0.0, what="a non-negative tolerance")
     proj = X @ direction
-    return _unit_on_zero_set(X, basis, proj <= np.quantile(proj, quantile), proj, act, tol)
+    v = _unit_on_zero_set(X, basis, proj <= np.quantile(proj, quantile), proj, act, tol)
+    if v is not None:
+        check_finite_result(v, "the recovered row v", inputs="X, basis",
+                            hint="expected X and basis of moderate scale: rescale them")
+    return v
 
 
 def _unit_on_zero_set(X, basis, P, proj, act, tol):
@@ -667,7 +684,14 @@ def recover_exact(
             "inverse; pass an Activation with `inverse`"
         )
     rng = as_rng(rng)
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
+    # Y = U f(VX) is linear in U: labels of extreme scale (whose products overflow in the
+    # moments) are divided by their largest entry, and U multiplied back at the end.
+    y_max = float(np.max(np.abs(Y)))
+    y_scale = y_max if (y_max > 1e150 or 0 < y_max < 1e-150) else 1.0
+    Y_given = Y
+    if y_scale != 1.0:
+        Y = Y / y_scale
     # Restarts: exactness of an attempt hinges on discrete choices (zero sets, signs)
     # made from rough directions, which a few samples near a boundary can tip. A failed
     # certificate is answered by a fresh attempt (new subsample and contractions).
@@ -675,7 +699,9 @@ def recover_exact(
     for _trial in range(n_trials):
         net, used = _exact_attempt(X, Y, k, act, rng)
         rounds += used
-        res = relative_residual(net, X, Y)
+        if y_scale != 1.0:
+            net = TwoLayerNetwork(net.U * y_scale, net.V, None, act)
+        res = relative_residual(net, X, Y_given)
         if best is None or res < best[1]:
             best = (net, res)
         if res <= tolerance:
@@ -759,7 +785,8 @@ def _moment_initialisation(X, Y, k, rng):
         V = _approximate_directions(X, Y, k, rng, T2)
     else:
         T2 = _second_moments(X, Y)
-        S = np.einsum("rij,rjl->il", T2, T2)
+        S = check_finite_result(np.einsum("rij,rjl->il", T2, T2), "the matrix sum_r T_r^2",
+                                inputs="X, Y")
         P = np.linalg.eigh(S)[1][:, -k:]
         g = rng.standard_normal((2, d)) @ P @ P.T
         acc = HermiteMomentAccumulator(d, g4=g).update(X, Y)
@@ -836,6 +863,8 @@ def recover_noisy(
         Bad shapes, non-finite values, ``k > d``, fewer than ``10 d k`` training samples,
         ``holdout`` outside ``(0, 1)``; with ``bias=True``, more than one output or no
         usable tensor estimate in ``n_trials`` attempts.
+        ``n_trials``, ``max_iter`` above ``MAX_REPETITIONS`` (10**6) are refused before
+        any work.
 
     Warns
     -----
@@ -866,8 +895,8 @@ def recover_noisy(
     """
     X, Y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_ROW_RANK, min_samples_per_dk=10)
     rng = as_rng(rng)
-    max_iter = as_positive_int(max_iter, "max_iter")
-    n_trials = as_positive_int(n_trials, "n_trials")
+    max_iter = as_repetitions(max_iter, "max_iter")
+    n_trials = as_repetitions(n_trials, "n_trials")
     tolerance = as_tolerance(tolerance)
     X_all, Y_all = X, Y
     X_hold = Y_hold = None

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
 from ._validation import (
-    InputTypeError, as_finite_array, as_int_in_range, check_finite_result, as_positive_int, as_real_scalar, as_rng, describe,
+    InputTypeError, as_finite_array, as_int_in_range, check_finite_result, as_positive_int, as_real_scalar, as_repetitions, as_rng, check_array_entries, describe,
 )
 
 __all__ = [
@@ -204,7 +204,7 @@ def simultaneous_diagonalization(
     eigenvalues : numpy.ndarray of shape (rank,)
         The eigenvalues of ``M_g M_h^{-1}`` (the ratios ``D_g / D_h``).
     """
-    Mg = as_finite_array(Mg, "Mg", ndim=2)
+    Mg = as_finite_array(Mg, "Mg", ndim=2, nonempty=True)
     Mh = as_finite_array(Mh, "Mh", shape=Mg.shape)
     rank = as_int_in_range(rank, "rank", 1, min(Mg.shape))
     P, evals, evecs = _diagonalize(Mg, Mh, rank)
@@ -274,6 +274,7 @@ def jennrich(
         If ``T`` is not a finite 3-D array, ``rank`` exceeds ``min(d1, d2)``
         (Jennrich needs the first two factor matrices of full column rank),
         or ``n_trials`` is not a positive integer.
+        ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
 
     See Also
     --------
@@ -298,7 +299,7 @@ def jennrich(
     >>> cp.residual < 1e-12
     True
     """
-    T = as_finite_array(T, "T", ndim=3)
+    T = as_finite_array(T, "T", ndim=3, nonempty=True)
     d1, d2, d3 = T.shape
     rng = as_rng(rng)
     if rank is None:
@@ -310,7 +311,7 @@ def jennrich(
         raise ValueError(
             f"rank: Jennrich's algorithm needs rank <= min(d1, d2) = {min(d1, d2)}, got {rank}"
         )
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
 
     def draw_slices():
         g, h = rng.standard_normal((2, d3))
@@ -369,6 +370,7 @@ def jennrich_slices(
     ------
     ValueError
         On shapes, non-finite values, or ``rank > min(d1, d2)``.
+        ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
 
     Examples
     --------
@@ -379,7 +381,7 @@ def jennrich_slices(
     >>> bool(np.allclose(np.abs(est.T @ A).max(axis=0), 1.0))
     True
     """
-    S = as_finite_array(slices, "slices", ndim=3)
+    S = as_finite_array(slices, "slices", ndim=3, nonempty=True)
     p, d1, d2 = S.shape
     rng = as_rng(rng)
     R = None if reference is None else as_finite_array(reference, "reference", shape=(d1, d2))
@@ -389,7 +391,7 @@ def jennrich_slices(
     rank = as_positive_int(rank, "rank")
     if rank > min(d1, d2):
         raise ValueError(f"rank: expected rank <= min(d1, d2) = {min(d1, d2)}, got {rank}")
-    n_trials = as_positive_int(n_trials, "n_trials")
+    n_trials = as_repetitions(n_trials, "n_trials")
 
     def draw_slices():
         g = rng.standard_normal(p)
@@ -456,12 +458,15 @@ def cp_als(
     >>> cp_als(T, 2, rng=1).residual < 1e-6
     True
     """
-    T = as_finite_array(T, "T", ndim=3)
+    T = as_finite_array(T, "T", ndim=3, nonempty=True)
     rank = as_positive_int(rank, "rank")
-    max_iter = as_positive_int(max_iter, "max_iter")
+    max_iter = as_repetitions(max_iter, "max_iter")
     tol = as_real_scalar(tol, "tol", low=0.0, what="a non-negative number")
     rng = as_rng(rng)
     d1, d2, d3 = T.shape
+    check_array_entries("rank", (rank, d1 * d2 + d1 * d3 + d2 * d3), "Khatri-Rao products")
+    check_finite_result(np.linalg.norm(T), "the norm of T", inputs="T",
+                        hint="expected a tensor of moderate scale: rescale it")
     F = [rng.standard_normal((dim, rank)) for dim in (d1, d2, d3)]
     unfold = [
         T.reshape(d1, -1),  # T_(1)[i, (j, k)]
@@ -610,7 +615,7 @@ def whiten(M: ArrayLike, rank: int) -> np.ndarray:
     >>> bool(np.allclose(W.T @ M @ W, np.eye(2)))
     True
     """
-    M = as_finite_array(M, "M", ndim=2)
+    M = as_finite_array(M, "M", ndim=2, nonempty=True)
     d = M.shape[0]
     if M.shape != (d, d):
         raise ValueError(f"M: expected a square matrix, got shape {M.shape}")
@@ -675,6 +680,8 @@ def tensor_power_method(
     ValueError
         If ``T`` is not a finite cubical 3-D array, or ``rank``, ``n_starts``,
         ``n_iter`` are not positive integers with ``rank <= r``.
+        ``n_starts``, ``n_iter`` above ``MAX_REPETITIONS`` (10**6) are refused before
+        any work.
 
     Examples
     --------
@@ -689,8 +696,8 @@ def tensor_power_method(
     rank = r if rank is None else as_positive_int(rank, "rank")
     if rank > r:
         raise ValueError(f"rank: expected rank <= r = {r}, got {rank}")
-    n_starts = as_positive_int(n_starts, "n_starts")
-    n_iter = as_positive_int(n_iter, "n_iter")
+    n_starts = as_repetitions(n_starts, "n_starts")
+    n_iter = as_repetitions(n_iter, "n_iter")
     rng = as_rng(rng)
     # symmetrise: a noisy estimate need not be exactly symmetric
     T = sum(np.transpose(T, p) for p in
@@ -770,16 +777,21 @@ def whitened_power_decomposition(
     >>> bool(np.allclose(np.sort(np.abs(v @ A), axis=1)[:, -1], 1.0))
     True
     """
-    M = as_finite_array(M, "M", ndim=2)
-    T = as_finite_array(T, "T", ndim=3)
+    M = as_finite_array(M, "M", ndim=2, nonempty=True)
+    T = as_finite_array(T, "T", ndim=3, nonempty=True)
     d = M.shape[0]
     if T.shape != (d, d, d):
         raise ValueError(f"T: expected shape ({d}, {d}, {d}) to match M, got shape {T.shape}")
     W = whiten(M, rank)
     Tw = np.einsum("abc,ai,bj,ck->ijk", T, W, W, W)
+    # the power iterations square its entries: its norm must stay finite
+    check_finite_result(np.linalg.norm(Tw), "the norm of the whitened tensor T(W, W, W)",
+                        inputs="M, T", hint="expected M and T of moderate scale: rescale them")
     lam, V = tensor_power_method(Tw, rank, n_starts=n_starts, n_iter=n_iter, rng=rng)
     A = np.linalg.pinv(W.T) @ V.T  # (d, rank): columns proportional to a_i
     norms = np.linalg.norm(A, axis=0)
     A = A / norms
     # T(W,W,W) = sum lam_i v_i^3 and v_i = W^T a_i * norm_i  =>  tau_i = lam_i norm_i^3
-    return lam * norms**3, A.T.copy()
+    weights = check_finite_result(lam * norms**3, "the weights lam_i |a_i|^3", inputs="M, T",
+                                  hint="expected M and T of moderate scale: rescale them")
+    return weights, A.T.copy()

@@ -33,8 +33,8 @@ from scipy import linalg
 
 from ._patterns import PatternLeastSquares
 from ._validation import (
-    as_finite_array, as_positive_int, as_real_scalar, as_recovery_problem, as_rng, as_samples,
-    check_finite_result,
+    as_finite_array, as_int_in_range, as_positive_int, as_real_scalar, as_recovery_problem, as_rng,
+    as_samples, check_array_entries, check_finite_result,
 )
 from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance, warn_identifiability
 from .gaussian import normal_cdf
@@ -74,7 +74,7 @@ def principal_angle_sine(A: ArrayLike, B: ArrayLike) -> float:
     >>> principal_angle_sine(np.eye(3)[:, :2], np.eye(3)[:, [1, 0]])
     0.0
     """
-    A = as_finite_array(A, "A", ndim=2)
+    A = as_finite_array(A, "A", ndim=2, nonempty=True)
     B = as_finite_array(B, "B", ndim=2)
     if A.shape[0] != B.shape[0]:
         raise ValueError(f"B: expected {A.shape[0]} rows like A, got shape {B.shape}")
@@ -147,10 +147,10 @@ class DepthThreeNetwork:
         self, W1: ArrayLike, b1: ArrayLike, W2: ArrayLike, b2: ArrayLike, c: ArrayLike,
         c0: float = 0.0,
     ) -> None:
-        self.W1 = as_finite_array(W1, "W1", ndim=2)
+        self.W1 = as_finite_array(W1, "W1", ndim=2, nonempty=True)
         k1, d = self.W1.shape
         self.b1 = as_finite_array(b1, "b1", shape=(k1,))
-        self.W2 = as_finite_array(W2, "W2", ndim=2)
+        self.W2 = as_finite_array(W2, "W2", ndim=2, nonempty=True)
         if self.W2.shape[1] != k1:
             raise ValueError(f"W2: expected {k1} columns, got shape {self.W2.shape}")
         k2 = self.W2.shape[0]
@@ -253,6 +253,7 @@ def blind_depth3_network(
     d = as_positive_int(d, "d")
     if d < 2:
         raise ValueError(f"d: expected at least 2 dimensions, got {d}")
+    check_array_entries("d", (6, d), "first-layer weight matrix (6, d)")
     beta = as_real_scalar(beta, "beta")
     scale = as_real_scalar(scale, "scale")
     rng = as_rng(rng)
@@ -311,7 +312,8 @@ def filtered_pca(
     quantile : float, default 0.5
         Filter threshold as a quantile of ``|r|`` in each cell.
     n_bins : int, default 2
-        Quantile bins per direction found (``n_bins ** j`` cells in round ``j``).
+        Quantile bins per direction found (``n_bins ** j`` cells in round ``j``),
+        ``1 <= n_bins <= n``.
 
     Returns
     -------
@@ -340,8 +342,8 @@ def filtered_pca(
         raise ValueError(f"Y: expected one output, got shape {Y.shape}")
     y = Y[:, 0]
     quantile = as_real_scalar(quantile, "quantile", low=0.0, high=1.0, high_open=True)
-    n_bins = as_positive_int(n_bins, "n_bins")
     n, d = X.shape
+    n_bins = as_int_in_range(n_bins, "n_bins", 1, n)
     Q = np.zeros((d, 0))
     strengths = []
     for _round in range(k):
@@ -361,6 +363,7 @@ def filtered_pca(
             A = Xc[keep].T @ Xc[keep] / nc - keep.mean() * P
             b = Xc.T @ r / nc
             M += (nc / n) * (A @ A + np.outer(b, b))
+        check_finite_result(M, "the filtered second moment", inputs="X, Y")
         evals, evecs = np.linalg.eigh(P @ M @ P)
         v = P @ evecs[:, -1]
         Q = np.hstack([Q, (v / np.linalg.norm(v))[:, None]])

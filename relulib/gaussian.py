@@ -25,7 +25,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from ._validation import as_finite_array, as_positive_int, as_real_array
+from ._validation import (
+    as_finite_array, as_positive_int, as_real_array, check_finite_result, scaled_norm,
+)
 
 __all__ = [
     "normal_pdf",
@@ -260,13 +262,13 @@ def relu_gaussian_kernel(V1: ArrayLike, b1: ArrayLike, V2: ArrayLike, b2: ArrayL
     >>> round(float(K[0, 0]), 12)  # E[sigma(z)^2] = 1/2
     0.5
     """
-    V1 = as_finite_array(V1, "V1", ndim=2)
-    V2 = as_finite_array(V2, "V2", ndim=2)
+    V1 = as_finite_array(V1, "V1", ndim=2, nonempty=True)
+    V2 = as_finite_array(V2, "V2", ndim=2, nonempty=True)
     if V1.shape[1] != V2.shape[1]:
         raise ValueError(f"V2: expected {V1.shape[1]} columns (those of V1), got shape {V2.shape}")
     b1 = np.zeros(V1.shape[0]) if b1 is None else as_finite_array(b1, "b1", shape=(V1.shape[0],))
     b2 = np.zeros(V2.shape[0]) if b2 is None else as_finite_array(b2, "b2", shape=(V2.shape[0],))
-    n1, n2 = np.linalg.norm(V1, axis=1), np.linalg.norm(V2, axis=1)
+    n1, n2 = scaled_norm(V1, axis=1), scaled_norm(V2, axis=1)
     z1, z2 = n1 == 0, n2 == 0
     s1, s2 = np.where(z1, 1.0, n1), np.where(z2, 1.0, n2)
     beta, gamma = b1 / s1, b2 / s2
@@ -277,7 +279,8 @@ def relu_gaussian_kernel(V1: ArrayLike, b1: ArrayLike, V2: ArrayLike, b2: ArrayL
     K = np.where(z1[:, None], np.maximum(b1, 0.0)[:, None] * mean2[None, :], K)
     K = np.where(z2[None, :], mean1[:, None] * np.maximum(b2, 0.0)[None, :], K)
     K = np.where(z1[:, None] & z2[None, :], np.outer(np.maximum(b1, 0.0), np.maximum(b2, 0.0)), K)
-    return K
+    return check_finite_result(K, "the kernel matrix", inputs="V1, b1, V2, b2",
+                               hint="expected weights and biases of moderate scale: rescale them")
 
 
 def relu_kernel(w: ArrayLike, v: ArrayLike, b: float = 0.0, c: float = 0.0, *,
@@ -310,7 +313,7 @@ def relu_kernel(w: ArrayLike, v: ArrayLike, b: float = 0.0, c: float = 0.0, *,
     """
     warnings.warn("relu_kernel is deprecated: use relu_gaussian_kernel([w], [b], [v], [c])[0, 0]",
                   DeprecationWarning, stacklevel=2)
-    w = as_finite_array(w, "w", ndim=1)
+    w = as_finite_array(w, "w", ndim=1, nonempty=True)
     v = as_finite_array(v, "v", shape=(w.shape[0],))
     b = as_finite_array(b, "b", ndim=0)
     c = as_finite_array(c, "c", ndim=0)

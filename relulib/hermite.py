@@ -21,7 +21,9 @@ from numpy.typing import ArrayLike
 from numpy.polynomial import hermite_e
 from scipy import special
 
-from ._validation import as_finite_array, as_nonnegative_int, as_positive_int, check_finite_result
+from ._validation import (
+    as_degree, as_finite_array, as_positive_int, check_finite_result, scaled_norm,
+)
 from .gaussian import normal_cdf, normal_pdf, relu_gaussian_mean
 
 __all__ = [
@@ -56,7 +58,7 @@ def hermite_prob(degree: int, x: ArrayLike) -> np.ndarray:
     >>> float(hermite_prob(3, 2.0))  # x^3 - 3x
     2.0
     """
-    k = as_nonnegative_int(degree, "degree")
+    k = as_degree(degree, "degree")
     x = as_finite_array(x, "x")
     coef = np.zeros(k + 1)
     coef[k] = 1.0
@@ -91,7 +93,7 @@ def hermite_prob_vander(x: ArrayLike, max_degree: int) -> np.ndarray:
     >>> hermite_prob_vander([2.0], 3).tolist()  # 1, x, x^2 - 1, x^3 - 3x
     [[1.0, 2.0, 3.0, 2.0]]
     """
-    kmax = as_nonnegative_int(max_degree, "max_degree")
+    kmax = as_degree(max_degree, "max_degree")
     x = as_finite_array(x, "x")
     if x.size * (kmax + 1) > 10**8:
         raise ValueError(
@@ -188,7 +190,7 @@ def relu_hermite_coefficient(order: int, b: ArrayLike) -> np.ndarray:
     >>> round(float(relu_hermite_coefficient(2, 0.0)), 6)  # phi(0)
     0.398942
     """
-    k = as_nonnegative_int(order, "order")
+    k = as_degree(order, "order")
     b = as_finite_array(b, "b")
     if k == 0:
         return relu_gaussian_mean(b)
@@ -236,7 +238,7 @@ def _half_line_rule(t0, n_nodes, breakpoints=()):
 
 
 def _unit_vector(w, name):
-    norm = float(np.linalg.norm(w))
+    norm = float(scaled_norm(w))
     if norm == 0.0:
         raise ValueError(f"{name}: expected a non-zero weight vector, got the zero vector")
     return w / norm, norm
@@ -284,6 +286,7 @@ def relu_hermite_tensor_quadrature(
     ------
     ValueError
         For invalid inputs, or if ``d**order`` or the quadrature grid is too large.
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -296,7 +299,7 @@ def relu_hermite_tensor_quadrature(
 
     w = as_finite_array(w, "w", ndim=1)
     b = float(as_finite_array(b, "b", ndim=0))
-    order = as_nonnegative_int(order, "order")
+    order = as_degree(order, "order")
     n_nodes = as_positive_int(n_nodes, "n_nodes")
     d = w.shape[0]
     check_full_tensor_size(d, order)
@@ -304,8 +307,9 @@ def relu_hermite_tensor_quadrature(
     n_gauss = order // 2 + 1
     if n_nodes * n_gauss ** (d - 1) > 2_000_000:
         raise ValueError(
-            f"w: the quadrature grid in dimension d={d} would have "
-            f"{n_nodes * n_gauss ** (d - 1):,} nodes; use d <= 8 or a lower order"
+            f"w, order, n_nodes: the quadrature grid in dimension d={d} would have "
+            f"{n_nodes * n_gauss ** (d - 1):,} nodes (n_nodes * (order // 2 + 1)**(d - 1), at "
+            "most 2,000,000); use d <= 8, a lower order or fewer nodes"
         )
     t, wt = _half_line_rule(-b / w_norm, n_nodes)
     g, gw = gauss_hermite_prob(n_gauss)
@@ -351,6 +355,7 @@ def relu_hermite_energies(a: ArrayLike, V: ArrayLike, b: ArrayLike, max_order: i
     ------
     ValueError
         For mismatched shapes, non-finite values or a zero row of ``V``.
+        ``max_order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -362,7 +367,7 @@ def relu_hermite_energies(a: ArrayLike, V: ArrayLike, b: ArrayLike, max_order: i
     m = V.shape[0]
     a = as_finite_array(a, "a", shape=(m,))
     b = as_finite_array(b, "b", shape=(m,))
-    kmax = as_nonnegative_int(max_order, "max_order")
+    kmax = as_degree(max_order, "max_order")
     norms = np.linalg.norm(V, axis=1)
     if np.any(norms == 0.0):
         raise ValueError(f"V: expected non-zero rows, got {int(np.sum(norms == 0.0))} zero rows")
@@ -438,6 +443,7 @@ def hermite_coefficient_monte_carlo(
     ValueError
         For invalid shapes or values, fewer than two samples, more than one
         output column, or a too large full tensor.
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -457,7 +463,7 @@ def hermite_coefficient_monte_carlo(
         raise ValueError(f"Y: expected one output column, got shape {Y.shape}")
     if n < 2:
         raise ValueError(f"X: expected at least 2 samples for a standard error, got {n}")
-    order = as_nonnegative_int(order, "order")
+    order = as_degree(order, "order")
     chunk_size = as_positive_int(chunk_size, "chunk_size")
     check_full_tensor_size(d, order)
     from .moments import rows_within_budget
@@ -472,7 +478,8 @@ def hermite_coefficient_monte_carlo(
         s, s2 = values.sum(axis=0), np.einsum("ij,ij->j", values, values)
         total = s if total is None else total + s
         total_sq = s2 if total_sq is None else total_sq + s2
-    check_finite_result(total_sq, f"the order-{order} Hermite moment and its variance")
+    check_finite_result(total_sq, f"the order-{order} Hermite moment and its variance",
+                        inputs="X, Y")
     mean = total / n
     variance = np.maximum(total_sq - n * mean**2, 0.0) / (n - 1)
     se = np.sqrt(variance / n)

@@ -389,6 +389,11 @@ def sign_flip_pair(
     a = coeffs @ null
     a = a / np.max(np.abs(a))
     a[np.abs(a) <= tol] = 0.0
+    if not np.any(a):
+        raise ValueError(
+            f"tol: expected a relative tolerance below 1 (the largest output weight is 1), "
+            f"got {tol!r}: it sets every output weight to zero"
+        )
     if a[np.flatnonzero(a)[0]] < 0:  # a deterministic overall sign
         a = -a
     signs = np.where(a != 0, -1, 1)

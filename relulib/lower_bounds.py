@@ -20,7 +20,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import (
-    InputTypeError, as_finite_array, as_network, as_positive_int, as_real_scalar, as_rng, describe,
+    InputTypeError, as_finite_array, as_network, as_positive_int, as_real_scalar, as_rng,
+    check_array_entries, describe,
 )
 from .gaussian import relu_gaussian_kernel
 from .networks import TwoLayerNetwork
@@ -72,6 +73,8 @@ def set_splitting_instance(sets: Iterable[Iterable[int]], d: int) -> tuple[np.nd
     ------
     ValueError
         On an empty list, a set with fewer than 2 elements or an element out of range.
+        ``d`` is refused before any allocation if the array it sizes would have more
+        than ``MAX_ARRAY_ENTRIES`` (2**31) entries.
 
     Examples
     --------
@@ -80,6 +83,7 @@ def set_splitting_instance(sets: Iterable[Iterable[int]], d: int) -> tuple[np.nd
     ((5, 3), [1.0, 1.0, 1.0, 0.0, 0.0])
     """
     d = as_positive_int(d, "d")
+    check_array_entries("d", (d, d), "identity block of X (d, d)")
     sets = _as_sets(sets, d)
     X = np.vstack([np.eye(d)] + [np.isin(np.arange(d), s).astype(float)[None, :] for s in sets])
     y = np.concatenate([np.ones(d), np.zeros(len(sets))])
@@ -118,7 +122,7 @@ def splitting_network(colouring: ArrayLike, *, big: float | None = None) -> TwoL
     >>> net.predict(X)[:, 0].tolist()
     [1.0, 1.0, 1.0, 0.0, 0.0]
     """
-    c = as_finite_array(colouring, "colouring", ndim=1)
+    c = as_finite_array(colouring, "colouring", ndim=1, nonempty=True)
     if not np.all((c == 0) | (c == 1)):
         raise ValueError(f"colouring: expected entries 0 or 1, got {np.unique(c).tolist()}")
     d = c.shape[0]
@@ -159,6 +163,8 @@ def alternating_polygon_network(
     ------
     ValueError
         If ``d < 2`` or ``n_units`` is not a positive multiple of 4.
+        ``d``, ``n_units`` are refused before any allocation if the array it sizes
+        would have more than ``MAX_ARRAY_ENTRIES`` (2**31) entries.
 
     Examples
     --------
@@ -172,6 +178,7 @@ def alternating_polygon_network(
     N = as_positive_int(n_units, "n_units")
     if N % 4:
         raise ValueError(f"n_units: expected a positive multiple of 4, got {N}")
+    check_array_entries("d, n_units", (N, d + 1), "network's parameters (n_units, d + 1)")
     if rng is None:
         P = np.eye(d)[:, :2]
     else:

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import (
-    as_finite_array, as_nonnegative_int, as_positive_int, as_samples, as_targets,
+    as_degree, as_finite_array, as_positive_int, as_real_scalar, as_samples, as_targets,
     check_finite_result, is_dask_array, )
 from .tensors import check_full_tensor_size, hermite_tensor_entries
 
@@ -640,7 +640,7 @@ def moment_matrix(X: ArrayLike, Y: ArrayLike, order: int, *vectors: ArrayLike) -
         X, _ = _sample_matrix(X, None)  # finiteness: block by block in the accumulator
         Y = as_targets(Y, X.shape[0], "Y")
     d = X.shape[1]
-    order = as_nonnegative_int(order, "order")
+    order = as_degree(order, "order")
     expected = {2: 0, 3: 1, 4: 2}
     if order not in expected:
         raise ValueError(f"order: expected 2, 3 or 4, got {order}")
@@ -691,6 +691,7 @@ def empirical_hermite_tensor(
         On bad shapes or non-finite values, or if ``d**order`` exceeds
         :data:`~relulib.MAX_FULL_TENSOR_ENTRIES` (use
         :func:`moment_matrix` then).
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Notes
     -----
@@ -700,7 +701,7 @@ def empirical_hermite_tensor(
     """
     X = as_samples(X, "X")
     Y = as_targets(Y, X.shape[0], "Y")
-    order = as_nonnegative_int(order, "order")
+    order = as_degree(order, "order")
     chunk_size = as_positive_int(chunk_size, "chunk_size")
     n, d = X.shape
     check_full_tensor_size(d, order)
@@ -762,20 +763,27 @@ def relu_label_hermite_energy(p: int, b: ArrayLike) -> float:
     >>> round(relu_label_hermite_energy(0, 0.0), 12)   # E[sigma(z)^2] = 1/2
     0.5
     """
-    p = as_nonnegative_int(p, "p")
+    p = as_degree(p, "p")
     if p > 20:
         raise ValueError(f"p: expected a degree <= 20, got {p}")
     b = float(as_finite_array(b, "b", ndim=0))
-    return _relu_label_hermite_energy(p, b)
+    return float(check_finite_result(_relu_label_hermite_energy(p, b), f"J_{p}(b)", inputs="b",
+                                     hint="expected a bias of moderate size"))
 
 
 def _check_unit(order, b, a):
-    k = as_nonnegative_int(order, "order")
+    k = as_degree(order, "order")
     if k > 20:
         raise ValueError(f"order: expected an order <= 20, got {k}")
     b = float(as_finite_array(b, "b", ndim=0))
     a = float(as_finite_array(a, "a", ndim=0))
+    as_real_scalar(a, "a", max_power=2)  # a**2 below must not overflow
     return k, b, a
+
+
+def _finite_unit_value(value: float) -> float:
+    return float(check_finite_result(value, "the value", inputs="a, b",
+                                     hint="expected a weight and a bias of moderate size"))
 
 
 def _relu_g(k: int, b: float) -> float:
@@ -829,7 +837,7 @@ def unit_tensor_mse(order: int, b: ArrayLike, d: int, *, a: ArrayLike = 1.0) -> 
         count = 1 if r == 0 else math.comb(d + r - 2, r)
         if count:
             total += count * math.factorial(k) / math.factorial(p) * _relu_label_hermite_energy(p, b)
-    return a**2 * (total - _relu_g(k, b) ** 2)
+    return _finite_unit_value(a**2 * (total - _relu_g(k, b) ** 2))
 
 
 def unit_contraction_variance(
@@ -876,4 +884,4 @@ def unit_contraction_variance(
     for j in range(k + 1):
         total += (math.comb(k, j) ** 2 * rho ** (2 * j) * (1 - rho**2) ** (k - j)
                   * math.factorial(k - j) * _relu_label_hermite_energy(j, b))
-    return a**2 * (total - _relu_g(k, b) ** 2 * rho ** (2 * k))
+    return _finite_unit_value(a**2 * (total - _relu_g(k, b) ** 2 * rho ** (2 * k)))

@@ -25,6 +25,7 @@ from ._validation import (
     as_real_scalar,
     as_positive_int,
     as_rng,
+    check_array_entries,
     as_samples,
     describe,
 )
@@ -355,6 +356,7 @@ def random_network(
     d = as_positive_int(d, "d")
     k = as_positive_int(k, "k")
     m = as_positive_int(m, "m")
+    check_array_entries("d, k, m", (k, d + m + 1), "network's parameters (k, d + m + 1)")
     bias_scale = float(as_finite_array(bias_scale, "bias_scale", ndim=0))
     if bias_scale < 0:
         raise ValueError(f"bias_scale: expected a non-negative number, got {bias_scale}")
@@ -388,6 +390,7 @@ def gaussian_samples(
     """
     as_network(net, "net")
     n = as_positive_int(n, "n")
+    check_array_entries("n", (n, net.d + net.m), "samples and labels (n, d + m)")
     noise = as_real_scalar(noise, "noise", low=0.0, what="a non-negative standard deviation")
     rng = as_rng(rng)
     X = rng.standard_normal((n, net.d))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_network, as_nonnegative_int
+from ._validation import as_degree, as_network
 from .hermite import relu_hermite_coefficient
 from .networks import TwoLayerNetwork
 from .tensors import check_full_tensor_size
@@ -53,7 +53,7 @@ def hermite_coefficient_factors(net: TwoLayerNetwork, order: int) -> tuple[np.nd
     directions : ndarray of shape (k, d)
         Unit rows.
     """
-    order = as_nonnegative_int(order, "order")
+    order = as_degree(order, "order")
     unit = _check_relu_network(net)
     return unit.U * relu_hermite_coefficient(order, unit.b)[None, :], unit.V
 
@@ -77,6 +77,7 @@ def hermite_coefficients(net: TwoLayerNetwork, order: int) -> np.ndarray:
     ------
     ValueError
         For a non-ReLU network, or if ``d**order`` is too large for a full tensor.
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -85,7 +86,7 @@ def hermite_coefficients(net: TwoLayerNetwork, order: int) -> np.ndarray:
     >>> hermite_coefficients(net, 3).shape
     (3, 3, 3)
     """
-    order = as_nonnegative_int(order, "order")
+    order = as_degree(order, "order")
     weights, W = hermite_coefficient_factors(net, order)
     check_full_tensor_size(W.shape[1], order)
     T = weights  # (m, k)

@@ -27,7 +27,9 @@ from numpy.typing import ArrayLike
 
 from ._patterns import PatternLeastSquares
 from ._threads import single_blas_thread
-from ._validation import as_bool, as_network, as_positive_int, as_real_scalar, as_samples, as_targets
+from ._validation import (
+    as_bool, as_network, as_positive_int, as_real_scalar, as_repetitions, as_samples, as_targets,
+)
 from .certificate import relative_residual
 from .networks import TwoLayerNetwork
 
@@ -118,6 +120,7 @@ def refine_by_patterns(
     ValueError
         On bad shapes, non-finite values, a non-ReLU network, or fewer usable
         samples than unknowns.
+        ``max_iter`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
 
     Examples
     --------
@@ -139,7 +142,7 @@ def refine_by_patterns(
     Y = as_targets(Y, X.shape[0], "Y")
     if Y.shape[1] != net.m:
         raise ValueError(f"Y: expected {net.m} output column(s) like net, got shape {Y.shape}")
-    max_iter = as_positive_int(max_iter, "max_iter")
+    max_iter = as_repetitions(max_iter, "max_iter")
     patience = as_positive_int(patience, "patience")
     margin = as_real_scalar(margin, "margin", low=0.0, what="a non-negative number")
     tol = as_real_scalar(tol, "tol", low=0.0, what="a non-negative number")
@@ -162,7 +165,8 @@ def refine_by_patterns(
         used = X.shape[0] if keep is None else int(keep.sum())
         if used < unknowns:
             raise ValueError(
-                f"X: expected at least {unknowns} samples outside the margin for "
+                f"{'X, margin' if margin > 0 else 'X'}: expected at least {unknowns} samples "
+                f"outside the margin for "
                 f"{unknowns} unknowns, got {used}"
             )
         theta = solver.solve(active, keep)

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from numpy.polynomial import hermite_e
 
-from ._validation import as_finite_array, as_nonnegative_int, describe
+from ._validation import as_degree, as_finite_array, describe
 
 __all__ = [
     "hermite_prob_integer_coefficients",
@@ -91,7 +91,7 @@ def hermite_prob_integer_coefficients(degree: int) -> list[int]:
     >>> hermite_prob_integer_coefficients(4)  # x^4 - 6x^2 + 3
     [3, 0, -6, 0, 1]
     """
-    k = as_nonnegative_int(degree, "degree")
+    k = as_degree(degree, "degree")
     return list(_he_coefficients(k))
 
 
@@ -135,13 +135,14 @@ def hermite_prob_exact(degree: int, x: int | Fraction | str) -> Fraction:
     ------
     ValueError
         If ``k`` is not a non-negative integer or ``x`` is not rational.
+        ``degree`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
     >>> hermite_prob_exact(3, Fraction(1, 2))  # x^3 - 3x
     Fraction(-11, 8)
     """
-    k = as_nonnegative_int(degree, "degree")
+    k = as_degree(degree, "degree")
     x = _as_rational(x, "x")
     return _horner(_he_coefficients(k), x)
 
@@ -207,6 +208,7 @@ def certify_root_separation(
     ValueError
         If ``k`` is not a non-negative integer or ``bound_squared`` is not a
         non-negative rational.
+        ``degree`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -218,7 +220,7 @@ def certify_root_separation(
     """
     import sympy as sp  # exactness is the point here (SymPy: certificates are exact)
 
-    k = as_nonnegative_int(degree, "degree")
+    k = as_degree(degree, "degree")
     if bound_squared is None:
         B = Fraction(math.factorial(k), 4)
     else:
@@ -320,7 +322,7 @@ def separation_minimum(degree: int) -> SeparationMinimum:
     >>> round(m.value, 6), round(m.x, 6)
     (0.618034, -0.618034)
     """
-    k = as_nonnegative_int(degree, "degree")
+    k = as_degree(degree, "degree")
     e = np.eye(k + 2)  # e[j] = coefficients of He_j in the Hermite basis
     # |He_k| = |He_{k+1}|, He_{k+1}' = (k+1) He_k = 0, He_k' = k He_{k-1} = 0
     polynomials = [e[k] - e[k + 1], e[k] + e[k + 1], e[k][: k + 1]]
@@ -363,7 +365,7 @@ def repaired_separation_bound(degree: int, x: ArrayLike) -> np.ndarray:
     >>> round(float(repaired_separation_bound(8, -0.1076)), 4)
     63.1591
     """
-    k = as_nonnegative_int(degree, "degree")
+    k = as_degree(degree, "degree")
     if k > 170:
         raise ValueError(f"degree: expected at most 170 (k! overflows a float beyond), got {k}")
     x = as_finite_array(x, "x")
@@ -411,7 +413,7 @@ def separation_identity_holds(degree: int) -> bool:
     >>> all(separation_identity_holds(k) for k in range(12))
     True
     """
-    k = as_nonnegative_int(degree, "degree")
+    k = as_degree(degree, "degree")
     hk, hk1 = _he_coefficients(k), _he_coefficients(k + 1)
     lhs = _poly_mul(hk, hk)
     lhs = [(k + 1) * c for c in lhs]

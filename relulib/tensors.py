@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from numpy.polynomial import hermite_e
 
-from ._validation import as_finite_array, as_nonnegative_int, as_positive_int
+from ._validation import as_degree, as_finite_array, as_positive_int, check_finite_result
 
 __all__ = [
     "MAX_FULL_TENSOR_ENTRIES",
@@ -39,9 +39,11 @@ MAX_FULL_TENSOR_ENTRIES = 4_000_000
 
 def check_full_tensor_size(d: int, order: int) -> None:
     """Raise if a full ``d**order`` tensor would be unreasonably large."""
-    if d**order > MAX_FULL_TENSOR_ENTRIES:
+    # d**order without forming a huge integer: 2**23 > MAX_FULL_TENSOR_ENTRIES already
+    entries = d ** min(order, 64) if d >= 2 else d**order
+    if entries > MAX_FULL_TENSOR_ENTRIES:
         raise ValueError(
-            f"order: a full tensor of order {order} in dimension d={d} has {d**order:,} "
+            f"order: a full tensor of order {order} in dimension d={d} has {float(d) ** order:.3g} "
             f"entries, more than MAX_FULL_TENSOR_ENTRIES={MAX_FULL_TENSOR_ENTRIES:,}; "
             "use the contracted estimators relulib.moment_matrix / HermiteMomentAccumulator"
         )
@@ -117,6 +119,7 @@ def hermite_tensor(x: ArrayLike, order: int) -> np.ndarray:
     ValueError
         If ``x`` is not a finite 1-D/2-D array, or ``d**order`` exceeds
         :data:`MAX_FULL_TENSOR_ENTRIES`.
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------
@@ -124,14 +127,16 @@ def hermite_tensor(x: ArrayLike, order: int) -> np.ndarray:
     >>> np.allclose(hermite_tensor(x, 2), np.outer(x, x) - np.eye(2))
     True
     """
-    order = as_nonnegative_int(order, "order")
-    x = as_finite_array(x, "x", ndim=(1, 2))
+    order = as_degree(order, "order")
+    x = as_finite_array(x, "x", ndim=(1, 2), nonempty=True)
     single = x.ndim == 1
     X = x[None, :] if single else x
     d = X.shape[1]
     check_full_tensor_size(d, order)
     entries, scatter = hermite_tensor_entries(X, order)
     T = entries[:, scatter].reshape((X.shape[0],) + (d,) * order)
+    check_finite_result(T, f"the order-{order} Hermite tensor", inputs="x",
+                        hint="expected x of moderate scale: rescale it")
     return T[0] if single else T
 
 
@@ -149,15 +154,16 @@ def symmetric_rank_one_sum(weights: ArrayLike, vectors: ArrayLike, order: int) -
     -------
     ndarray of shape ``(d,) * order``
     """
-    order = as_nonnegative_int(order, "order")
-    vectors = as_finite_array(vectors, "vectors", ndim=2)
+    order = as_degree(order, "order")
+    vectors = as_finite_array(vectors, "vectors", ndim=2, nonempty=True)
     r, d = vectors.shape
     weights = as_finite_array(weights, "weights", shape=(r,))
     check_full_tensor_size(d, order)
     T = weights.copy()
     for _ in range(order):
         T = T[..., None] * vectors.reshape((r,) + (1,) * (T.ndim - 1) + (d,))
-    return T.sum(axis=0)
+    return check_finite_result(T.sum(axis=0), "the symmetric tensor", inputs="weights, vectors",
+                               hint="expected weights and vectors of moderate scale: rescale them")
 
 
 def contract_last_modes(T: ArrayLike, *vectors: ArrayLike) -> np.ndarray:
