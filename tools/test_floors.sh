@@ -3,8 +3,8 @@
 #
 #   bash tools/test_floors.sh   # ~6 min wall on a busy 2-core machine (1.5 min CPU): venv + tests
 #
-# pyproject.toml promises `requires-python >= 3.10`, numpy >= 1.26, scipy >= 1.11 and
-# sympy >= 1.12. This script creates a fresh virtual environment with the interpreter
+# pyproject.toml promises `requires-python >= 3.10`, numpy >= 1.26, scipy >= 1.11,
+# sympy >= 1.12 and threadpoolctl >= 3.1. This script creates a fresh virtual environment with the interpreter
 # given by $PYTHON (default python3), installs exactly those floors (the newest patch
 # release of each floor's minor version) with pytest and hypothesis, installs relulib
 # from this checkout as a regular (not editable) package, and runs the library tests
@@ -17,7 +17,7 @@ root=$(pwd)
 python=${PYTHON:-python3}
 
 # The floors, one place: keep them in step with [project] dependencies in pyproject.toml.
-floors=("numpy==1.26.*" "scipy==1.11.*" "sympy==1.12.*")
+floors=("numpy==1.26.*" "scipy==1.11.*" "sympy==1.12.*" "threadpoolctl==3.1.*")
 tools=("pytest==9.0.3" "hypothesis==6.155.2")
 
 tmp=$(mktemp -d)
