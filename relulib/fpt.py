@@ -34,17 +34,16 @@ from scipy import linalg
 from ._patterns import PatternLeastSquares
 from ._validation import (
     as_finite_array, as_int_in_range, as_positive_int, as_real_scalar, as_recovery_problem, as_rng,
-    as_samples, check_array_entries, check_finite_result,
+    check_array_entries, check_finite_result,
 )
 from .certificate import CERTIFICATE_TOL, RecoveryResult, as_tolerance, warn_identifiability
 from .gaussian import normal_cdf
 from .moments import HermiteMomentAccumulator
-from .networks import TwoLayerNetwork
+from .networks import DepthThreeNetwork, TwoLayerNetwork
 
 __all__ = [
     "principal_angle_sine",
     "span_from_moments",
-    "DepthThreeNetwork",
     "blind_depth3_network",
     "FilteredPCAResult",
     "filtered_pca",
@@ -119,97 +118,6 @@ def span_from_moments(X: ArrayLike, Y: ArrayLike, k: int) -> np.ndarray:
     T2 = HermiteMomentAccumulator(X.shape[1]).update(X, Y).T2()
     S = check_finite_result(np.einsum("rij,rjl->il", T2, T2), "the second moment T_2", inputs="X, Y")
     return np.linalg.eigh(S)[1][:, ::-1][:, :k].copy()
-
-
-class DepthThreeNetwork:
-    """``x -> c^T relu(W2 relu(W1 x + b1) + b2) + c0``: a depth-3 ReLU network with one output.
-
-    Its output depends on ``x`` only through ``W1 x``: the span that filtered
-    PCA recovers is the row span of ``W1``.
-
-    Parameters
-    ----------
-    W1 : array_like of shape (k1, d)
-        First layer.
-    b1 : array_like of shape (k1,)
-        First-layer biases.
-    W2 : array_like of shape (k2, k1)
-        Second layer.
-    b2 : array_like of shape (k2,)
-        Second-layer biases.
-    c : array_like of shape (k2,)
-        Output weights.
-    c0 : float, default 0
-        Output offset.
-    """
-
-    def __init__(
-        self, W1: ArrayLike, b1: ArrayLike, W2: ArrayLike, b2: ArrayLike, c: ArrayLike,
-        c0: float = 0.0,
-    ) -> None:
-        self.W1 = as_finite_array(W1, "W1", ndim=2, nonempty=True)
-        k1, d = self.W1.shape
-        self.b1 = as_finite_array(b1, "b1", shape=(k1,))
-        self.W2 = as_finite_array(W2, "W2", ndim=2, nonempty=True)
-        if self.W2.shape[1] != k1:
-            raise ValueError(f"W2: expected {k1} columns, got shape {self.W2.shape}")
-        k2 = self.W2.shape[0]
-        self.b2 = as_finite_array(b2, "b2", shape=(k2,))
-        self.c = as_finite_array(c, "c", shape=(k2,))
-        self.c0 = float(as_finite_array(c0, "c0", ndim=0))
-
-    @property
-    def d(self) -> int:
-        """Input dimension."""
-        return self.W1.shape[1]
-
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Outputs for samples ``X`` of shape (n, d): shape (n,).
-
-        Parameters
-        ----------
-        X : array_like of shape (n, d) or (d,)
-            Samples, one per row.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n,)
-            The outputs.
-        """
-        X = as_samples(np.atleast_2d(X), "X", d=self.d)
-        h1 = np.maximum(X @ self.W1.T + self.b1, 0.0)
-        h2 = np.maximum(h1 @ self.W2.T + self.b2, 0.0)
-        return h2 @ self.c + self.c0
-
-    def samples(
-        self, n: int, *, noise: float = 0.0, rng: int | np.random.Generator | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``x ~ N(0, I_d)`` and ``y = F(x) + noise * N(0, 1)``: ``(X (n, d), y (n,))``.
-
-        Parameters
-        ----------
-        n : int
-            Number of samples.
-        noise : float, default 0
-            Standard deviation of the Gaussian label noise.
-        rng : None, int or numpy.random.Generator
-            For the samples and the noise.
-
-        Returns
-        -------
-        X : numpy.ndarray of shape (n, d)
-            The inputs.
-        y : numpy.ndarray of shape (n,)
-            The labels.
-        """
-        n = as_positive_int(n, "n")
-        rng = as_rng(rng)
-        X = rng.standard_normal((n, self.d))
-        y = self.predict(X)
-        return X, y + noise * rng.standard_normal(n) if noise > 0 else y
-
-    def __repr__(self) -> str:
-        return f"DepthThreeNetwork(d={self.d}, widths=({self.W1.shape[0]}, {self.W2.shape[0]}))"
 
 
 def blind_depth3_network(

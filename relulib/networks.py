@@ -37,6 +37,7 @@ __all__ = [
     "TwoLayerNetwork",
     "random_network",
     "gaussian_samples",
+    "DepthThreeNetwork",
 ]
 
 
@@ -392,9 +393,103 @@ def gaussian_samples(
     n = as_positive_int(n, "n")
     check_array_entries("n", (n, net.d + net.m), "samples and labels (n, d + m)")
     noise = as_real_scalar(noise, "noise", low=0.0, what="a non-negative standard deviation")
-    rng = as_rng(rng)
+    return _draw(net, n, noise, as_rng(rng))
+
+
+def _draw(net, n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``x ~ N(0, I_d)`` and ``net.predict(x) + noise * N(0, 1)`` (validated arguments):
+    the one sampler of :func:`gaussian_samples` and :meth:`DepthThreeNetwork.samples`."""
     X = rng.standard_normal((n, net.d))
     Y = net.predict(X)
     if noise > 0:
         Y = Y + noise * rng.standard_normal(Y.shape)
     return X, Y
+
+
+class DepthThreeNetwork:
+    """``x -> c^T relu(W2 relu(W1 x + b1) + b2) + c0``: a depth-3 ReLU network with one output.
+
+    Its output depends on ``x`` only through ``W1 x``: the span that filtered
+    PCA recovers is the row span of ``W1``.
+
+    Parameters
+    ----------
+    W1 : array_like of shape (k1, d)
+        First layer.
+    b1 : array_like of shape (k1,)
+        First-layer biases.
+    W2 : array_like of shape (k2, k1)
+        Second layer.
+    b2 : array_like of shape (k2,)
+        Second-layer biases.
+    c : array_like of shape (k2,)
+        Output weights.
+    c0 : float, default 0
+        Output offset.
+    """
+
+    def __init__(
+        self, W1: ArrayLike, b1: ArrayLike, W2: ArrayLike, b2: ArrayLike, c: ArrayLike,
+        c0: float = 0.0,
+    ) -> None:
+        self.W1 = as_finite_array(W1, "W1", ndim=2, nonempty=True)
+        k1, d = self.W1.shape
+        self.b1 = as_finite_array(b1, "b1", shape=(k1,))
+        self.W2 = as_finite_array(W2, "W2", ndim=2, nonempty=True)
+        if self.W2.shape[1] != k1:
+            raise ValueError(f"W2: expected {k1} columns, got shape {self.W2.shape}")
+        k2 = self.W2.shape[0]
+        self.b2 = as_finite_array(b2, "b2", shape=(k2,))
+        self.c = as_finite_array(c, "c", shape=(k2,))
+        self.c0 = float(as_finite_array(c0, "c0", ndim=0))
+
+    @property
+    def d(self) -> int:
+        """Input dimension."""
+        return self.W1.shape[1]
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Outputs for samples ``X`` of shape (n, d): shape (n,).
+
+        Parameters
+        ----------
+        X : array_like of shape (n, d) or (d,)
+            Samples, one per row.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+            The outputs.
+        """
+        X = as_samples(np.atleast_2d(X), "X", d=self.d)
+        h1 = np.maximum(X @ self.W1.T + self.b1, 0.0)
+        h2 = np.maximum(h1 @ self.W2.T + self.b2, 0.0)
+        return h2 @ self.c + self.c0
+
+    def samples(
+        self, n: int, *, noise: float = 0.0, rng: int | np.random.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``x ~ N(0, I_d)`` and ``y = F(x) + noise * N(0, 1)``: ``(X (n, d), y (n,))``.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples.
+        noise : float, default 0
+            Standard deviation of the Gaussian label noise.
+        rng : None, int or numpy.random.Generator
+            For the samples and the noise.
+
+        Returns
+        -------
+        X : numpy.ndarray of shape (n, d)
+            The inputs.
+        y : numpy.ndarray of shape (n,)
+            The labels.
+        """
+        n = as_positive_int(n, "n")
+        noise = as_real_scalar(noise, "noise", low=0.0, what="a non-negative standard deviation")
+        return _draw(self, n, noise, as_rng(rng))
+
+    def __repr__(self) -> str:
+        return f"DepthThreeNetwork(d={self.d}, widths=({self.W1.shape[0]}, {self.W2.shape[0]}))"

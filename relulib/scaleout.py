@@ -59,6 +59,9 @@ __all__ = ["gaussian_samples_dask", "reduce_moments"]
 #: (:func:`relulib.recover_exact`).
 SUBSAMPLE_ROWS = 100_000
 
+#: Most row blocks :func:`gaussian_samples_dask` makes (its task graph grows with them).
+MAX_BLOCKS = 10**6
+
 
 def _require_dask():
     try:
@@ -264,6 +267,13 @@ def reduce_moments(
 
     if transform is not None and not callable(transform):
         raise InputTypeError(f"transform: expected a callable, got {describe(transform)}")
+    if split is not None:
+        blocks = len(X.chunks[0])
+        if not isinstance(split, list):
+            raise InputTypeError(f"split: expected the list made by draw_split, got {describe(split)}")
+        if len(split) != blocks or not all(isinstance(s, tuple) and len(s) == 3 for s in split):
+            raise ValueError(f"split: expected one (seed, held-out, subsample) entry per row block "
+                             f"({blocks}), as draw_split makes it, got {describe(split)}")
     total, _ = _graph(X, Y, accumulator, specs=split, transform=transform)
     (result,) = dask.compute(total)
     return copy.deepcopy(accumulator).merge(result)
@@ -437,7 +447,10 @@ def gaussian_samples_dask(
     ImportError
         Without Dask installed.
     ValueError
-        On a negative noise, non-positive ``n`` or ``chunk_rows``, or a bad seed.
+        On a negative noise, non-positive ``n`` or ``chunk_rows``, more than
+        :data:`MAX_BLOCKS` blocks, or a negative seed.
+    TypeError
+        On a seed that is neither an integer nor a ``numpy.random.SeedSequence``.
 
     Examples
     --------
@@ -452,11 +465,17 @@ def gaussian_samples_dask(
     as_network(net, "net")
     n = as_positive_int(n, "n")
     chunk_rows = as_positive_int(chunk_rows, "chunk_rows")
+    if -(-n // chunk_rows) > MAX_BLOCKS:  # the graph holds a few tasks per block
+        raise ValueError(f"n: expected at most {MAX_BLOCKS} blocks of chunk_rows={chunk_rows} rows "
+                         f"(n <= {MAX_BLOCKS * chunk_rows}), got n={n}")
     noise = as_real_scalar(noise, "noise", low=0.0, what="a non-negative standard deviation")
     if isinstance(seed, np.random.SeedSequence):
         root = seed
     else:
-        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+            raise InputTypeError(f"seed: expected a non-negative integer or a "
+                                 f"numpy.random.SeedSequence, got {describe(seed)}")
+        if seed < 0:
             raise ValueError(f"seed: expected a non-negative integer or a numpy.random.SeedSequence, "
                              f"got {describe(seed)}")
         root = np.random.SeedSequence(int(seed))
