@@ -933,7 +933,7 @@ def recover_with_bias(
 
     Dask arrays chunked over rows (``pip install "relulib[dask]"``): every
     moment pass is a reduction over the row blocks on the active scheduler;
-    the held-out rows (at most :data:`relulib.scaleout.SUBSAMPLE_ROWS`) and
+    the held-out rows (at most ``relulib.scaleout.SUBSAMPLE_ROWS``) and
     the polishing rows are drawn with ``rng`` and pulled into memory; the
     refinement on all training samples is skipped.
 

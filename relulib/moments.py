@@ -425,7 +425,9 @@ class HermiteMomentAccumulator:
 
 
 class ProjectedMomentAccumulator:
-    """Streaming projected Hermite moments ``T_j(P, ..., P)``, ``j = 0 ... 4``, from one weighted Gram.
+    """Streaming projected Hermite moments of orders 0 to 4, from one weighted Gram.
+
+    The moments are ``T_j(P, ..., P)``, ``j = 0 ... 4``.
 
     For ``P`` (d x k) with orthonormal columns, ``He_j(x)[P u, ..., P u] = He_j(z)[u, ..., u]``
     with ``z = P^T x`` (the identity terms of ``He_j`` become ``P^T P = I``), so the

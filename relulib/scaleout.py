@@ -18,7 +18,7 @@ The entry points accept Dask arrays and come here:
   then with ``P`` from ``T_2`` the projected moments of the residualised labels
   on ``z = P^T x``; the passes are defined once, in :mod:`relulib.atv21`);
 * :func:`relulib.recover_with_bias` (the same passes on the training rows;
-  polishing and certificate on bounded in-memory subsamples, :func:`draw_split`);
+  polishing and certificate on bounded in-memory subsamples, ``draw_split``);
 * :func:`relulib.recover_exact` (BJW19: its steps 1-3 already work on a
   subsample, pulled here in one pass; the certificate over all rows in a second).
 
@@ -236,7 +236,7 @@ def reduce_moments(
         ``transform(x_block, y_block) -> (inputs, labels)``, applied to each
         block before ``update`` (e.g. projected inputs and residualised labels).
     split : list, optional
-        From :func:`draw_split`: the held-out rows of each block are left out.
+        From ``draw_split``: the held-out rows of each block are left out.
 
     Returns
     -------
@@ -448,7 +448,7 @@ def gaussian_samples_dask(
         Without Dask installed.
     ValueError
         On a negative noise, non-positive ``n`` or ``chunk_rows``, more than
-        :data:`MAX_BLOCKS` blocks, or a negative seed.
+        ``MAX_BLOCKS`` blocks, or a negative seed.
     TypeError
         On a seed that is neither an integer nor a ``numpy.random.SeedSequence``.
 
