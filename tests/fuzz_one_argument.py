@@ -9,6 +9,7 @@ NaN, inf, complex, string, list), the other arguments left valid. Each call runs
 ``[function, parameter, bad input, outcome]`` to stdout.
 """
 
+import importlib.util
 import json
 import re
 import resource
@@ -45,7 +46,7 @@ def valid_calls():
     f_coef = [rl.hermite_coefficients(net1, t) for t in range(5)]
     mom = rl.projected_moments(X1, y1, 2)
     deep, _ = rl.blind_depth3_network(4, rng=0)
-    return {
+    calls = {
         "activation_hermite_coefficient": dict(activation="relu", order=3),
         "approximate_directions": dict(X=X, Y=Y, k=2, rng=0, n_trials=2),
         "bivariate_normal_cdf": dict(h=0.3, k=-0.2, rho=0.4),
@@ -135,15 +136,18 @@ def valid_calls():
         "HermiteMomentAccumulator": dict(d=4),
         "get_activation": dict(activation="relu"),
         "DepthThreeNetwork": dict(W1=deep.W1, b1=deep.b1, W2=deep.W2, b2=deep.b2, c=deep.c),
-        "gaussian_samples_dask": dict(net=net, n=2000, chunk_rows=500, noise=0.0, seed=0),
-        "reduce_moments": dict(X=X, Y=Y, accumulator=rl.HermiteMomentAccumulator(4), transform=None,
-                               split=None),
+
         "alternating_polygon_network": dict(d=3, n_units=8, rng=0),
         "jennrich_slices": dict(slices=np.stack([M2, A @ np.diag([3.0, -1.0]) @ A.T]), reference=M2,
                                 rank=2, rng=0),
         "jennrich_perturbation_bound": dict(A=np.eye(2), weights=[1.0, 1.0], g=[1.0, 2.0], h=[1.0, 1.0],
                                             E_g=np.zeros((2, 2)), E_h=np.zeros((2, 2))),
     }
+    if importlib.util.find_spec("dask") is not None:  # the optional extra relulib[dask]
+        calls["gaussian_samples_dask"] = dict(net=net, n=2000, chunk_rows=500, noise=0.0, seed=0)
+        calls["reduce_moments"] = dict(X=X, Y=Y, accumulator=rl.HermiteMomentAccumulator(4),
+                                       transform=None, split=None)
+    return calls
 
 
 def bad_inputs(value):
