@@ -101,25 +101,14 @@ def _as_vector_batch(v, name: str, d: int) -> np.ndarray:
     return v.reshape(-1, d)
 
 
-def _weighted_gram(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``G[j] = sum_s W[s, j] x_s x_s^T`` for every column ``j`` of ``W``: shape (p, d, d).
-
-    One BLAS product of the (n, p*d) matrix ``W[:, :, None] * X[:, None, :]`` with ``X``.
-    """
-    n, d = X.shape
-    p = W.shape[1]
-    Z = (W[:, :, None] * X[:, None, :]).reshape(n, p * d)
-    return (Z.T @ X).reshape(p, d, d)
-
-
 def _thin_product(A: np.ndarray, V: np.ndarray) -> np.ndarray:
     """``A @ V`` for a thin ``V`` (a few columns): one matrix-vector product per column,
     which OpenBLAS runs markedly faster than a matrix product with 2-4 columns."""
     if V.shape[1] > 4:
         return A @ V
-    out = np.empty((A.shape[0], V.shape[1]))
+    out = np.empty((A.shape[0], V.shape[1]), order="F")  # contiguous columns
     for j in range(V.shape[1]):
-        out[:, j] = A @ V[:, j]
+        np.matmul(A, V[:, j], out=out[:, j])
     return out
 
 
@@ -142,7 +131,11 @@ class HermiteMomentAccumulator:
     about ``m (1 + p + q)`` Gram passes ``X^T (y X)``: the ``T_3`` contraction
     needs no ``T_2`` Gram matrix (its identity terms use ``T_0`` and ``T_1``), and
     the ``-(g.h) x x^T`` term of ``T_4[., ., g, h]`` is folded into its weight
-    ``y (s t - g.h)``.
+    ``y (s t - g.h)``. Everything else is ``O(n d)``: one matrix-vector product
+    per contraction vector (``s = X g``, ``t = X h``), the weights, and the
+    sums ``X^T y`` (and, without ``order2``, ``X^T (y s)``, ``X^T (y t)``). The
+    weighted copies of a chunk are written into one buffer reused from chunk to
+    chunk.
 
     Parameters
     ----------
@@ -181,8 +174,10 @@ class HermiteMomentAccumulator:
         self.h4 = self.g4 if h4 is None else _as_vector_batch(h4, "h4", self.d)
         if self.g4 is not None and self.h4.shape != self.g4.shape:
             raise ValueError(f"h4: expected the shape of g4 {self.g4.shape}, got {self.h4.shape}")
-        if self.g4 is not None:
-            self._gh4 = np.ascontiguousarray(np.vstack([self.g4, self.h4]).T)  # (d, 2q)
+        # the contraction vectors as the columns of one matrix [g3 | g4 | h4], (d, p + 2q)
+        parts = [v for v in (self.g3, self.g4, self.h4 if self.g4 is not None else None) if v is not None]
+        self._vecs = np.ascontiguousarray(np.vstack(parts).T) if parts else None
+        self._gh = None if self.g4 is None else np.einsum("qi,qi->q", self.g4, self.h4)
         if not isinstance(order2, (bool, np.bool_)):
             raise TypeError(f"order2: expected True or False, got {type(order2).__name__}")
         self.order2 = bool(order2)
@@ -213,7 +208,7 @@ class HermiteMomentAccumulator:
         self._C = np.zeros((m, 2 * q, d))  # sum y s x and sum y t x of each T_4 pair (if not order2)
 
     def chunk_size(self) -> int:
-        """Samples per block inside :meth:`update`, so that work arrays stay near 4 MiB.
+        """Samples per block inside :meth:`update`: work arrays of about 1 MiB (``chunk_rows``).
 
         Returns
         -------
@@ -258,13 +253,14 @@ class HermiteMomentAccumulator:
         # only then (or on overflow) is the block itself inspected.
         blocks = _sample_blocks(X, self.d, self.chunk_size(), False)
         saved = None if fresh else [getattr(self, a).copy() for a in self._SUMS]
+        work = np.empty((min(X.shape[0], self.chunk_size()), self._work_width()))
         try:
             for start, block in blocks:
                 Yb = Y[start : start + block.shape[0]]
-                if not self._update_block(block, Yb, checked=not deferred):
+                if not self._update_block(block, Yb, checked=not deferred, work=work):
                     if not np.isfinite(block).all():
                         as_samples(X, "X", d=self.d)  # raises, counting every bad entry
-                    self._update_block(block, Yb, checked=True)  # finite: the sums overflowed
+                    self._update_block(block, Yb, checked=True, work=work)  # finite: the sums overflowed
         except ValueError:  # a non-finite block: leave the accumulator as it was
             if fresh:
                 self.m = None
@@ -275,34 +271,70 @@ class HermiteMomentAccumulator:
         self.n += X.shape[0]
         return self
 
-    def _update_block(self, X: np.ndarray, Y: np.ndarray, checked: bool) -> bool:
-        """Add one block; unless ``checked``, return False (adding nothing) if ``Y^T X`` is not finite."""
+    def _update_block(self, X: np.ndarray, Y: np.ndarray, checked: bool, work=None) -> bool:
+        """Add one block; unless ``checked``, return False (adding nothing) if ``Y^T X`` is not finite.
+
+        One weighted Gram product ``Z^T X``, ``Z`` the ``m (w2 + p + q)`` weighted
+        copies of ``X`` side by side (written into ``work``, a reused C-contiguous
+        buffer of at least ``n`` rows and :meth:`_work_width` columns, when given),
+        plus ``O(n d)`` work: the products ``X [g3 | g4 | h4]``, the weights and
+        the sums ``X^T y`` (and ``X^T (y s)``, ``X^T (y t)`` of each ``T_4`` pair
+        without ``order2``), one matrix-vector product each.
+        """
         n, d = X.shape
         m = self.m
         w2, p, q = self._widths()
-        linear = Y  # the columns of the one product linear^T X: [y | y s | y t]
-        weights = [Y[:, :, None]] if w2 else []  # (n, m, width) blocks
-        if p:
-            weights.append(Y[:, :, None] * _thin_product(X, self.g3.T)[:, None, :])
-        if q:
-            st = _thin_product(X, self._gh4)  # (n, 2q): s = X g, t = X h
-            s, t = st[:, :q], st[:, q:]
-            gh = np.einsum("qi,qi->q", self.g4, self.h4)
-            weights.append(Y[:, :, None] * (s * t - gh)[:, None, :])  # -(g.h) x x^T folded in
-            if not w2:  # with the T_2 Gram S, sum y s x = S g is read off it instead (in T4)
-                linear = np.concatenate([Y, (Y[:, :, None] * st[:, None, :]).reshape(n, m * 2 * q)], axis=1)
-        L = _thin_product(X.T, linear).T
+        K = w2 + p + q
+        extra = 2 * q if q and not w2 else 0  # with the T_2 Gram S, sum y s x = S g (in T4)
+        V = _thin_product(X, self._vecs) if p + q else None  # (n, p + 2q): X g3 | X g4 | X h4
+        # the sums of x against the labels (and label products), checked before any Gram work
+        lin = np.empty((m * (1 + extra), n))
+        lin[:m] = Y.T
+        if extra:
+            np.multiply(Y.T[:, None, :], V.T[None, p:, :], out=lin[m:].reshape(m, extra, n))
+        L = np.empty((lin.shape[0], d))
+        for j in range(lin.shape[0]):
+            np.matmul(lin[j], X, out=L[j])
         if not checked and not np.isfinite(L[:m]).all():
             return False
+        Z = np.empty((n, m * K * d)) if work is None else work[:n]
+        if m * K == 1:  # one weight column: a plain 2-D product (as in a Gram pass X^T (y X))
+            if w2:
+                w = Y[:, 0]
+            elif p:
+                w = Y[:, 0] * V[:, 0]
+            else:
+                w = V[:, 0] * V[:, 1]  # s t
+                w -= self._gh[0]  # the -(g.h) x x^T term of T_4 folded into its weight
+                w *= Y[:, 0]
+            np.multiply(X, w[:, None], out=Z)
+            B = w.sum()
+        else:
+            W = np.empty((n, m, K))  # weights [y | y s (p) | y (s t - g.h) (q)]
+            if w2:
+                W[:, :, 0] = Y
+            if p:
+                np.multiply(Y[:, :, None], V[:, None, :p], out=W[:, :, w2 : w2 + p])
+            if q:
+                u = V[:, p : p + q] * V[:, p + q :]
+                u -= self._gh
+                np.multiply(Y[:, :, None], u[:, None, :], out=W[:, :, w2 + p :])
+            # Z is C-contiguous: the reshape is a view
+            np.multiply(W[:, :, :, None], X[:, None, None, :], out=Z.reshape(n, m, K, d))
+            B = W[:, :, w2:].sum(axis=0)
         self._S0 += Y.sum(axis=0)
         self._S1 += L[:m]
-        if q and not w2:
-            self._C += L[m:].reshape(m, 2 * q, d)
-        W = weights[0] if len(weights) == 1 else np.concatenate(weights, axis=2)
-        self._A += _weighted_gram(X, W.reshape(n, -1)).reshape(self._A.shape)
+        if extra:
+            self._C += L[m:].reshape(m, extra, d)
+        self._A += (Z.T @ X).reshape(self._A.shape)
         if p + q:
-            self._B += W[:, :, w2:].sum(axis=0)
+            self._B += B
         return True
+
+    def _work_width(self) -> int:
+        """Columns of the weighted copies ``Z`` of one block in :meth:`_update_block`."""
+        w2, p, q = self._widths()
+        return self.m * (w2 + p + q) * self.d
 
     def merge(self, other: "HermiteMomentAccumulator") -> "HermiteMomentAccumulator":
         """Add the sums of ``other``, an accumulator of the same configuration; returns ``self``.
@@ -480,7 +512,7 @@ class ProjectedMomentAccumulator:
         return f"ProjectedMomentAccumulator(d={self.d}, k={self.k}, n={self.n})"
 
     def chunk_size(self) -> int:
-        """Samples per block inside :meth:`update` (work arrays near 4 MiB).
+        """Samples per block inside :meth:`update`: work arrays of about 1 MiB (``chunk_rows``).
 
         Returns
         -------
