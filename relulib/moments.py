@@ -279,7 +279,8 @@ class HermiteMomentAccumulator:
         buffer of at least ``n`` rows and :meth:`_work_width` columns, when given),
         plus ``O(n d)`` work: the products ``X [g3 | g4 | h4]``, the weights and
         the sums ``X^T y`` (and ``X^T (y s)``, ``X^T (y t)`` of each ``T_4`` pair
-        without ``order2``), one matrix-vector product each.
+        without ``order2``), one matrix-vector product each (a matrix product
+        beyond four).
         """
         n, d = X.shape
         m = self.m
@@ -292,9 +293,7 @@ class HermiteMomentAccumulator:
         lin[:m] = Y.T
         if extra:
             np.multiply(Y.T[:, None, :], V.T[None, p:, :], out=lin[m:].reshape(m, extra, n))
-        L = np.empty((lin.shape[0], d))
-        for j in range(lin.shape[0]):
-            np.matmul(lin[j], X, out=L[j])
+        L = _thin_product(X.T, lin.T).T
         if not checked and not np.isfinite(L[:m]).all():
             return False
         Z = np.empty((n, m * K * d)) if work is None else work[:n]
@@ -320,7 +319,7 @@ class HermiteMomentAccumulator:
                 u -= self._gh
                 np.multiply(Y[:, :, None], u[:, None, :], out=W[:, :, w2 + p :])
             # Z is C-contiguous: the reshape is a view
-            np.multiply(W[:, :, :, None], X[:, None, None, :], out=Z.reshape(n, m, K, d))
+            np.multiply(W.reshape(n, m * K)[:, :, None], X[:, None, :], out=Z.reshape(n, m * K, d))
             B = W[:, :, w2:].sum(axis=0)
         self._S0 += Y.sum(axis=0)
         self._S1 += L[:m]
