@@ -4,16 +4,25 @@ Run from the repository root:
 
     python3 benchmarks/moments.py            # n = 2e5, d in {20, 50, 100}, 7 rounds; streamed n = 1e7
     python3 benchmarks/moments.py --quick    # n = 5e4, 3 rounds, no streamed run (a smoke test)
+    python3 benchmarks/moments.py --keep-streamed  # the full run without the streamed one,
+                                             # whose figure (and date) is kept from the result file
     python3 benchmarks/moments.py --report   # print the README table from the result file
 
 Everything runs with one BLAS thread (``threadpoolctl.threadpool_limits(1)``) and is
 timed in CPU time (``time.process_time``). For each d, every round runs each of
 the following once, on the same data, in a rotated order:
 
-* the *floors*: one Gram pass ``X.T @ (y[:, None] * X)`` over all samples
-  (unchunked), and the same pass over chunks of rows of the library's chunk
-  policy (``relulib.moments.chunk_rows``, work arrays of about 4 MiB), which is
-  the faster of the two and the floor the ratios are taken against;
+* the *floors*, one Gram pass ``X^T (y X)`` computed three ways: over all
+  samples at once (``X.T @ (y[:, None] * X)``, unchunked); over chunks of rows
+  of the library's chunk policy (``relulib.moments.chunk_rows``, work arrays of
+  about 1 MiB), each chunk one BLAS ``gemm`` ``(y[:, None] * Xc).T @ Xc``; and
+  over the same chunks by BLAS ``syrk`` (``scipy.linalg.blas.dsyrk``, one
+  triangle: half the flops of ``gemm``), which needs a sign split since ``y``
+  has both signs: ``sum_{y > 0} z z^T - sum_{y < 0} z z^T`` with
+  ``z = sqrt(|y|) x``, the rows gathered by sign. The *floor* of a round is the
+  faster of the two chunked passes in that round (the fastest correct Gram pass
+  we have; ``gemm`` at d = 20 and 50, ``syrk`` can win at d = 100). The
+  estimators below use ``gemm`` (their weights have both signs too);
 * ``rl.moment_matrix(X, y, 3, g)``, the contraction ``T_3[., ., g]``;
 * ``rl.moment_matrix(X, y, 4, g, h)``, the contraction ``T_4[., ., g, h]``;
 * ``rl.HermiteMomentAccumulator(d, g3=g, g4=g, h4=h)``: ``T_2``, ``T_3[., ., g]``
@@ -24,11 +33,13 @@ the following once, on the same data, in a rotated order:
 * ``rl.projected_moments(X, y, k)``: ATV21's whole moment stage (a ``T_0 .. T_2``
   pass, the residualisation, the eigenvectors and the projected moments).
 
-The ratio of a method is the median over rounds of its CPU time divided by the
-chunked floor's CPU time in the same round. Results go to
+The ratio of a method (``ratio_to_floor``) is the median over rounds of its CPU
+time divided by the floor's CPU time in the same round; ``ratio_to_chunked`` is
+the same against the chunked ``gemm`` pass alone. Results go to
 ``benchmarks/results/moments.json``. The streamed run feeds n = 1e7 samples,
 drawn chunk by chunk, to ``rl.HermiteMomentAccumulator`` and reports the peak
-of traced memory.
+of traced memory (a few minutes on a loaded machine: ``--keep-streamed`` skips
+it and keeps the previous figure, with the date of its run).
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from scipy.linalg.blas import dsyrk
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import relulib as rl
@@ -54,7 +66,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "moments.json"
 
 METHODS = {
     "gram_unchunked": "X.T @ (y X), all samples at once",
-    "gram_chunked": "X.T @ (y X), chunked (the floor)",
+    "gram_chunked": "X^T (y X), chunked, gemm",
+    "gram_syrk": "X^T (y X), chunked, syrk on the rows split by the sign of y",
     "T3": "T_3[., ., g]",
     "T4": "T_4[., ., g, h]",
     "T234": "T_2 + T_3[., ., g] + T_4[., ., g, h] streamed",
@@ -68,14 +81,31 @@ def gram_unchunked(X, y):
 
 
 def gram_chunked(X, y):
-    """The floor: the Gram pass over chunks of rows of the library's chunk policy."""
+    """A floor: the Gram pass over chunks of rows of the library's chunk policy, one gemm each."""
     d = X.shape[1]
     step = chunk_rows(d)
     G = np.zeros((d, d))
     for start in range(0, X.shape[0], step):
         Xc = X[start : start + step]
-        G += Xc.T @ (y[start : start + step, None] * Xc)
+        G += (y[start : start + step, None] * Xc).T @ Xc
     return G
+
+
+def gram_syrk(X, y):
+    """A floor: the same chunks by syrk (one triangle), rows split by the sign of ``y``."""
+    d = X.shape[1]
+    step = chunk_rows(d)
+    G = np.zeros((d, d), order="F")
+    for start in range(0, X.shape[0], step):
+        Xc, yc = X[start : start + step], y[start : start + step]
+        pos = yc > 0
+        r = np.sqrt(np.abs(yc))[:, None]
+        for mask, sign in ((pos, 1.0), (~pos, -1.0)):
+            Z = Xc[mask]
+            Z *= r[mask]
+            # Z.T is Fortran-ordered (d, rows): syrk(trans=0) adds sign * Z^T Z to the upper triangle
+            G = dsyrk(sign, Z.T, beta=1.0, c=G, trans=0, overwrite_c=1)
+    return np.triu(G) + np.triu(G, 1).T
 
 
 def streamed_234(X, y, g, h):
@@ -95,6 +125,7 @@ def one_setting(n: int, d: int, rounds: int) -> dict:
     calls = {
         "gram_unchunked": lambda: gram_unchunked(X, y),
         "gram_chunked": lambda: gram_chunked(X, y),
+        "gram_syrk": lambda: gram_syrk(X, y),
         "T3": lambda: rl.moment_matrix(X, y, 3, g),
         "T4": lambda: rl.moment_matrix(X, y, 4, g, h),
         "T234": lambda: streamed_234(X, y, g, h),
@@ -102,6 +133,8 @@ def one_setting(n: int, d: int, rounds: int) -> dict:
         "moment_stage": lambda: rl.projected_moments(X, y, k),
     }
     names = list(calls)
+    G = gram_chunked(X, y)
+    assert np.allclose(gram_syrk(X, y), G, rtol=1e-10, atol=1e-9 * np.abs(G).max())
     for name in names:  # warm-up (allocations, caches)
         calls[name]()
     times = {name: [] for name in names}
@@ -111,12 +144,13 @@ def one_setting(n: int, d: int, rounds: int) -> dict:
             t0 = time.process_time()
             calls[name]()
             times[name].append(time.process_time() - t0)
-    floor = np.array(times["gram_chunked"])
-    row = dict(d=d, n=n, k=k, chunk_rows=chunk_rows(d))
+    chunked = np.array(times["gram_chunked"])
+    floor = np.minimum(chunked, np.array(times["gram_syrk"]))  # the faster chunked pass, per round
+    row = dict(d=d, n=n, k=k, chunk_rows=chunk_rows(d), floor_median_cpu_s=float(np.median(floor)))
     for name in names:
         t = np.array(times[name])
-        row[name] = dict(median_cpu_s=float(np.median(t)), ratio_to_chunked=float(np.median(t / floor)),
-                         times=[float(v) for v in t])
+        row[name] = dict(median_cpu_s=float(np.median(t)), ratio_to_floor=float(np.median(t / floor)),
+                         ratio_to_chunked=float(np.median(t / chunked)), times=[float(v) for v in t])
     return row
 
 
@@ -152,7 +186,8 @@ def streamed(n: int, d: int, chunk: int = 200_000) -> dict:
     P3 = np.einsum("r,ri,rj,r->ij", W[0][0], W[1], W[1], W[1] @ g)
     err = np.linalg.norm(T3 - P3) / np.linalg.norm(P3)
     assert T4.shape == (d, d)
-    return dict(n=n, d=d, chunk=chunk, wall_s=elapsed, peak_traced_bytes=peak,
+    return dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                load_average=list(os.getloadavg()), n=n, d=d, chunk=chunk, wall_s=elapsed, peak_traced_bytes=peak,
                 n_by_d2_bytes=n * d * d * 8, t3_relative_error=float(err))
 
 
@@ -164,13 +199,15 @@ def _commit() -> str:
         return "unknown"
 
 
-def run(n: int, dims, rounds: int, with_stream: bool) -> dict:
+def run(n: int, dims, rounds: int, with_stream: bool, kept_stream: dict | None = None) -> dict:
     out = dict(
         date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         commit=_commit(), nproc=os.cpu_count(), python=platform.python_version(),
         numpy=np.__version__, load_average_start=list(os.getloadavg()), rounds=rounds,
         timing="CPU time (time.process_time), one BLAS thread (threadpoolctl), warm-up run first; "
-               "ratio = median over rounds of time / chunked-floor time in the same round",
+               "ratio_to_floor = median over rounds of time / floor time in the same round, the floor "
+               "being the faster of the chunked gemm and syrk Gram passes; ratio_to_chunked: the "
+               "same against the chunked gemm pass",
         methods=METHODS, settings=[],
     )
     with threadpool_limits(1):
@@ -178,9 +215,11 @@ def run(n: int, dims, rounds: int, with_stream: bool) -> dict:
         for d in dims:
             row = one_setting(n, d, rounds)
             out["settings"].append(row)
-            print(f"d={d}: " + ", ".join(f"{m} {row[m]['ratio_to_chunked']:.2f}" for m in METHODS), flush=True)
+            print(f"d={d}: " + ", ".join(f"{m} {row[m]['ratio_to_floor']:.2f}" for m in METHODS), flush=True)
         if with_stream:
             out["streamed"] = streamed(10_000_000, 50)
+        elif kept_stream is not None:
+            out["streamed"] = dict(kept_stream, kept_from_earlier_run=True)
     out["load_average_end"] = list(os.getloadavg())
     return out
 
@@ -191,20 +230,24 @@ def report(path: Path = RESULTS) -> str:
         f"Run of `python3 benchmarks/moments.py` on {res['date']} (commit {res['commit']}), "
         f"nproc = {res['nproc']}, load average {' '.join(f'{v:.2f}' for v in res['load_average_start'])} "
         f"at start; one BLAS thread, CPU time, medians of {res['rounds']} rounds; "
-        f"n = {res['settings'][0]['n']:.0e}. Ratios are to the chunked Gram pass (the floor) in the same round.",
+        f"n = {res['settings'][0]['n']:.0e}. Ratios are to the floor in the same round: the faster of "
+        f"the two chunked Gram passes `X^T (y X)` (gemm, syrk).",
         "",
-        "| d | chunked floor | unchunked `X.T @ (y X)` | T_3[.,.,g] | T_4[.,.,g,h] "
+        "| d | floor | chunked gemm | chunked syrk | unchunked `X.T @ (y X)` | T_3[.,.,g] | T_4[.,.,g,h] "
         "| T_2+T_3+T_4 streamed | projected T_2..T_4 (k = d/5) | whole ATV21 moment stage |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in res["settings"]:
-        cells = [f"{row['gram_chunked']['median_cpu_s'] * 1e3:.0f} ms"]
-        for m in ("gram_unchunked", "T3", "T4", "T234", "projected", "moment_stage"):
-            cells.append(f"{row[m]['ratio_to_chunked']:.2f}")
+        cells = [f"{row['floor_median_cpu_s'] * 1e3:.0f} ms"]
+        for m in ("gram_chunked", "gram_syrk", "gram_unchunked", "T3", "T4", "T234", "projected",
+                  "moment_stage"):
+            cells.append(f"{row[m]['ratio_to_floor']:.2f}")
         lines.append(f"| {row['d']} | " + " | ".join(cells) + " |")
     if "streamed" in res:
         s = res["streamed"]
-        lines += ["", f"Streamed, n = {s['n']:.0e}, d = {s['d']}, chunks of {s['chunk']} drawn on the fly: "
+        when = s.get("date", "an earlier run")
+        kept = f"kept from the run of {when}" if s.get("kept_from_earlier_run") else f"run on {when}"
+        lines += ["", f"Streamed ({kept}), n = {s['n']:.0e}, d = {s['d']}, chunks of {s['chunk']} drawn on the fly: "
                   f"{s['wall_s']:.1f} s wall (sampling included), peak traced memory "
                   f"{s['peak_traced_bytes'] / 2**20:.0f} MiB (an n x d^2 array would be "
                   f"{s['n_by_d2_bytes'] / 2**30:.0f} GiB); relative error of T_3[.,.,g] vs Lemma 3.5: "
@@ -216,6 +259,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="n = 5e4, 3 rounds, no streamed run")
     parser.add_argument("--report", action="store_true", help="print the README table from the result file")
+    parser.add_argument("--keep-streamed", action="store_true",
+                        help="skip the streamed n = 1e7 run and keep its figure from the result file")
     parser.add_argument("--out", type=Path, default=RESULTS, help="result file (default: %(default)s)")
     args = parser.parse_args()
     if args.report:
@@ -224,7 +269,14 @@ def main() -> None:
     if args.quick:
         res = run(50_000, (20, 50, 100), rounds=3, with_stream=False)
     else:
-        res = run(200_000, (20, 50, 100), rounds=7, with_stream=True)
+        kept = None
+        if args.keep_streamed:
+            old = json.loads(args.out.read_text()) if args.out.exists() else {}
+            if "streamed" not in old:
+                parser.error(f"--keep-streamed: no streamed figure in {args.out}")
+            kept = dict(old["streamed"])
+            kept.setdefault("date", old["date"])
+        res = run(200_000, (20, 50, 100), rounds=7, with_stream=not args.keep_streamed, kept_stream=kept)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
