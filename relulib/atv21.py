@@ -775,7 +775,7 @@ def _sample_moments(X, y, k, chunk, rows=None, split=None) -> ProjectedMoments:
     fancy-indexed one chunk at a time: no copy of ``X[rows]`` is made. Dask
     arrays: each pass is a reduction over the row blocks on the active
     scheduler, leaving out the held-out rows of ``split`` (from
-    :func:`relulib.scaleout.draw_split`).
+    ``relulib.scaleout.draw_split``).
     """
     if is_dask_array(X):
         from . import scaleout  # scaleout imports this module
