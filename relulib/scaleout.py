@@ -65,8 +65,7 @@ MAX_BLOCKS = 10**6
 
 def _require_dask():
     try:
-        import dask  # noqa: F401
-        import dask.array as da
+        import dask.array as da  # imports dask itself: fails without the extra
     except ImportError:  # pragma: no cover - exercised only without the extra
         raise ImportError(
             "relulib.scaleout needs Dask: pip install 'relulib[dask]' (or 'dask[array,distributed]')"
