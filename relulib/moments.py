@@ -181,6 +181,10 @@ class HermiteMomentAccumulator:
         if not isinstance(order2, (bool, np.bool_)):
             raise TypeError(f"order2: expected True or False, got {type(order2).__name__}")
         self.order2 = bool(order2)
+        # False (set by moment_matrix's T_4 path, before any update): the sums X^T y,
+        # which only T1 and T3 read, are skipped; the sums X^T (y s), X^T (y t) of the
+        # T_4 pairs then carry the deferred finiteness check.
+        self._sums_yx = True
         self.n = 0
         self.m = None
 
@@ -288,13 +292,16 @@ class HermiteMomentAccumulator:
         K = w2 + p + q
         extra = 2 * q if q and not w2 else 0  # with the T_2 Gram S, sum y s x = S g (in T4)
         V = _thin_product(X, self._vecs) if p + q else None  # (n, p + 2q): X g3 | X g4 | X h4
-        # the sums of x against the labels (and label products), checked before any Gram work
-        lin = np.empty((m * (1 + extra), n))
-        lin[:m] = Y.T
+        # the sums of x against the labels (and label products), checked before any Gram work:
+        # a NaN or infinity in x makes them non-finite, whatever y (0 * inf is NaN)
+        first = m if self._sums_yx or not extra else 0  # rows of X^T y
+        lin = np.empty((first + m * extra, n))
+        if first:
+            lin[:first] = Y.T
         if extra:
-            np.multiply(Y.T[:, None, :], V.T[None, p:, :], out=lin[m:].reshape(m, extra, n))
+            np.multiply(Y.T[:, None, :], V.T[None, p:, :], out=lin[first:].reshape(m, extra, n))
         L = _thin_product(X.T, lin.T).T
-        if not checked and not np.isfinite(L[:m]).all():
+        if not checked and not np.isfinite(L[: first or None]).all():
             return False
         Z = np.empty((n, m * K * d)) if work is None else work[:n]
         if m * K == 1:  # one weight column: a plain 2-D product (as in a Gram pass X^T (y X))
@@ -322,9 +329,10 @@ class HermiteMomentAccumulator:
             np.multiply(W.reshape(n, m * K)[:, :, None], X[:, None, :], out=Z.reshape(n, m * K, d))
             B = W[:, :, w2:].sum(axis=0)
         self._S0 += Y.sum(axis=0)
-        self._S1 += L[:m]
+        if first:
+            self._S1 += L[:m]
         if extra:
-            self._C += L[m:].reshape(m, extra, d)
+            self._C += L[first:].reshape(m, extra, d)
         self._A += (Z.T @ X).reshape(self._A.shape)
         if p + q:
             self._B += B
@@ -397,7 +405,7 @@ class HermiteMomentAccumulator:
         numpy.ndarray of shape (m, d)
             The moment estimate from the samples added so far.
         """
-        self._check("T1", True)
+        self._check("T1", True if self._sums_yx else None)
         return check_finite_result(self._S1 / self.n, "the moment E[y x]")
 
     def T2(self) -> np.ndarray:
@@ -706,7 +714,9 @@ def moment_matrix(X: ArrayLike, Y: ArrayLike, order: int, *vectors: ArrayLike) -
         h = _as_vector_batch(vectors[1], "vectors", d)
         if g.shape != h.shape:
             raise ValueError(f"vectors: expected g and h of the same shape, got {g.shape} and {h.shape}")
-        out = HermiteMomentAccumulator(d, g4=g, h4=h, order2=False).update(X, Y).T4()
+        acc = HermiteMomentAccumulator(d, g4=g, h4=h, order2=False)
+        acc._sums_yx = False  # T_4 alone does not read X^T y: one matrix-vector product less per chunk
+        out = acc.update(X, Y).T4()
     if order > 2 and not batched:
         out = out[:, 0]
     return out[0] if Y.shape[1] == 1 else out

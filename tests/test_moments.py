@@ -318,3 +318,19 @@ def test_the_deferred_finiteness_check_catches_zero_labels_and_passes_overflow()
     assert acc.n == 1000
     with pytest.raises(ValueError, match="E\\[y x\\]"):
         acc.T1()
+
+
+@pytest.mark.parametrize("order", [3, 4])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_moment_matrix_finiteness_check_where_the_label_and_the_vector_entry_are_zero(order, bad):
+    # moment_matrix's T_4 path skips the sums X^T y: its check runs on X^T (y s) and
+    # X^T (y t), which must still turn non-finite for a bad x where y = 0 and g, h are 0
+    # at that coordinate (0 * inf is NaN); the bad row sits in the second chunk
+    rng = np.random.default_rng(20)
+    X = rng.standard_normal((20_000, 4))
+    y = rng.standard_normal(20_000)
+    X[15_000, 2], y[15_000] = bad, 0.0
+    g = np.array([1.0, -0.5, 0.0, 2.0])
+    vectors = (g,) if order == 3 else (g, np.array([0.5, 1.0, 0.0, -1.0]))
+    with pytest.raises(ValueError, match="X: expected finite values, got 1 NaN or infinite"):
+        rl.moment_matrix(X, y, order, *vectors)
