@@ -53,7 +53,7 @@ from ._validation import (
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
 from .hermite import hermite_prob
-from .moments import HermiteMomentAccumulator, chunk_rows
+from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator, chunk_rows
 from .networks import TwoLayerNetwork
 from .certificate import (
     CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual,
@@ -726,7 +726,9 @@ def _moment_passes(run_pass, d, k) -> ProjectedMoments:
        by modulus (the span of the ``w_i``).
     2. The projected ``T_2`` of the residualised labels ``r = y - T_0 - x.T_1``.
     3. The projected ``T_3`` of ``r - <T_2, He_2(z)> / 2``, symmetrised.
-    4. The projected ``T_4`` of ``r - <T_2, He_2(z)> / 2 - <T_3, He_3(z)> / 6``.
+    4. The projected ``T_4`` of ``r - <T_2, He_2(z)> / 2 - <T_3, He_3(z)> / 6``, from one
+       weighted Gram of the monomials of ``z`` up to degree 2
+       (:class:`relulib.ProjectedMomentAccumulator` on ``z``, ``P = I``).
     """
     acc = run_pass(HermiteMomentAccumulator(d), None)
     T0, T1 = acc.T0()[0], acc.T1()[0]
@@ -746,13 +748,10 @@ def _projected_passes(run_pass, k, labels):
     T3 = run_pass(HermiteMomentAccumulator(k, g3=eye, order2=False), labels).T3()[0]
     T3 = np.moveaxis(T3, 0, -1)  # T3[i, j, g] = T_3[., ., e_g][i, j]
     T3p = (T3 + T3.transpose(1, 2, 0) + T3.transpose(2, 0, 1)) / 3.0  # exactly symmetric
-    rows, cols = np.triu_indices(k)
-    acc4 = HermiteMomentAccumulator(k, g4=eye[rows], h4=eye[cols], order2=False)
-    pairs = np.moveaxis(run_pass(acc4, functools.partial(labels, T3p=T3p)).T4()[0], 0, -1)
-    T4p = np.empty((k,) * 4)
-    T4p[:, :, rows, cols] = pairs
-    T4p[:, :, cols, rows] = pairs
-    check_finite_result(T4p, "the projected fourth moment")
+    # T_4 from ONE weighted Gram of the monomials of z up to degree 2 (about k^4 / 2
+    # flops per sample), not one k x k Gram per pair (g, h) of the k (k + 1) / 2 pairs.
+    acc4 = run_pass(ProjectedMomentAccumulator(eye), functools.partial(labels, T3p=T3p))
+    T4p = acc4.moments()[2]
     check_finite_result(T3p, "the projected third moment")
     return T2p, T3p, T4p
 

@@ -41,8 +41,8 @@ from ._validation import (
 )
 from .atv21 import projected_moments, tensor_stage
 from .certificate import (
-    CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual,
-    warn_identifiability,
+    CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, certify,
+    emit_identifiability, relative_residual, warn_identifiability,
 )
 from .decomposition import simultaneous_diagonalization
 from .moments import HermiteMomentAccumulator
@@ -702,12 +702,12 @@ def recover_exact(
         rounds += used
         if y_scale != 1.0:
             net = TwoLayerNetwork(net.U * y_scale, net.V, None, act)
-        res = relative_residual(net, X, Y_given)
+        res, findings = certify(net, X, Y_given)  # and the diagnostics, in the same pass
         if best is None or res < best[1]:
-            best = (net, res)
+            best = (net, res, findings)
         if res <= tolerance:
             break
-    net, res = best
+    net, res, findings = best
     certified = res <= tolerance
     if not certified:  # step 4: the certificate
         warnings.warn(
@@ -716,7 +716,7 @@ def recover_exact(
             CertificateWarning,
             stacklevel=2,
         )
-    warn_identifiability(net, X, "recover_exact")
+    emit_identifiability(findings, "recover_exact")
     return RecoveryResult(net, res, bool(certified), tolerance, rounds)
 
 

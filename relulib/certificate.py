@@ -110,24 +110,61 @@ def relative_residual(
                 f"rows: expected a non-empty array of row indices in [0, {n}), got {describe(rows)}"
             )
         rows = rows.astype(np.intp)
-    # Streamed over chunks of about 1 MiB (no n x k or n x m temporaries), with scaled sums
-    # of squares (as LAPACK's dnrm2), so that labels near 1e154 and above do not overflow.
-    norm_y, norm_r = _ScaledNorm(), _ScaledNorm()
-    total = n if rows is None else rows.size
-    step = max(256, 2**17 // (X.shape[1] + net.k + net.m))
-    for start in range(0, total, step):
-        sel = slice(start, start + step) if rows is None else rows[start : start + step]
-        Yc = Y[sel]
+    return _RowPass(net, X, Y, rows).residual()
+
+
+class _RowPass:
+    """One streamed pass over the samples: the certificate and the diagnostics' statistics.
+
+    The hidden activations ``act(X V^T + b)`` of a chunk of rows (about 1 MiB of
+    work arrays; no ``n x k`` or ``n x m`` array) serve both the residual
+    ``Y - net(X)`` (scaled sums of squares, as LAPACK's ``dnrm2``, so that
+    labels near 1e154 and above do not overflow) and, with ``diagnose``, the
+    counts of active samples per unit and the R factor of the activation
+    matrix (a QR streamed over the chunks). One pass instead of one per
+    statistic: on large ``n`` these passes are the recovery call's cost after
+    the method itself. Inputs are validated by the callers.
+    """
+
+    def __init__(self, net, X, Y=None, rows=None, *, diagnose: bool = False):
+        self.net, self.X, self.Y, self.rows = net, X, Y, rows
+        self.norm_y, self.norm_r = _ScaledNorm(), _ScaledNorm()
+        self.n = X.shape[0] if rows is None else rows.size
+        k = net.k
+        self.active = np.zeros(k, dtype=np.int64) if diagnose else None
+        self.R = None
+        self.column_scale = None
+        step = max(256, 2**17 // (X.shape[1] + k + net.m))
+        for start in range(0, self.n, step):
+            sel = slice(start, start + step) if rows is None else rows[start : start + step]
+            self._add(X[sel], None if Y is None else Y[sel])
+
+    def _add(self, Xc, Yc):
+        net = self.net
         with np.errstate(over="ignore", invalid="ignore"):
-            Rc = Yc - net.predict(X[sel])
-        if not np.all(np.isfinite(Rc)):
-            raise ValueError(
-                "X: the network's predictions overflow (non-finite values) on these "
-                "inputs; rescale X or the network"
-            )
-        norm_y.add(Yc)
-        norm_r.add(Rc)
-    return norm_r.ratio(norm_y)
+            Z = Xc @ net.V.T + net.b
+            H = net.activation(Z)
+            if Yc is not None:
+                Rc = Yc - H @ net.U.T
+                if not np.all(np.isfinite(Rc)):
+                    raise ValueError(
+                        "X: the network's predictions overflow (non-finite values) on these "
+                        "inputs; rescale X or the network"
+                    )
+                self.norm_y.add(Yc)
+                self.norm_r.add(Rc)
+        if self.active is None:
+            return
+        self.active += np.count_nonzero(Z > 0, axis=0)
+        if self.column_scale is None:  # columns scaled by their first chunk's largest entry:
+            top = np.max(np.abs(H), axis=0, initial=0.0)  # no underflow in the QR's norms
+            self.column_scale = np.where(top > 0, top, 1.0)
+        H = H / self.column_scale
+        self.R = np.linalg.qr(H if self.R is None else np.vstack([self.R, H]), mode="r")
+
+    def residual(self) -> float:
+        """``|Y - net(X)|_F / |Y|_F`` over the rows passed (the absolute one when ``Y = 0``)."""
+        return self.norm_r.ratio(self.norm_y)
 
 
 class _ScaledNorm:
@@ -306,27 +343,23 @@ def identifiability_diagnostics(net: TwoLayerNetwork, X: ArrayLike) -> list[Iden
     return _diagnostics(net, X)
 
 
-#: Samples per block of the streamed passes of :func:`identifiability_diagnostics`.
-_DIAGNOSTIC_ROWS = 8192
+def _diagnostics(net, X, row_pass=None) -> list:
+    """:func:`identifiability_diagnostics` without validation (for the ``recover_*`` functions).
 
-
-def _diagnostics(net, X) -> list:
-    """:func:`identifiability_diagnostics` without validation (for the ``recover_*`` functions)."""
+    ``row_pass`` is a :class:`_RowPass` with ``diagnose=True`` already made over
+    ``X`` (by :func:`certify`), else one is made here.
+    """
     findings = []
     n, d = X.shape
     k = net.k
     tail = "; the network may still fit the samples, but these parameters are not determined by them"
     norms = np.linalg.norm(net.V, axis=1)
-    # Streamed over row blocks, so that no n x k array is formed (a recovery call's memory
-    # stays a fraction of X's): pass 1 counts the active samples and the largest activation
-    # of each unit, pass 2 (below) the R factor of the activation matrix.
-    blocks = [slice(start, start + _DIAGNOSTIC_ROWS) for start in range(0, n, _DIAGNOSTIC_ROWS)]
-    active = np.zeros(k, dtype=np.int64)
-    largest = np.zeros(k)
-    for rows in blocks:
-        Z = X[rows] @ net.V.T + net.b
-        active += np.count_nonzero(Z > 0, axis=0)
-        largest = np.maximum(largest, np.max(np.abs(net.activation(Z)), axis=0, initial=0.0))
+    # One pass over row chunks (no n x k array: a recovery call's memory stays a fraction
+    # of X's) counts the active samples of each unit and streams the R factor of the
+    # activation matrix.
+    if row_pass is None:
+        row_pass = _RowPass(net, X, diagnose=True)
+    active = row_pass.active
     few = set()
     for i in range(k):
         if active[i] < d + MIN_ACTIVE_EXTRA:
@@ -364,13 +397,10 @@ def _diagnostics(net, X) -> list:
     # Linear dependence of the activations on the samples (QR first: n can be large).
     cols = [i for i in range(k) if i not in few]
     if len(cols) >= 2:
-        # The R factor of the activations H (columns scaled by their largest entry first:
-        # no underflow in the norms), by a QR streamed over row blocks; the column norms
-        # of H are those of R, so R / norms is the R factor of the normalised H.
-        R = None
-        for rows in blocks:
-            H = net.activation(X[rows] @ net.V[cols].T + net.b[cols]) / largest[cols]
-            R = np.linalg.qr(H if R is None else np.vstack([R, H]), mode="r")
+        # The R factor of the activations of these units: H[:, cols] = Q R[:, cols] with
+        # orthonormal Q, so it is the R factor of R[:, cols]; its column norms are those of
+        # H[:, cols], so R / norms is the R factor of the normalised activations.
+        R = np.linalg.qr(row_pass.R[:, cols], mode="r")
         R = R / np.linalg.norm(R, axis=0)
         _, s, vt = np.linalg.svd(R)
         if s[-1] <= RANK_RTOL * s[0]:
@@ -390,5 +420,21 @@ def _diagnostics(net, X) -> list:
 
 def warn_identifiability(net, X, function: str, *, stacklevel: int = 3) -> None:
     """Emit one :class:`IdentifiabilityWarning` per finding (the ``recover_*`` functions call it)."""
-    for finding in _diagnostics(net, X):
+    emit_identifiability(_diagnostics(net, X), function, stacklevel=stacklevel + 1)
+
+
+def emit_identifiability(findings, function: str, *, stacklevel: int = 3) -> None:
+    """Emit one :class:`IdentifiabilityWarning` per finding of a list (see :func:`certify`)."""
+    for finding in findings:
         warnings.warn(f"{function}: {finding.message}", IdentifiabilityWarning, stacklevel=stacklevel)
+
+
+def certify(net, X, Y) -> tuple[float, list]:
+    """The certificate and the identifiability findings on the same samples, in one pass.
+
+    ``(relative_residual(net, X, Y), identifiability_diagnostics(net, X))`` without
+    validation and with one streamed pass over ``X`` instead of two (for the
+    ``recover_*`` functions, whose inputs are validated).
+    """
+    row_pass = _RowPass(net, X, Y, diagnose=True)
+    return row_pass.residual(), _diagnostics(net, X, row_pass)
