@@ -87,6 +87,21 @@ class PatternLeastSquares:
             src = pos if self.rows is None else self.rows[pos]
             yield pos, self.Xa[src], self.Y[src]
 
+    def _augmented_blocks(self, floats_per_row: int):
+        """As :meth:`blocks`, with the rows ``x~`` (``q`` columns): with ``bias_column``,
+        ``(x, 1)`` written into one buffer of the chunk's size, reused chunk after chunk."""
+        if not self.bias_column:
+            yield from self.blocks(floats_per_row)
+            return
+        buffer = None
+        for pos, Xc, Yc in self.blocks(floats_per_row):
+            if buffer is None:
+                buffer = np.empty((Xc.shape[0], self.q))
+                buffer[:, -1] = 1.0
+            Xa_c = buffer[: Xc.shape[0]]
+            Xa_c[:, :-1] = Xc
+            yield pos, Xa_c, Yc
+
     def pattern(self, V: np.ndarray, b: np.ndarray | None = None,
                 margin: float = 0.0) -> tuple[np.ndarray, np.ndarray | None]:
         """``active = x.V^T + b > 0`` (n x k) and, with ``margin > 0``, the rows ``keep``
@@ -111,19 +126,19 @@ class PatternLeastSquares:
             total += float(np.sum(R * R))
         return total
 
-    def _features(self, pos, E, keep) -> np.ndarray:
-        """The rows ``pos`` of ``F`` for the pattern ``E`` (those rows) and ``keep``."""
-        src = pos if self.rows is None else self.rows[pos]
-        Xr = self.Xa[src]
+    def _features(self, pos, E, keep, out=None) -> np.ndarray:
+        """The rows ``pos`` of ``F`` for the pattern ``E`` (those rows) and ``keep``;
+        written into the first rows of ``out`` (a buffer reused chunk after chunk) if given."""
+        Xr = self.Xa[self._source(pos)]
         r, k = E.shape
-        d = Xr.shape[1]
-        F = np.empty((r, k, self.q))
-        np.multiply(E[:, :, None], Xr[:, None, :], out=F[:, :, :d])
+        d, kq = Xr.shape[1], k * self.q
+        F = np.empty((r, kq + int(self.intercept))) if out is None else out[:r]
+        units = F[:, :kq].reshape(r, k, self.q)  # a view: (unit, column of x~) blocks
+        np.multiply(E.astype(float)[:, :, None], Xr[:, None, :], out=units[:, :, :d])
         if self.bias_column:  # the implicit column of ones of x~ = (x, 1)
-            F[:, :, d] = E
-        F = F.reshape(r, -1)
+            units[:, :, d] = E
         if self.intercept:
-            F = np.hstack([F, keep[:, None].astype(float)])
+            F[:, kq] = keep
         return F
 
     def design(self) -> np.ndarray:
@@ -135,12 +150,10 @@ class PatternLeastSquares:
         return theta[: k * self.q].reshape(k, self.q, -1)  # (k, q, m)
 
     def _apply_block(self, Xc, E, keep, T, offset) -> np.ndarray:
-        """``F theta`` on one chunk: ``T`` the unit blocks (k, q, m) of ``theta``."""
-        r, d = Xc.shape
+        """``F theta`` on one chunk (rows ``x~``): ``T`` the unit blocks (k, q, m) of ``theta``."""
+        r, q = Xc.shape
         k, _, m = T.shape
-        H = (Xc @ T[:, :d].transpose(1, 0, 2).reshape(d, k * m)).reshape(r, k, m)  # x~_s . theta_i
-        if self.bias_column:
-            H += T[:, d]
+        H = (Xc @ T.transpose(1, 0, 2).reshape(q, k * m)).reshape(r, k, m)  # x~_s . theta_i
         out = np.einsum("nk,nkm->nm", E.astype(float), H)
         if offset is not None:
             out += keep[:, None] * offset
@@ -152,7 +165,7 @@ class PatternLeastSquares:
         k, _, m = T.shape
         offset = theta[-1] if self.intercept else None
         out = np.empty((self.n, m))
-        for pos, Xc, _ in self.blocks(2 * k * m + self.q):
+        for pos, Xc, _ in self._augmented_blocks(2 * k * m + self.q):
             out[pos] = self._apply_block(Xc, self._E[pos], self._keep[pos], T, offset)
         return out
 
@@ -160,17 +173,14 @@ class PatternLeastSquares:
         """``F^T (w * Y - F theta)`` in chunks of rows, never forming ``F`` or the residual."""
         T = self._unit_blocks(theta)
         k, q, m = T.shape
-        d = self.Xa.shape[1]
         offset = theta[-1] if self.intercept else None
         acc = np.zeros((q, k * m))  # rows of x~, columns (unit, output)
         acc_offset = np.zeros(m)
-        for pos, Xc, Yc in self.blocks(3 * k * m + self.q + m):
+        for pos, Xc, Yc in self._augmented_blocks(3 * k * m + self.q + m):
             E, keep = self._E[pos], self._keep[pos]
             R = Yc * keep[:, None] - self._apply_block(Xc, E, keep, T, offset)
             W = (E[:, :, None] * R[:, None, :]).reshape(R.shape[0], k * m)
-            acc[:d] += Xc.T @ W
-            if self.bias_column:
-                acc[d] += W.sum(axis=0)
+            acc += Xc.T @ W
             if self.intercept:
                 acc_offset += (keep[:, None] * R).sum(axis=0)
         blocks = acc.reshape(q, k, m).transpose(1, 0, 2).reshape(-1, m)  # (k q, m)
@@ -184,7 +194,7 @@ class PatternLeastSquares:
         k, _, m = T.shape
         offset = theta[-1] if self.intercept else None
         total = 0.0
-        for pos, Xc, Yc in self.blocks(2 * k * m + self.q + m):
+        for pos, Xc, Yc in self._augmented_blocks(2 * k * m + self.q + m):
             E, keep = self._E[pos], self._keep[pos]
             R = Yc * keep[:, None] - self._apply_block(Xc, E, keep, T, offset)
             total += float(np.sum(R * R))
@@ -203,24 +213,24 @@ class PatternLeastSquares:
             p = E.shape[1] * self.q + int(self.intercept)
             G, FtY = np.zeros((p, p)), np.zeros((p, self.Y.shape[1]))
             step = max(64, self._CHUNK_FLOATS // p)
+            buffer = np.empty((min(step, n), p))  # about 2 MiB, reused by every chunk
             for start in range(0, n, step):
                 pos = slice(start, start + step)
-                F = self._features(pos, E[pos], keep[pos])
+                F = self._features(pos, E[pos], keep[pos], buffer)
                 G += F.T @ F
                 FtY += F.T @ self.Y[self._source(pos)]
-                del F  # one chunk of F alive at a time
             self._G, self._FtY = G, FtY
         elif changed.size:
             p = self._G.shape[0]
             step = max(64, self._CHUNK_FLOATS // p)
+            buffers = np.empty((2, min(step, changed.size), p))
             for start in range(0, changed.size, step):  # about 2 MiB of F at a time
                 pos = changed[start : start + step]
-                new = self._features(pos, E[pos], keep[pos])
-                old = self._features(pos, self._E[pos], self._keep[pos])
+                new = self._features(pos, E[pos], keep[pos], buffers[0])
+                old = self._features(pos, self._E[pos], self._keep[pos], buffers[1])
                 Yc = self.Y[self._source(pos)]
                 self._G += new.T @ new - old.T @ old
                 self._FtY += new.T @ Yc - old.T @ Yc
-                del new, old
         self._E, self._keep = E, keep
 
     def _refined(self, inverse) -> np.ndarray | None:
