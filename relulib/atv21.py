@@ -472,7 +472,7 @@ def _select_directions(candidates, k, tensors):
 
 def moment_estimate(
     X: ArrayLike, Y: ArrayLike, k: int, *, rng: int | np.random.Generator | None = None,
-    n_trials: int = 10, chunk_size: int = 100_000,
+    n_trials: int = 10, chunk_size: int | None = None,
 ) -> TwoLayerNetwork:
     """The tensor stage of ATV21 on samples (``l = 1``): Algorithm 1 fed with moment estimates.
 
@@ -502,8 +502,9 @@ def moment_estimate(
         Number of hidden units, ``k <= d``.
     rng : None, int or numpy.random.Generator
     n_trials : int, default 10
-    chunk_size : int, default 100000
-        Samples per streamed block.
+    chunk_size : int or None, default None
+        Samples per streamed block; ``None``: blocks of about 1 MiB, as in
+        :func:`projected_moments`.
 
     Returns
     -------
@@ -546,7 +547,7 @@ def moment_estimate(
         )
     rng = as_rng(rng)
     n_trials = as_repetitions(n_trials, "n_trials")
-    chunk = as_positive_int(chunk_size, "chunk_size")
+    chunk = chunk_rows(X.shape[1]) if chunk_size is None else as_positive_int(chunk_size, "chunk_size")
     moments = _sample_moments(X, y, k, chunk)
     return _tensor_stage(moments, rng, n_trials, 0)
 
