@@ -4,7 +4,7 @@ A ReLU network is linear in the products ``u_i x~^T`` once the activation
 pattern of every sample is fixed. :class:`PatternLeastSquares` solves that
 linear problem for a given pattern, and re-solves it cheaply as the pattern
 changes. Two iterations use it: :func:`relulib.refine_by_patterns` (polishing,
-with biases as an extra input column ``x~ = (x, 1)``, a margin and a patience
+with biases as an implicit extra input column ``x~ = (x, 1)``, a margin and a patience
 rule, which keeps its own loop over :meth:`PatternLeastSquares.solve`) and the
 candidate search of :func:`relulib.recover_fpt`, which runs
 :meth:`PatternLeastSquares.fit_units` (bias-free units in the coordinates of a
@@ -28,8 +28,11 @@ class PatternLeastSquares:
 
         F = [w * E_1 * x~, ..., w * E_k * x~ (, w)]        (n x (k q [+ 1]))
 
-    where ``x~`` are the rows of ``Xa`` (``(x, 1)`` when biases are fitted; ``q``
-    columns) and the last column, with ``intercept``, fits a constant offset.
+    where ``x~`` are the rows of ``Xa`` (``q`` columns), or ``(x, 1)`` with
+    ``bias_column=True`` (biases fitted: the column of ones is implicit, never
+    formed), and the last column, with ``intercept``, fits a constant offset.
+    With ``rows`` (an index array) only the samples ``Xa[rows]``, ``Y[rows]``
+    are used, fancy-indexed a chunk at a time (no copy of them is made).
     :meth:`solve` returns ``argmin |F theta - Y|``.
 
     Cost. ``F`` is tall (``n`` rows, a few hundred columns) and, once every
@@ -51,21 +54,91 @@ class PatternLeastSquares:
     largest (directions along which ``cond(F) > 1e5`` are dropped, as a
     truncated SVD of ``F`` would), again with refinement; LAPACK's ``gelsy`` on
     the full ``F`` is the last resort.
+    Memory. Every pass over the samples (the normal equations, ``F theta``,
+    ``F^T R``, the patterns, sums of squares) works on chunks of rows with
+    about 2 MiB of work arrays; what is kept for all ``n`` rows is the pattern
+    (``n x k`` booleans) and ``keep``, never an ``n x k`` or ``n x m`` array of
+    floats (except in the ``gelsy`` last resort and :meth:`apply`, for tests).
     At ``n = 2e4`` with 510 unknowns a first solve is about 15 times cheaper
     than ``gelsy``, and later solves several times cheaper again.
     """
 
-    _CHUNK_FLOATS = 2**18  # F is formed about 2 MiB at a time when G is built from scratch
+    _CHUNK_FLOATS = 2**18  # work arrays of one chunk of rows: about 2 MiB
 
-    def __init__(self, Xa: np.ndarray, Y: np.ndarray, intercept: bool = False):
+    def __init__(self, Xa: np.ndarray, Y: np.ndarray, intercept: bool = False, *,
+                 bias_column: bool = False, rows: np.ndarray | None = None):
         self.Xa, self.Y, self.intercept = Xa, Y, bool(intercept)
+        self.bias_column = bool(bias_column)
+        self.rows = rows
+        self.n = Xa.shape[0] if rows is None else rows.size
+        self.q = Xa.shape[1] + int(self.bias_column)
         self._E = self._keep = self._G = self._FtY = None
 
-    def _features(self, rows, E, keep) -> np.ndarray:
-        Xr = self.Xa[rows]
-        F = (E[:, :, None] * Xr[:, None, :]).reshape(Xr.shape[0], -1)
+    def blocks(self, floats_per_row: int):
+        """Chunks of the used rows: ``(pos, X_block, Y_block)``, about 2 MiB of work at a time.
+
+        ``pos`` is a slice of the positions ``0 .. n-1`` of the used rows (the rows
+        of patterns such as ``E``); the blocks are views of ``Xa``, ``Y``, or
+        copies of a chunk of ``rows`` (never of all of them).
+        """
+        step = max(64, self._CHUNK_FLOATS // max(1, floats_per_row))
+        for start in range(0, self.n, step):
+            pos = slice(start, start + step)
+            src = pos if self.rows is None else self.rows[pos]
+            yield pos, self.Xa[src], self.Y[src]
+
+    def _augmented_blocks(self, floats_per_row: int):
+        """As :meth:`blocks`, with the rows ``x~`` (``q`` columns): with ``bias_column``,
+        ``(x, 1)`` written into one buffer of the chunk's size, reused chunk after chunk."""
+        if not self.bias_column:
+            yield from self.blocks(floats_per_row)
+            return
+        buffer = None
+        for pos, Xc, Yc in self.blocks(floats_per_row):
+            if buffer is None:
+                buffer = np.empty((Xc.shape[0], self.q))
+                buffer[:, -1] = 1.0
+            Xa_c = buffer[: Xc.shape[0]]
+            Xa_c[:, :-1] = Xc
+            yield pos, Xa_c, Yc
+
+    def pattern(self, V: np.ndarray, b: np.ndarray | None = None,
+                margin: float = 0.0) -> tuple[np.ndarray, np.ndarray | None]:
+        """``active = x.V^T + b > 0`` (n x k) and, with ``margin > 0``, the rows ``keep``
+        whose every ``|x.v_i + b_i|`` exceeds ``margin`` (else ``None``), computed in chunks."""
+        k = V.shape[0]
+        active = np.empty((self.n, k), dtype=bool)
+        keep = np.empty(self.n, dtype=bool) if margin > 0 else None
+        for pos, Xc, _ in self.blocks(k + self.Xa.shape[1]):
+            pre = Xc @ V.T
+            if b is not None:
+                pre += b
+            np.greater(pre, 0, out=active[pos])
+            if keep is not None:
+                np.all(np.abs(pre) > margin, axis=1, out=keep[pos])
+        return active, keep
+
+    def sum_of_squares(self, predict=None) -> float:
+        """``|Y - predict(X)|_F^2`` on the used rows (``|Y|_F^2`` without ``predict``), in chunks."""
+        total = 0.0
+        for _, Xc, Yc in self.blocks(self.Xa.shape[1] + 4 * self.Y.shape[1]):
+            R = Yc if predict is None else Yc - predict(Xc)
+            total += float(np.sum(R * R))
+        return total
+
+    def _features(self, pos, E, keep, out=None) -> np.ndarray:
+        """The rows ``pos`` of ``F`` for the pattern ``E`` (those rows) and ``keep``;
+        written into the first rows of ``out`` (a buffer reused chunk after chunk) if given."""
+        Xr = self.Xa[self._source(pos)]
+        r, k = E.shape
+        d, kq = Xr.shape[1], k * self.q
+        F = np.empty((r, kq + int(self.intercept))) if out is None else out[:r]
+        units = F[:, :kq].reshape(r, k, self.q)  # a view: (unit, column of x~) blocks
+        np.multiply(E.astype(float)[:, :, None], Xr[:, None, :], out=units[:, :, :d])
+        if self.bias_column:  # the implicit column of ones of x~ = (x, 1)
+            units[:, :, d] = E
         if self.intercept:
-            F = np.hstack([F, keep[:, None].astype(float)])
+            F[:, kq] = keep
         return F
 
     def design(self) -> np.ndarray:
@@ -73,29 +146,63 @@ class PatternLeastSquares:
         return self._features(slice(None), self._E, self._keep)
 
     def _unit_blocks(self, theta):
-        k, q = self._E.shape[1], self.Xa.shape[1]
-        return theta[: k * q].reshape(k, q, -1)  # (k, q, m)
+        k = self._E.shape[1]
+        return theta[: k * self.q].reshape(k, self.q, -1)  # (k, q, m)
 
-    def apply(self, theta: np.ndarray) -> np.ndarray:
-        """``F theta`` without forming ``F``."""
-        n, k = self._E.shape
-        T = self._unit_blocks(theta)
-        m = T.shape[2]
-        H = (self.Xa @ T.transpose(1, 0, 2).reshape(-1, k * m)).reshape(n, k, m)  # x~_s . theta_i
-        out = np.einsum("nk,nkm->nm", self._E.astype(float), H)
-        if self.intercept:
-            out += self._keep[:, None] * theta[-1]
+    def _apply_block(self, Xc, E, keep, T, offset) -> np.ndarray:
+        """``F theta`` on one chunk (rows ``x~``): ``T`` the unit blocks (k, q, m) of ``theta``."""
+        r, q = Xc.shape
+        k, _, m = T.shape
+        H = (Xc @ T.transpose(1, 0, 2).reshape(q, k * m)).reshape(r, k, m)  # x~_s . theta_i
+        out = np.einsum("nk,nkm->nm", E.astype(float), H)
+        if offset is not None:
+            out += keep[:, None] * offset
         return out
 
-    def _apply_transpose(self, R: np.ndarray) -> np.ndarray:
-        """``F^T R`` without forming ``F``."""
-        n, k = self._E.shape
-        m = R.shape[1]
-        W = (self._E[:, :, None] * R[:, None, :]).reshape(n, k * m)
-        blocks = (self.Xa.T @ W).reshape(-1, k, m).transpose(1, 0, 2).reshape(-1, m)  # (k q, m)
+    def apply(self, theta: np.ndarray) -> np.ndarray:
+        """``F theta`` without forming ``F`` (n x m; in chunks of rows)."""
+        T = self._unit_blocks(theta)
+        k, _, m = T.shape
+        offset = theta[-1] if self.intercept else None
+        out = np.empty((self.n, m))
+        for pos, Xc, _ in self._augmented_blocks(2 * k * m + self.q):
+            out[pos] = self._apply_block(Xc, self._E[pos], self._keep[pos], T, offset)
+        return out
+
+    def _transpose_of_residual(self, theta: np.ndarray) -> np.ndarray:
+        """``F^T (w * Y - F theta)`` in chunks of rows, never forming ``F`` or the residual."""
+        T = self._unit_blocks(theta)
+        k, q, m = T.shape
+        offset = theta[-1] if self.intercept else None
+        acc = np.zeros((q, k * m))  # rows of x~, columns (unit, output)
+        acc_offset = np.zeros(m)
+        for pos, Xc, Yc in self._augmented_blocks(3 * k * m + self.q + m):
+            E, keep = self._E[pos], self._keep[pos]
+            R = Yc * keep[:, None] - self._apply_block(Xc, E, keep, T, offset)
+            W = (E[:, :, None] * R[:, None, :]).reshape(R.shape[0], k * m)
+            acc += Xc.T @ W
+            if self.intercept:
+                acc_offset += (keep[:, None] * R).sum(axis=0)
+        blocks = acc.reshape(q, k, m).transpose(1, 0, 2).reshape(-1, m)  # (k q, m)
         if self.intercept:
-            blocks = np.vstack([blocks, (self._keep[:, None] * R).sum(axis=0, keepdims=True)])
+            blocks = np.vstack([blocks, acc_offset[None, :]])
         return blocks
+
+    def residual_sum_of_squares(self, theta: np.ndarray) -> float:
+        """``|w * Y - F theta|_F^2`` for the current pattern, in chunks of rows."""
+        T = self._unit_blocks(theta)
+        k, _, m = T.shape
+        offset = theta[-1] if self.intercept else None
+        total = 0.0
+        for pos, Xc, Yc in self._augmented_blocks(2 * k * m + self.q + m):
+            E, keep = self._E[pos], self._keep[pos]
+            R = Yc * keep[:, None] - self._apply_block(Xc, E, keep, T, offset)
+            total += float(np.sum(R * R))
+        return total
+
+    def _source(self, pos):
+        """Rows of ``Xa``, ``Y`` at the positions ``pos`` (a slice or an index array)."""
+        return pos if self.rows is None else self.rows[pos]
 
     def _update_normal_equations(self, E, keep) -> None:
         n = E.shape[0]
@@ -103,28 +210,30 @@ class PatternLeastSquares:
         if self._G is not None:
             changed = np.flatnonzero(np.any(E != self._E, axis=1) | (keep != self._keep))
         if changed is None or changed.size > n // 2:  # from scratch (in chunks) is cheaper
-            p = E.shape[1] * self.Xa.shape[1] + int(self.intercept)
+            p = E.shape[1] * self.q + int(self.intercept)
             G, FtY = np.zeros((p, p)), np.zeros((p, self.Y.shape[1]))
             step = max(64, self._CHUNK_FLOATS // p)
+            buffer = np.empty((min(step, n), p))  # about 2 MiB, reused by every chunk
             for start in range(0, n, step):
-                rows = slice(start, start + step)
-                F = self._features(rows, E[rows], keep[rows])
+                pos = slice(start, start + step)
+                F = self._features(pos, E[pos], keep[pos], buffer)
                 G += F.T @ F
-                FtY += F.T @ self.Y[rows]
+                FtY += F.T @ self.Y[self._source(pos)]
             self._G, self._FtY = G, FtY
         elif changed.size:
             p = self._G.shape[0]
             step = max(64, self._CHUNK_FLOATS // p)
+            buffers = np.empty((2, min(step, changed.size), p))
             for start in range(0, changed.size, step):  # about 2 MiB of F at a time
-                rows = changed[start : start + step]
-                new = self._features(rows, E[rows], keep[rows])
-                old = self._features(rows, self._E[rows], self._keep[rows])
-                Yc = self.Y[rows]
+                pos = changed[start : start + step]
+                new = self._features(pos, E[pos], keep[pos], buffers[0])
+                old = self._features(pos, self._E[pos], self._keep[pos], buffers[1])
+                Yc = self.Y[self._source(pos)]
                 self._G += new.T @ new - old.T @ old
                 self._FtY += new.T @ Yc - old.T @ Yc
         self._E, self._keep = E, keep
 
-    def _refined(self, inverse, keep) -> np.ndarray | None:
+    def _refined(self, inverse) -> np.ndarray | None:
         """Solve ``G theta = F^T Y`` with ``inverse`` and refine with the true residual.
 
         Returns ``None`` if the steps do not settle to rounding.
@@ -132,8 +241,7 @@ class PatternLeastSquares:
         theta = inverse(self._FtY)
         previous = np.inf
         for _ in range(6):
-            R = self.Y * keep[:, None] - self.apply(theta)
-            delta = inverse(self._apply_transpose(R))
+            delta = inverse(self._transpose_of_residual(theta))
             theta += delta
             step, size = np.linalg.norm(delta), np.linalg.norm(theta)
             if not np.isfinite(step + size):
@@ -147,23 +255,26 @@ class PatternLeastSquares:
 
     def solve(self, active: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
         """``argmin |F theta - Y|`` for the pattern ``active`` (n x k) on the rows ``keep``."""
-        keep = np.ones(active.shape[0], dtype=bool) if keep is None else keep
-        self._update_normal_equations(active & keep[:, None], keep)
+        if keep is None:  # every row kept: the pattern itself (not modified, so not copied)
+            self._update_normal_equations(active, np.ones(active.shape[0], dtype=bool))
+        else:
+            self._update_normal_equations(active & keep[:, None], keep)
+        keep = self._keep
         theta = None
         try:
             factor = linalg.cho_factor(self._G, check_finite=False)
         except linalg.LinAlgError:
             factor = None
         if factor is not None:
-            theta = self._refined(lambda b: linalg.cho_solve(factor, b, check_finite=False), keep)
+            theta = self._refined(lambda b: linalg.cho_solve(factor, b, check_finite=False))
         if theta is None:  # rank deficient: truncated eigendecomposition of G, then refinement
             w, Q = linalg.eigh(self._G, check_finite=False)
             Qr = Q[:, w > 1e-10 * max(w[-1], np.finfo(float).tiny)]  # drops directions with cond(F) > 1e5
             wr = w[w > 1e-10 * max(w[-1], np.finfo(float).tiny)]
-            theta = self._refined(lambda b: Qr @ ((Qr.T @ b) / wr[:, None]), keep)
-        if theta is None:
-            theta = linalg.lstsq(self.design(), self.Y * keep[:, None], lapack_driver="gelsy",
-                                 check_finite=False)[0]
+            theta = self._refined(lambda b: Qr @ ((Qr.T @ b) / wr[:, None]))
+        if theta is None:  # the last resort forms F (n x (k q)): rare, and not memory-bounded
+            Yw = self.Y[self._source(slice(None))] * keep[:, None]
+            theta = linalg.lstsq(self.design(), Yw, lapack_driver="gelsy", check_finite=False)[0]
         return theta
 
     def fit_units(
@@ -181,10 +292,12 @@ class PatternLeastSquares:
         Returns ``(U (m, k), W (k, p), offset (m,), residual sum of squares,
         iterations run)``.
         """
-        Z, Y, intercept = self.Xa, self.Y, self.intercept
-        n, p = Z.shape
+        if self.bias_column:
+            raise ValueError("fit_units: bias-free units only (bias_column=False)")
+        intercept = self.intercept
+        p = self.Xa.shape[1]
         k = W.shape[0]
-        m = Y.shape[1]
+        m = self.Y.shape[1]
         U = np.zeros((m, k))
         offset = np.zeros(m)
         previous = None
@@ -193,9 +306,9 @@ class PatternLeastSquares:
         for _ in range(n_iter):
             iterations += 1
             W_old = W.copy()
-            active = (Z @ W.T) > 0
+            active, _ = self.pattern(W)
             theta = self.solve(active)
-            rss = float(np.sum((Y - self.apply(theta)) ** 2))
+            rss = self.residual_sum_of_squares(theta)
             offset = theta[-1] if intercept else np.zeros(m)
             G = theta[: k * p].reshape(k, p, m)
             for i in range(k):

@@ -25,6 +25,7 @@ __all__ = [
     "as_real_array",
     "as_samples",
     "as_targets",
+    "as_row_indices",
     "as_finite_array",
     "as_positive_int",
     "as_nonnegative_int",
@@ -158,6 +159,28 @@ def as_targets(y, n: int, name: str = "y") -> np.ndarray:
             f"{name}: expected {n} labels (one per row of X), got shape {y.shape}"
         )
     return y.reshape(n, -1)
+
+
+def as_row_indices(rows, n: int, name: str = "rows") -> np.ndarray:
+    """Validate a non-empty 1-D array of row indices in ``[0, n)``; returned as ``intp``.
+
+    An integer array is checked without a copy (a training split of ``n`` rows
+    costs no further ``O(n)`` memory); anything else is parsed as real numbers.
+    """
+    if isinstance(rows, np.ndarray) and rows.dtype.kind in "iu":
+        if rows.ndim != 1:
+            raise ValueError(f"{name}: expected a 1-D array, got {describe(rows)}")
+        if rows.size == 0 or rows.min() < 0 or rows.max() >= n:
+            raise ValueError(
+                f"{name}: expected a non-empty array of row indices in [0, {n}), got {describe(rows)}"
+            )
+        return rows.astype(np.intp, copy=False)
+    rows = as_finite_array(rows, name, ndim=1)
+    if rows.size == 0 or np.any(rows != np.round(rows)) or rows.min() < 0 or rows.max() >= n:
+        raise ValueError(
+            f"{name}: expected a non-empty array of row indices in [0, {n}), got {describe(rows)}"
+        )
+    return rows.astype(np.intp)
 
 
 def _check_high(k: int, name: str, what: str, high, why) -> int:

@@ -472,7 +472,7 @@ def _select_directions(candidates, k, tensors):
 
 def moment_estimate(
     X: ArrayLike, Y: ArrayLike, k: int, *, rng: int | np.random.Generator | None = None,
-    n_trials: int = 10, chunk_size: int = 100_000,
+    n_trials: int = 10, chunk_size: int | None = None,
 ) -> TwoLayerNetwork:
     """The tensor stage of ATV21 on samples (``l = 1``): Algorithm 1 fed with moment estimates.
 
@@ -502,8 +502,9 @@ def moment_estimate(
         Number of hidden units, ``k <= d``.
     rng : None, int or numpy.random.Generator
     n_trials : int, default 10
-    chunk_size : int, default 100000
-        Samples per streamed block.
+    chunk_size : int or None, default None
+        Samples per streamed block; ``None``: blocks of about 1 MiB, as in
+        :func:`projected_moments`.
 
     Returns
     -------
@@ -546,7 +547,7 @@ def moment_estimate(
         )
     rng = as_rng(rng)
     n_trials = as_repetitions(n_trials, "n_trials")
-    chunk = as_positive_int(chunk_size, "chunk_size")
+    chunk = chunk_rows(X.shape[1]) if chunk_size is None else as_positive_int(chunk_size, "chunk_size")
     moments = _sample_moments(X, y, k, chunk)
     return _tensor_stage(moments, rng, n_trials, 0)
 
@@ -629,7 +630,7 @@ class ProjectedMoments:
 
 
 def projected_moments(
-    X: ArrayLike, Y: ArrayLike, k: int, *, chunk_size: int = 100_000,
+    X: ArrayLike, Y: ArrayLike, k: int, *, chunk_size: int | None = None,
 ) -> ProjectedMoments:
     """Step 1 of :func:`moment_estimate`: streamed, residualised, projected moments (ATV21, eq. (6)).
 
@@ -648,8 +649,10 @@ def projected_moments(
     Y : ndarray of shape (n,) or (n, 1)
     k : int
         Number of hidden units, ``k <= d``.
-    chunk_size : int, default 100000
-        Samples per streamed block.
+    chunk_size : int or None, default None
+        Samples per streamed block; ``None``: blocks of about 1 MiB
+        (``max(256, 2**17 // d)`` samples), so that the call adds little
+        memory to that of ``X``.
 
     Returns
     -------
@@ -680,14 +683,14 @@ def projected_moments(
     >>> mom.P.shape, mom.T4p.shape
     ((6, 2), (2, 2, 2, 2))
     """
-    chunk = as_positive_int(chunk_size, "chunk_size")
+    chunk = None if chunk_size is None else as_positive_int(chunk_size, "chunk_size")
     if is_dask_array(X) or is_dask_array(Y):  # each pass a reduction over the row blocks
         from . import scaleout  # scaleout imports this module
 
         X, y, k = scaleout.as_dask_problem(X, Y, k, k_message=K_FULL_RANK, single_output=True)
     else:
         X, y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_RANK, single_output=True)
-    return _sample_moments(X, y, k, chunk)
+    return _sample_moments(X, y, k, chunk_rows(X.shape[1]) if chunk is None else chunk)
 
 
 def _row_blocks(n, chunk, rows):
@@ -1092,7 +1095,8 @@ def recover_with_bias(
         loose = 0.01 * np.sqrt(k * (d + 1) / n_train)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CertificateWarning)
-            full = refine_by_patterns(net, X[train], y[train], max_iter=50, tol=loose)
+            # rows=train: streamed over chunks of the training rows, no copy of X[train]
+            full = refine_by_patterns(net, X, y, rows=train, max_iter=50, tol=loose)
         full_residual = certificate(full.network)
         if full_residual < residual:
             net, residual = full.network, full_residual

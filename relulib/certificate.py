@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_finite_array, as_network, as_real_scalar, as_samples, as_targets, describe
+from ._validation import as_network, as_real_scalar, as_row_indices, as_samples, as_targets
 from .networks import TwoLayerNetwork
 
 __all__ = [
@@ -104,12 +104,7 @@ def relative_residual(
         raise ValueError(f"Y: expected {net.m} output column(s), got shape {Y.shape}")
     n = X.shape[0]
     if rows is not None:
-        rows = as_finite_array(rows, "rows", ndim=1)
-        if rows.size == 0 or np.any(rows != np.round(rows)) or rows.min() < 0 or rows.max() >= n:
-            raise ValueError(
-                f"rows: expected a non-empty array of row indices in [0, {n}), got {describe(rows)}"
-            )
-        rows = rows.astype(np.intp)
+        rows = as_row_indices(rows, n)
     return _RowPass(net, X, Y, rows).residual()
 
 

@@ -28,7 +28,8 @@ from numpy.typing import ArrayLike
 from ._patterns import PatternLeastSquares
 from ._threads import single_blas_thread
 from ._validation import (
-    as_bool, as_network, as_positive_int, as_real_scalar, as_repetitions, as_samples, as_targets,
+    as_bool, as_network, as_positive_int, as_real_scalar, as_repetitions, as_row_indices, as_samples,
+    as_targets,
 )
 from .certificate import relative_residual
 from .networks import TwoLayerNetwork
@@ -81,7 +82,7 @@ def _units_from_products(Z: np.ndarray, old: TwoLayerNetwork, bias: bool):
 @single_blas_thread  # many small solves: one BLAS thread is faster (relulib._threads)
 def refine_by_patterns(
     net: TwoLayerNetwork, X: ArrayLike, Y: ArrayLike, *, bias: bool = True, max_iter: int = 50,
-    margin: float = 0.0, tol: float = 1e-12, patience: int = 8,
+    margin: float = 0.0, tol: float = 1e-12, patience: int = 8, rows: ArrayLike | None = None,
 ) -> RefinementResult:
     """Polish a ReLU network by activation-pattern least squares.
 
@@ -108,6 +109,9 @@ def refine_by_patterns(
         than 1% in the last ``patience`` iterations: from a poor start the
         pattern iteration may cycle, creep, or drift towards degenerate units
         whose least-squares problems are rank deficient.
+    rows : array_like of int, optional
+        Fit only the samples ``X[rows]``, ``Y[rows]`` (e.g. a training part),
+        fancy-indexed a chunk at a time: no copy of ``X[rows]`` is made.
 
     Returns
     -------
@@ -121,6 +125,14 @@ def refine_by_patterns(
         On bad shapes, non-finite values, a non-ReLU network, or fewer usable
         samples than unknowns.
         ``max_iter`` above ``MAX_REPETITIONS`` (10**6) is refused before any work.
+
+    Notes
+    -----
+    Memory: every pass over the samples works on chunks of rows (a few MiB
+    of work arrays, whatever ``n``) and the bias column of ``x~ = (x, 1)`` is
+    implicit, so that what is kept for all ``n`` samples is a few activation
+    patterns (``n x k`` booleans, each ``k / (8 d)`` times the size of ``X``)
+    and no copy of ``X`` or ``Y``.
 
     Examples
     --------
@@ -147,22 +159,22 @@ def refine_by_patterns(
     margin = as_real_scalar(margin, "margin", low=0.0, what="a non-negative number")
     tol = as_real_scalar(tol, "tol", low=0.0, what="a non-negative number")
     bias = as_bool(bias, "bias")
+    if rows is not None:
+        rows = as_row_indices(rows, X.shape[0])
     unknowns = net.k * (net.d + int(bias))
 
     current = net.normalized()
     if not bias:
         current = TwoLayerNetwork(current.U, current.V, None, current.activation)
-    solver = PatternLeastSquares(np.hstack([X, np.ones((X.shape[0], 1))]) if bias else X, Y)
+    solver = PatternLeastSquares(X, Y, bias_column=bias, rows=rows)
     previous_active = None
     converged = False
-    scale = float(np.linalg.norm(Y)) or 1.0
+    scale = float(np.sqrt(solver.sum_of_squares())) or 1.0
     best, best_residual, history = current, np.inf, []
     it = 0
     for it in range(1, max_iter + 1):
-        pre = X @ current.V.T + current.b
-        active = pre > 0
-        keep = np.all(np.abs(pre) > margin, axis=1) if margin > 0 else None
-        used = X.shape[0] if keep is None else int(keep.sum())
+        active, keep = solver.pattern(current.V, current.b, margin)
+        used = solver.n if keep is None else int(keep.sum())
         if used < unknowns:
             raise ValueError(
                 f"{'X, margin' if margin > 0 else 'X'}: expected at least {unknowns} samples "
@@ -182,7 +194,7 @@ def refine_by_patterns(
             converged = True
             break
         previous_active = active
-        residual = float(np.linalg.norm(Y - current.predict(X))) / scale
+        residual = float(np.sqrt(solver.sum_of_squares(current.predict))) / scale
         if residual < best_residual:
             best, best_residual = current, residual
         history.append(best_residual)
@@ -190,4 +202,4 @@ def refine_by_patterns(
             break  # less than 1% progress in `patience` iterations
     if not converged:
         current = best
-    return RefinementResult(current, it, converged, relative_residual(current, X, Y))
+    return RefinementResult(current, it, converged, relative_residual(current, X, Y, rows=rows))

@@ -101,7 +101,7 @@ def valid_calls():
         "recover_with_bias": dict(X=X1, Y=y1, k=2, rng=0, holdout=0.2, max_polish_samples=500,
                                   tolerance=1e-8, n_trials=2),
         "refine_by_patterns": dict(net=net, X=X, Y=Y, bias=False, max_iter=5, margin=0.0, tol=1e-12,
-                                   patience=8),
+                                   patience=8, rows=np.arange(300)),
         "relative_residual": dict(net=net, X=X, Y=Y),
         "relu_gaussian_kernel": dict(V1=net1.V, b1=net1.b, V2=net1.V, b2=net1.b),
         "relu_hermite_coefficient": dict(order=3, b=0.5),

@@ -55,3 +55,25 @@ def test_relative_residual_and_bad_inputs(planted):
 
 
 # --- the least-squares solver inside the pattern iteration -------------------
+
+
+def test_rows_fit_the_selected_samples_without_a_copy():
+    # rows= streams over chunks of the selected rows; the result equals the fit on the
+    # copy X[rows] up to the summation order, with and without biases and a margin
+    true = rl.random_network(6, 3, bias_scale=0.5, rng=11)
+    X, Y = rl.gaussian_samples(true, 30_000, noise=0.05, rng=12)
+    rows = np.random.default_rng(13).permutation(X.shape[0])[:12_000]
+    rough = rl.TwoLayerNetwork(true.U + 0.05, true.V + 0.05, true.b - 0.05)
+    for kwargs in (dict(), dict(bias=False), dict(margin=0.05)):
+        a = rl.refine_by_patterns(rough, X, Y, rows=rows, **kwargs)
+        b = rl.refine_by_patterns(rough, X[rows], Y[rows], **kwargs)
+        assert a.n_iter == b.n_iter and a.converged == b.converged
+        assert rl.parameter_error(b.network, a.network) < 1e-12
+        assert abs(a.residual - b.residual) <= 1e-12 * b.residual
+    # the rows matter: the fit on the other samples differs by the noise
+    other = np.setdiff1d(np.arange(X.shape[0]), rows)
+    a = rl.refine_by_patterns(rough, X, Y, rows=rows)
+    c = rl.refine_by_patterns(rough, X, Y, rows=other)
+    assert rl.parameter_error(c.network, a.network) > 1e-5
+    with pytest.raises(ValueError, match=r"rows: expected a non-empty array of row indices in \[0, 30000\)"):
+        rl.refine_by_patterns(rough, X, Y, rows=[30_000])
