@@ -852,7 +852,7 @@ def recover_noisy(
         Moment initialisations (fresh random contractions) refined; the
         network with the smallest residual is returned (the same name as in
         :func:`relulib.recover_with_bias` and :func:`relulib.jennrich`).
-        ``None``: 8 with ``bias=True``, 3 without.
+        ``None``: 16 with ``bias=True``, 3 without.
     tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
         ``certified`` is ``residual <= tolerance`` (noiseless data only).
     holdout : float or None, default None
@@ -922,7 +922,7 @@ def recover_noisy(
     rng = as_rng(rng)
     bias = bool(bias)
     max_iter = as_repetitions(max_iter, "max_iter")
-    n_trials = (8 if bias else 3) if n_trials is None else as_repetitions(n_trials, "n_trials")
+    n_trials = (16 if bias else 3) if n_trials is None else as_repetitions(n_trials, "n_trials")
     if screen_samples is not None:
         screen_samples = as_positive_int(screen_samples, "screen_samples")
     elif bias:
