@@ -440,15 +440,14 @@ def _hermite3_form(Z, T3):
     return cubic - 3.0 * (Z @ np.einsum("ijj->i", T3))
 
 
-def _fit_residual(U, tensors):
-    """Sum over orders of the relative least-squares residual of ``T_j`` on ``{u^{(x) j}}``."""
-    total = 0.0
-    for j, T in tensors.items():
-        A = _power_columns(U, j)
-        t = T.reshape(-1)
-        coef = np.linalg.lstsq(A, t, rcond=None)[0]
-        total += np.linalg.norm(t - A @ coef) / np.linalg.norm(t)
-    return total
+def _symmetric_contractions(T: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """``T[u, ..., u]`` for each row ``u`` of ``directions`` (``T`` of any order ``j``)."""
+    m, k = directions.shape
+    c = T.reshape(-1, k) @ directions.T  # contract the last index: (k^(j-1), m)
+    c = c.T.reshape(m, -1)
+    while c.shape[1] > 1:  # then the others, one at a time
+        c = np.einsum("ma,mab->mb", directions, c.reshape(m, k, -1))
+    return c[:, 0]
 
 
 def _select_directions(candidates, k, tensors):
@@ -458,16 +457,41 @@ def _select_directions(candidates, k, tensors):
     bias sits at a root of ``He_1`` or ``He_2`` (the missing term is replaced by
     a noise direction), and a unit present in both orders is found twice. Step 4
     of Algorithm 1 ("remove duplicates") becomes: add, one at a time, the
-    candidate that most reduces the joint residual of ``T_2, T_3, T_4``
-    [reconstructed].
+    candidate that most reduces the joint residual of ``T_2, T_3, T_4``, the
+    sum over the orders ``j`` of ``|T_j - sum_i zeta_i u_i^{(x) j}| / |T_j|``
+    with the least-squares ``zeta`` [reconstructed].
+
+    The least squares never forms the ``k^j x |S|`` matrix of the ``u_i^{(x) j}``:
+    its normal equations need only ``<u^{(x) j}, v^{(x) j}> = (u . v)^j`` and
+    ``<T_j, u^{(x) j}> = T_j[u, ..., u]``, so that, with ``c_S`` these contractions
+    and ``G_S`` the Gram matrix of the chosen set ``S``, the squared residual is
+    ``|T_j|^2 - c_S^T G_S^+ c_S``. The contractions are computed once for all
+    candidates (``O(k^j)`` each), and each trial set costs an eigendecomposition of
+    a ``|S| x |S|`` matrix instead of a least-squares solve against ``k^j``
+    entries (at ``k = 20``, 160 000 for ``T_4``). Directions along which
+    ``G_S`` has eigenvalues below ``1e-12`` of its largest (near-duplicate
+    candidates) add nothing to the fit.
     """
+    C = np.asarray(candidates, dtype=float)
+    dots = C @ C.T
+    orders = [(dots**j, _symmetric_contractions(T, C), float(np.sum(T * T))) for j, T in tensors.items()]
+
+    def joint_residual(S):
+        total = 0.0
+        for gram, c, norm2 in orders:
+            w, Q = np.linalg.eigh(gram[np.ix_(S, S)])
+            large = w > 1e-12 * w[-1]
+            explained = float(np.sum((Q[:, large].T @ c[S]) ** 2 / w[large]))
+            total += np.sqrt(max(norm2 - explained, 0.0) / norm2) if norm2 > 0 else 0.0
+        return total
+
     chosen = []
-    remaining = list(range(candidates.shape[0]))
+    remaining = list(range(C.shape[0]))
     for _ in range(k):
-        best = min(remaining, key=lambda c: _fit_residual(candidates[chosen + [c]], tensors))
+        best = min(remaining, key=lambda c: joint_residual(chosen + [c]))
         chosen.append(best)
         remaining.remove(best)
-    return candidates[chosen]
+    return C[chosen]
 
 
 def moment_estimate(

@@ -175,6 +175,40 @@ def test_residualised_moments_are_closer_to_the_population_tensors():
         assert err < 0.7 * err_plain
 
 
+def test_direction_selection_matches_explicit_least_squares():
+    """The greedy step 4 works on Gram matrices (u.v)^j; its objective is the explicit
+    least-squares residual against the k^j entries, and it keeps the true directions."""
+    from relulib.atv21 import _select_directions
+
+    rng = np.random.default_rng(11)
+    k = 5
+    W = rng.standard_normal((k, k))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    tensors = {j: (_power_columns(W, j) @ rng.uniform(0.5, 1.5, k)).reshape((k,) * j) for j in (2, 3, 4)}
+    noise = rng.standard_normal((4, k))
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    # candidates: the truth shuffled, a duplicate of one true direction, and noise directions
+    candidates = np.vstack([W[::-1], W[:1] * (1 + 1e-9), noise])
+    chosen = _select_directions(candidates, k, tensors)
+    assert np.allclose(np.abs(chosen @ W.T).max(axis=0), 1.0)
+
+    def explicit(U):  # the objective with the k^j x |S| matrices formed
+        total = 0.0
+        for j, T in tensors.items():
+            A, t = _power_columns(U, j), T.reshape(-1)
+            total += np.linalg.norm(t - A @ np.linalg.lstsq(A, t, rcond=None)[0]) / np.linalg.norm(t)
+        return total
+
+    # on sets of noise and true directions (no exact fit) the two agree, and the greedy
+    # first pick is the candidate with the smallest explicit residual
+    picks = [candidates[[i]] for i in range(candidates.shape[0])]
+    first = _select_directions(candidates, 1, tensors)
+    assert np.isclose(explicit(first), min(explicit(u) for u in picks), rtol=1e-10)
+    mixed = np.vstack([noise, W[:2]])
+    order = _select_directions(mixed, mixed.shape[0], tensors)
+    assert explicit(order) == pytest.approx(explicit(mixed), rel=1e-8)
+
+
 def test_moment_estimate_is_rough_but_close():
     net, rng = _network_with_roots(6, 3, seed=2)
     X, Y = rl.gaussian_samples(net, 200_000, rng=rng)
