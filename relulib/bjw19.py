@@ -44,7 +44,7 @@ from .certificate import (
     CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, certify,
     emit_identifiability, relative_residual, warn_identifiability,
 )
-from .decomposition import simultaneous_diagonalization
+from .decomposition import simultaneous_diagonalization, slice_als
 from .moments import HermiteMomentAccumulator
 from .networks import Activation, TwoLayerNetwork, get_activation
 from .refine import refine_by_patterns
@@ -204,38 +204,6 @@ def _null_vector(B, tol):
     return vt[-1]
 
 
-def _als_sweeps(S, A, sweeps):
-    """A few sweeps of alternating least squares on ``S[r] = A diag(C_r) A^T``, started at ``A``.
-
-    ``S`` has shape (m, p, p). The two first-mode factors are updated separately
-    (ordinary three-way ALS) and averaged at the end; returns unit columns. Started
-    from Jennrich's answer, a few sweeps take it to the least-squares fit of all
-    ``m`` slices instead of a random pair of their combinations.
-    """
-    m, p, _ = S.shape
-    T = np.moveaxis(S, 0, 2)  # (p, p, m)
-    unfold_a = T.reshape(p, -1)
-    unfold_b = np.moveaxis(T, 1, 0).reshape(p, -1)
-    unfold_c = np.moveaxis(T, 2, 0).reshape(m, -1)
-
-    def kr(F, G):  # column-wise Kronecker product
-        return (F[:, None, :] * G[None, :, :]).reshape(-1, F.shape[1])
-
-    B = A.copy()
-    C = np.linalg.lstsq(kr(A, B), unfold_c.T, rcond=None)[0].T
-    for _ in range(sweeps):
-        try:
-            A = np.linalg.solve((B.T @ B) * (C.T @ C), (unfold_a @ kr(B, C)).T).T
-            B = np.linalg.solve((A.T @ A) * (C.T @ C), (unfold_b @ kr(A, C)).T).T
-            C = np.linalg.solve((A.T @ A) * (B.T @ B), (unfold_c @ kr(A, B)).T).T
-        except np.linalg.LinAlgError:  # a degenerate start: keep what we have
-            break
-    A = A / np.linalg.norm(A, axis=0)
-    B = B / np.linalg.norm(B, axis=0)
-    A = A + B * np.where(np.sum(A * B, axis=0) < 0, -1.0, 1.0)
-    return A / np.linalg.norm(A, axis=0)
-
-
 def _projected_moments(X, Y, k):
     """The row span of ``V*`` from ``T_1`` and the second moments projected onto it.
 
@@ -279,7 +247,7 @@ def _deflated_directions(P, S, known, rng, *, n_trials=5, sweeps=10):
     ``a_i = P^T v_i``; on the orthogonal complement ``Q`` of those, ``Q^T S_r Q`` holds
     the remaining units alone (deflation). Jennrich's algorithm on these slices (best
     conditioned of ``n_trials`` random pairs), a few ALS sweeps on all of them
-    (``_als_sweeps``), and the full columns from ``S_r Q B^{-T} = A_rest diag(C_r)``
+    (:func:`relulib.decomposition.slice_als`), and the full columns from ``S_r Q B^{-T} = A_rest diag(C_r)``
     (rank one across ``r``). Returns unit rows, shape (k - len(known), d), each ``+-v_i``.
     """
     k = S.shape[1]
@@ -297,7 +265,7 @@ def _deflated_directions(P, S, known, rng, *, n_trials=5, sweeps=10):
         score = np.linalg.svd(B, compute_uv=False)[-1]
         if best is None or score > best[0]:
             best = (score, B)
-    B = _als_sweeps(R, best[1], sweeps)
+    B = slice_als(R, best[1], sweeps)
     if j:
         W = np.linalg.pinv(B).T
         SQ = S @ Q  # (m, k, k - j)

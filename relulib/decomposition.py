@@ -493,6 +493,39 @@ def cp_als(
     return CPDecomposition(weights, factors, residual)
 
 
+def slice_als(S, A, sweeps):
+    """A few sweeps of alternating least squares on ``S[r] = A diag(C_r) A^T``, started at ``A``.
+
+    Shared by BJW19's deflated directions and ATV21's tensor stage (public to the
+    package, not part of the API). ``S`` has shape (m, p, p), ``A`` (p, q). The two first-mode factors are updated separately
+    (ordinary three-way ALS) and averaged at the end; returns unit columns. Started
+    from Jennrich's answer, a few sweeps take it to the least-squares fit of all
+    ``m`` slices instead of a random pair of their combinations.
+    """
+    m, p, _ = S.shape
+    T = np.moveaxis(S, 0, 2)  # (p, p, m)
+    unfold_a = T.reshape(p, -1)
+    unfold_b = np.moveaxis(T, 1, 0).reshape(p, -1)
+    unfold_c = np.moveaxis(T, 2, 0).reshape(m, -1)
+
+    def kr(F, G):  # column-wise Kronecker product
+        return (F[:, None, :] * G[None, :, :]).reshape(-1, F.shape[1])
+
+    B = A.copy()
+    C = np.linalg.lstsq(kr(A, B), unfold_c.T, rcond=None)[0].T
+    for _ in range(sweeps):
+        try:
+            A = np.linalg.solve((B.T @ B) * (C.T @ C), (unfold_a @ kr(B, C)).T).T
+            B = np.linalg.solve((A.T @ A) * (C.T @ C), (unfold_b @ kr(A, C)).T).T
+            C = np.linalg.solve((A.T @ A) * (B.T @ B), (unfold_c @ kr(A, B)).T).T
+        except np.linalg.LinAlgError:  # a degenerate start: keep what we have
+            break
+    A = A / np.linalg.norm(A, axis=0)
+    B = B / np.linalg.norm(B, axis=0)
+    A = A + B * np.where(np.sum(A * B, axis=0) < 0, -1.0, 1.0)
+    return A / np.linalg.norm(A, axis=0)
+
+
 def jennrich_perturbation_bound(
     A: ArrayLike, weights: ArrayLike, g: ArrayLike, h: ArrayLike, E_g: ArrayLike,
     E_h: ArrayLike,

@@ -492,14 +492,14 @@ class ProjectedMomentAccumulator:
     This is the one-Gram estimator of the projected moments of the labels it
     is given: ``T_2, T_3, T_4`` all from the same weights, in one pass of
     ``O(n (d k + k^4 / 2))``. ATV21's moment stage
-    (:func:`relulib.projected_moments`) makes four streamed passes: ``T_0, T_1,
-    T_2`` (whose top-``k`` eigenvectors give ``P``); the projected ``T_2`` of
-    the residualised labels ``r = y - T_0 - x.T_1``; the projected ``T_3`` of
-    ``r - <T_2, He_2(z)> / 2``; and the projected ``T_4`` of that minus
-    ``<T_3, He_3(z)> / 6``, each time from the moments of the pass before.
-    Removing the lower-degree Hermite parts leaves each moment unchanged in
-    expectation and lowers its variance, at the cost of three passes instead
-    of one. The last pass is this accumulator, fed ``z = P^T x`` with the
+    (:func:`relulib.projected_moments`) makes four streamed passes: ``T_0, T_1``;
+    ``T_2`` of the residualised labels ``r = y - T_0 - x.T_1`` (whose top-``k``
+    eigenvectors give ``P``, and whose projection is the projected ``T_2``);
+    the projected ``T_3`` of ``r - <T_2, He_2(z)> / 2``; and the projected
+    ``T_4`` of that minus ``<T_3, He_3(z)> / 6``, each time from the moments of
+    the pass before. Removing the lower-degree Hermite parts leaves each
+    moment unchanged in expectation and lowers its variance, at the cost of
+    passes that depend on each other instead of one. The last pass is this accumulator, fed ``z = P^T x`` with the
     identity as its ``P``: one weighted Gram of the monomials of ``z`` up to
     degree 2 instead of a ``k x k`` Gram for each of the ``k (k + 1) / 2``
     pairs of a :class:`HermiteMomentAccumulator` contraction.

@@ -209,6 +209,33 @@ def test_direction_selection_matches_explicit_least_squares():
     assert explicit(order) == pytest.approx(explicit(mixed), rel=1e-8)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_span_comes_from_the_residualised_second_moment(seed):
+    """P is the top-k eigenspace of T_2 of r = y - T_0 - x.T_1: the same span in
+    expectation as the labels' own T_2, with much less noise."""
+    d, k, n = 20, 6, 20_000
+    net = rl.random_network(d, k, bias_scale=1.0, rng=seed)
+    X, Y = rl.gaussian_samples(net, n, rng=100 + seed)
+    y = Y[:, 0]
+    Q = np.linalg.qr(net.V.T)[0]
+
+    def largest_angle(P):  # degrees between span(P) and the span of the w_i
+        return np.degrees(np.arccos(min(1.0, np.linalg.svd(P.T @ Q, compute_uv=False).min())))
+
+    def top_k(T2):
+        w, V = np.linalg.eigh(T2)
+        return V[:, np.argsort(-np.abs(w))[:k]]
+
+    mom = rl.projected_moments(X, Y, k)
+    r = y - y.mean() - X @ (X.T @ y / n)
+    T2r = (X * r[:, None]).T @ X / n - r.mean() * np.eye(d)
+    assert np.allclose(mom.P @ mom.P.T, top_k(T2r) @ top_k(T2r).T, atol=1e-8)
+    assert np.allclose(mom.T2p, mom.P.T @ T2r @ mom.P, atol=1e-12)
+    raw = (X * y[:, None]).T @ X / n - y.mean() * np.eye(d)
+    assert largest_angle(mom.P) < 0.7 * largest_angle(top_k(raw))
+    assert largest_angle(mom.P) < 20.0
+
+
 def test_moment_estimate_is_rough_but_close():
     net, rng = _network_with_roots(6, 3, seed=2)
     X, Y = rl.gaussian_samples(net, 200_000, rng=rng)
