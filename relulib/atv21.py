@@ -53,7 +53,7 @@ from ._validation import (
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices
 from .hermite import hermite_prob
-from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator, chunk_rows
+from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator, chunk_rows, row_blocks
 from .networks import TwoLayerNetwork
 from .certificate import (
     CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual,
@@ -693,13 +693,6 @@ def projected_moments(
     return _sample_moments(X, y, k, chunk_rows(X.shape[1]) if chunk is None else chunk)
 
 
-def _row_blocks(n, chunk, rows):
-    """Selections of at most ``chunk`` rows: slices of ``range(n)``, or pieces of the index array ``rows``."""
-    if rows is None:
-        return (slice(start, start + chunk) for start in range(0, n, chunk))
-    return (rows[start : start + chunk] for start in range(0, rows.size, chunk))
-
-
 def _projected_labels(xb, yb, *, P, T0, T1, T2p=None, T3p=None):
     """``(z, r)`` of a block: ``z = P^T x`` and the residualised labels of ATV21's moment stage.
 
@@ -788,7 +781,7 @@ def _sample_moments(X, y, k, chunk, rows=None, split=None) -> ProjectedMoments:
         n = X.shape[0]
 
         def run_pass(acc, transform):
-            for sel in _row_blocks(n, chunk, rows):
+            for _, sel in row_blocks(n, chunk, rows):
                 xb, yb = X[sel], y[sel]
                 acc.update(*((xb, yb) if transform is None else transform(xb, yb)))
             return acc

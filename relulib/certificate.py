@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import as_network, as_real_scalar, as_row_indices, as_samples, as_targets
+from .moments import row_blocks
 from .networks import TwoLayerNetwork
 
 __all__ = [
@@ -122,16 +123,14 @@ class _RowPass:
     """
 
     def __init__(self, net, X, Y=None, rows=None, *, diagnose: bool = False):
-        self.net, self.X, self.Y, self.rows = net, X, Y, rows
+        self.net = net
         self.norm_y, self.norm_r = _ScaledNorm(), _ScaledNorm()
-        self.n = X.shape[0] if rows is None else rows.size
         k = net.k
         self.active = np.zeros(k, dtype=np.int64) if diagnose else None
         self.R = None
         self.column_scale = None
         step = max(256, 2**17 // (X.shape[1] + k + net.m))
-        for start in range(0, self.n, step):
-            sel = slice(start, start + step) if rows is None else rows[start : start + step]
+        for _, sel in row_blocks(X.shape[0], step, rows):
             self._add(X[sel], None if Y is None else Y[sel])
 
     def _add(self, Xc, Yc):

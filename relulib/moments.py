@@ -69,6 +69,37 @@ def chunk_rows(floats_per_row: int) -> int:
     return max(256, _CHUNK_FLOATS // max(1, floats_per_row))
 
 
+def row_blocks(n: int, step: int, rows: np.ndarray | None = None):
+    """Chunks of at most ``step`` rows, in order: ``(pos, sel)`` for each.
+
+    The one loop of the streamed passes over samples (the moment passes, the
+    certificate, the pattern least squares). ``pos`` is a slice of the positions
+    ``0 .. N-1`` of the rows used (``N = n``, or ``rows.size`` with ``rows``);
+    ``sel`` selects those rows of the arrays: ``pos`` itself (``X[sel]`` a view)
+    or, with ``rows`` (an index array), the piece ``rows[pos]`` (``X[sel]`` a
+    copy of one chunk, never of all of ``X[rows]``). Not validated: for callers
+    with validated ``rows``.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows of the arrays (used when ``rows`` is None).
+    step : int
+        Rows per chunk, positive.
+    rows : ndarray of int, optional
+        The rows used, in this order.
+
+    Returns
+    -------
+    generator of (slice, slice or ndarray)
+        ``(pos, sel)`` per chunk.
+    """
+    count = n if rows is None else rows.size
+    for start in range(0, count, step):
+        pos = slice(start, start + step)
+        yield pos, (pos if rows is None else rows[pos])
+
+
 def _sample_matrix(X, d: int):
     """``(X, deferred)``: ``X`` as an (n, d) float array; ``deferred`` if its finiteness is left
     to :func:`_sample_blocks`.
