@@ -47,6 +47,7 @@ from ._validation import (
     as_recovery_problem,
     as_repetitions,
     as_rng,
+    as_row_indices,
     check_finite_result,
     describe,
     is_dask_array,
@@ -631,6 +632,7 @@ class ProjectedMoments:
 
 def projected_moments(
     X: ArrayLike, Y: ArrayLike, k: int, *, chunk_size: int | None = None,
+    rows: ArrayLike | None = None,
 ) -> ProjectedMoments:
     """Step 1 of :func:`moment_estimate`: streamed, residualised, projected moments (ATV21, eq. (6)).
 
@@ -653,6 +655,12 @@ def projected_moments(
         Samples per streamed block; ``None``: blocks of about 1 MiB
         (``max(256, 2**17 // d)`` samples), so that the call adds little
         memory to that of ``X``.
+    rows : array_like of int, optional
+        The moments of the samples ``X[rows]``, ``Y[rows]`` only (e.g. a
+        training part), fancy-indexed a chunk at a time: no copy of
+        ``X[rows]`` is made, and the result is that of
+        ``projected_moments(X[rows], Y[rows], k)``, bit for bit. In-memory
+        arrays only.
 
     Returns
     -------
@@ -661,7 +669,11 @@ def projected_moments(
     Raises
     ------
     ValueError
-        On bad shapes, non-finite values, multi-output ``Y`` or ``k > d``.
+        On bad shapes, non-finite values, multi-output ``Y``, ``k > d``,
+        ``rows`` not indices in ``[0, n)`` or ``rows`` with Dask arrays.
+    TypeError
+        ``chunk_size`` not a positive integer or None (``ValueError`` if it is
+        below 1).
 
     See Also
     --------
@@ -687,10 +699,15 @@ def projected_moments(
     if is_dask_array(X) or is_dask_array(Y):  # each pass a reduction over the row blocks
         from . import scaleout  # scaleout imports this module
 
+        if rows is not None:
+            raise ValueError("rows: expected None with Dask arrays (select the rows with "
+                             "X[rows] first), got an index array")
         X, y, k = scaleout.as_dask_problem(X, Y, k, k_message=K_FULL_RANK, single_output=True)
     else:
         X, y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_RANK, single_output=True)
-    return _sample_moments(X, y, k, chunk_rows(X.shape[1]) if chunk is None else chunk)
+        if rows is not None:
+            rows = as_row_indices(rows, X.shape[0])
+    return _sample_moments(X, y, k, chunk_rows(X.shape[1]) if chunk is None else chunk, rows=rows)
 
 
 def _projected_labels(xb, yb, *, P, T0, T1, T2p=None, T3p=None):

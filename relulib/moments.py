@@ -28,8 +28,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import (
-    as_degree, as_finite_array, as_positive_int, as_real_scalar, as_samples, as_targets,
-    check_finite_result, is_dask_array, )
+    as_degree, as_finite_array, as_positive_int, as_real_scalar, as_row_indices, as_samples,
+    as_targets, check_finite_result, is_dask_array, )
 from .tensors import check_full_tensor_size, hermite_tensor_entries
 
 __all__ = [
@@ -253,7 +253,9 @@ class HermiteMomentAccumulator:
         w2, p, q = self._widths()
         return chunk_rows((self.m or 1) * max(1, w2 + p + q) * self.d)
 
-    def update(self, X: ArrayLike, Y: ArrayLike) -> "HermiteMomentAccumulator":
+    def update(
+        self, X: ArrayLike, Y: ArrayLike, *, rows: ArrayLike | None = None,
+    ) -> "HermiteMomentAccumulator":
         """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m).
 
         Parameters
@@ -262,13 +264,28 @@ class HermiteMomentAccumulator:
             Samples, one per row.
         Y : array_like of shape (n,) or (n, m)
             Their labels.
+        rows : array_like of int, optional
+            Add only the samples ``X[rows]``, ``Y[rows]`` (e.g. a training
+            part), fancy-indexed a chunk at a time: no copy of ``X[rows]`` is
+            made, and the sums are those of ``update(X[rows], Y[rows])``, bit
+            for bit (the same chunks in the same order). In-memory arrays only.
 
         Returns
         -------
         HermiteMomentAccumulator
             ``self``, so that updates can be chained.
+
+        Raises
+        ------
+        ValueError
+            On bad shapes, non-finite values (the accumulator is then left as
+            it was), a number of outputs other than that of earlier updates,
+            ``rows`` not indices in ``[0, n)``, or ``rows`` with Dask arrays.
         """
         if is_dask_array(X) or is_dask_array(Y):
+            if rows is not None:
+                raise ValueError("rows: expected None with Dask arrays (select the rows "
+                                 "with X[rows] first), got an index array")
             # Dask arrays chunked over rows: reduced block by block on the active
             # scheduler (relulib.reduce_moments) and the result merged in.
             from .scaleout import reduce_moments  # scaleout imports this module
@@ -278,6 +295,9 @@ class HermiteMomentAccumulator:
             return self.merge(reduce_moments(X, Y, empty))
         X, deferred = _sample_matrix(X, self.d)
         Y = as_targets(Y, X.shape[0], "Y")
+        if rows is not None:
+            rows = as_row_indices(rows, X.shape[0])
+        n = X.shape[0] if rows is None else rows.size
         fresh = self.m is None
         if fresh:
             self._allocate(Y.shape[1])
@@ -286,12 +306,12 @@ class HermiteMomentAccumulator:
         # A deferred finiteness check is made on the block's sums y^T x (a NaN or
         # infinity in x makes them non-finite, whatever y), before anything is added;
         # only then (or on overflow) is the block itself inspected.
-        blocks = _sample_blocks(X, self.d, self.chunk_size(), False)
+        step = self.chunk_size()
         saved = None if fresh else [getattr(self, a).copy() for a in self._SUMS]
-        work = np.empty((min(X.shape[0], self.chunk_size()), self._work_width()))
+        work = np.empty((min(n, step), self._work_width()))
         try:
-            for start, block in blocks:
-                Yb = Y[start : start + block.shape[0]]
+            for _, sel in row_blocks(X.shape[0], step, rows):
+                block, Yb = X[sel], Y[sel]
                 if not self._update_block(block, Yb, checked=not deferred, work=work):
                     if not np.isfinite(block).all():
                         as_samples(X, "X", d=self.d)  # raises, counting every bad entry
@@ -303,7 +323,7 @@ class HermiteMomentAccumulator:
                 for a, v in zip(self._SUMS, saved):
                     setattr(self, a, v)
             raise
-        self.n += X.shape[0]
+        self.n += n
         return self
 
     def _update_block(self, X: np.ndarray, Y: np.ndarray, checked: bool, work=None) -> bool:

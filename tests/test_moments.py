@@ -351,3 +351,19 @@ def test_row_blocks_cover_the_rows_in_order():
     assert [sel.tolist() for _, sel in blocks] == [[7, 2], [2, 9], [0]]
     assert np.array_equal(np.vstack([X[sel] for _, sel in blocks]), X[rows])
     assert list(row_blocks(0, 3)) == []
+
+
+def test_update_on_rows_equals_the_update_on_their_copy_bit_for_bit():
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((3000, 20)), rng.standard_normal((3000, 3))
+    g = rng.standard_normal((2, 20))
+    rows = rng.permutation(3000)[:2100]  # several chunks (436 rows each here), in this order
+    a = rl.HermiteMomentAccumulator(20, g3=g, g4=g).update(X, Y, rows=rows)
+    assert a.chunk_size() < 1000
+    b = rl.HermiteMomentAccumulator(20, g3=g, g4=g).update(X[rows], Y[rows])
+    assert a.n == b.n == 2100
+    for name in ("T0", "T1", "T2", "T3", "T4"):
+        assert np.array_equal(getattr(a, name)(), getattr(b, name)()), name
+    with pytest.raises(ValueError, match=r"rows: expected a non-empty array of row indices in \[0, 3000\)"):
+        a.update(X, Y, rows=[3000])
+    assert a.n == 2100  # a refused update adds nothing
