@@ -577,6 +577,14 @@ def moment_fit_residual(net: TwoLayerNetwork, moments: "ProjectedMoments") -> fl
     -------
     float
 
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork` or ``moments`` not a
+        :class:`ProjectedMoments`.
+    ValueError
+        ``net.d`` other than the dimension of the moments.
+
     Examples
     --------
     >>> import relulib as rl
@@ -846,10 +854,13 @@ def tensor_stage(
     Raises
     ------
     TypeError
-        If ``moments`` is not a :class:`ProjectedMoments`.
+        If ``moments`` is not a :class:`ProjectedMoments`, or ``attempt`` or
+        ``n_trials`` is not an integer.
     ValueError
-        If ``attempt`` is negative; ``ValueError`` or ``numpy.linalg.LinAlgError``
-        from a degenerate draw (the callers restart).
+        If ``attempt`` is negative, ``n_trials`` below 1 or ``rng`` bad;
+        ``ValueError`` or ``numpy.linalg.LinAlgError`` from a degenerate draw (the
+        callers restart). ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is
+        refused before any work.
 
     See Also
     --------
@@ -988,6 +999,13 @@ def recover_with_bias(
         On bad shapes or non-finite values, multi-output ``Y``, ``k > d``, a
         ``holdout`` outside ``(0, 1)``, or too few samples
         (fewer than ``20 k (d + 1)`` training samples).
+        Also ``tolerance`` not a positive finite number, ``n_trials`` or
+        ``max_polish_samples`` below 1, a bad ``rng``, or no usable estimate from
+        the tensor stage in any of the ``n_trials`` attempts. ``n_trials`` above
+        ``MAX_REPETITIONS`` (10**6) is refused before any work.
+    TypeError
+        ``k``, ``n_trials`` or ``max_polish_samples`` not an integer, or
+        ``holdout`` or ``tolerance`` not a number.
 
     Warns
     -----
@@ -1152,6 +1170,14 @@ def large_bias_surrogate(net: TwoLayerNetwork, threshold: float = 3.0) -> TwoLay
     Returns
     -------
     TwoLayerNetwork
+
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork` or ``threshold`` not a number.
+    ValueError
+        ``net`` not a single-output ReLU network, or ``threshold`` not positive
+        and finite.
 
     Examples
     --------

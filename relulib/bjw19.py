@@ -161,6 +161,16 @@ def approximate_directions(
     -------
     ndarray of shape (k, d)
         Unit rows, each an estimate of ``+-v_i``.
+
+    Raises
+    ------
+    TypeError
+        ``k`` or ``n_trials`` not an integer.
+    ValueError
+        Bad shapes or non-finite values, ``k`` not in ``1..d``, ``n_trials``
+        below 1, ``T2`` not finite of shape (m, d, d), a bad ``rng``, or moments
+        that overflow. ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused
+        before any work.
     """
     X, Y, k = as_recovery_problem(
         X, Y, k, k_message="k: expected 1 <= k <= d={d} directions, got k={k}"
@@ -394,6 +404,15 @@ def zero_pattern_unit(
     ndarray of shape (d,) or None
         The exact row ``v`` (for ReLU scaled to unit norm), or ``None`` when no
         vector of the span vanishes (the wrong sign).
+
+    Raises
+    ------
+    TypeError
+        ``act`` not an activation, ``quantile`` or ``tol`` not numbers.
+    ValueError
+        Bad shapes or non-finite values of ``X``, ``basis`` (one row per sample)
+        or ``direction`` (length ``d``), a bad ``act``, ``quantile`` outside
+        ``(0, 1)``, ``tol`` negative, or a row that overflows.
     """
     X = as_samples(X, "X")
     basis = as_finite_array(basis, "basis", ndim=2)
@@ -632,6 +651,11 @@ def recover_exact(
         samples; an activation without inverse; ``Y`` of rank below ``k``
         (``U*`` rank deficient, e.g. ``m < k``): use
         :func:`relulib.recover_fpt` then.
+        Also ``tolerance`` not a positive finite number, ``n_trials`` below 1, an
+        unknown ``activation`` or a bad ``rng``. ``n_trials`` above
+        ``MAX_REPETITIONS`` (10**6) is refused before any work.
+    TypeError
+        ``k`` or ``n_trials`` not an integer, or ``tolerance`` not a number.
 
     Warns
     -----
@@ -745,6 +769,14 @@ def recover_null_space(
     Returns
     -------
     TwoLayerNetwork
+
+    Raises
+    ------
+    TypeError
+        ``k`` not an integer or ``quantile`` not a number.
+    ValueError
+        Bad shapes or non-finite values, ``k > d``, fewer than ``10 d k``
+        samples, ``quantile`` outside ``(0, 1)`` or a bad ``rng``.
     """
     X, Y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_ROW_RANK, min_samples_per_dk=10)
     rng = as_rng(rng)

@@ -88,6 +88,15 @@ def relative_residual(
     float
         The relative residual (the absolute one when ``Y = 0``).
 
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork`.
+    ValueError
+        Bad shapes or non-finite values, a number of outputs other than
+        ``net.m``, ``rows`` not indices in ``[0, n)``, or predictions that
+        overflow.
+
     Examples
     --------
     >>> import relulib as rl
@@ -323,6 +332,13 @@ def identifiability_diagnostics(net: TwoLayerNetwork, X: ArrayLike) -> list[Iden
     -------
     list of IdentifiabilityFinding
         Empty when nothing is found.
+
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork`.
+    ValueError
+        ``X`` not a finite (n, d) array with ``d = net.d``.
 
     Examples
     --------

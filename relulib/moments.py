@@ -182,6 +182,14 @@ class HermiteMomentAccumulator:
         saves one Gram pass per output when only contractions are wanted
         (:meth:`T2` then raises ``ValueError``).
 
+    Raises
+    ------
+    TypeError
+        ``d`` not an integer or ``order2`` not a bool.
+    ValueError
+        ``d`` below 1, ``h4`` without ``g4``, contraction vectors not finite of
+        length ``d``, or ``h4`` of a shape other than that of ``g4``.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -410,6 +418,14 @@ class HermiteMomentAccumulator:
         -------
         HermiteMomentAccumulator
             ``self``, holding the sums of both.
+
+        Raises
+        ------
+        TypeError
+            ``other`` not a :class:`HermiteMomentAccumulator`.
+        ValueError
+            ``other`` of another ``d``, other contraction vectors, another
+            ``order2`` or another number of outputs.
         """
         if not isinstance(other, HermiteMomentAccumulator):
             raise TypeError(f"other: expected a HermiteMomentAccumulator, got {type(other).__name__}")
@@ -444,6 +460,11 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m,)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, or an estimate that overflows.
         """
         self._check("T0", True)
         return check_finite_result(self._S0 / self.n, "the moment E[y]")
@@ -455,6 +476,11 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m, d)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, or an estimate that overflows.
         """
         self._check("T1", True if self._sums_yx else None)
         return check_finite_result(self._S1 / self.n, "the moment E[y x]")
@@ -466,6 +492,12 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m, d, d)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, built with ``order2=False``, or an estimate
+            that overflows.
         """
         self._check("T2", True if self.order2 else None)
         eye = np.eye(self.d)
@@ -479,6 +511,12 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m, p, d, d)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, built without ``g3``, or an estimate that
+            overflows.
         """
         self._check("g3", self.g3)
         w2, p, _ = self._widths()
@@ -495,6 +533,12 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m, q, d, d)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, built without ``g4``, or an estimate that
+            overflows.
         """
         self._check("g4", self.g4)
         w2, p, q = self._widths()
@@ -730,6 +774,16 @@ def moment_matrix(X: ArrayLike, Y: ArrayLike, order: int, *vectors: ArrayLike) -
     ndarray of shape ``[(m,)] + [(p,)] + (d, d)``
         The leading ``m`` axis only for ``m > 1`` outputs; the ``p`` axis only
         when the vectors were given as a batch.
+
+    Raises
+    ------
+    TypeError
+        ``order`` not an integer.
+    ValueError
+        Bad shapes or non-finite values (of ``X`` and ``Y``, or of the
+        contraction vectors), ``order`` other than 2, 3 or 4, a number of
+        contraction vectors other than ``order - 2``, ``g`` and ``h`` of
+        different shapes, or sums that overflow.
 
     Examples
     --------
