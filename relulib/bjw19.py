@@ -841,6 +841,11 @@ def _moment_initialisation(X, Y, k, rng, rows=None):
     return TwoLayerNetwork(U, V * s[:, None])
 
 
+#: Tensor-stage starts that :func:`recover_noisy` refines with ``bias=True``: the best
+#: ranked by the residual of the rough network.
+_REFINED_STARTS = 3
+
+
 def recover_noisy(
     X: ArrayLike, Y: ArrayLike, k: int, *, bias: bool = False,
     rng: int | np.random.Generator | None = None, max_iter: int = 50, n_trials: int | None = None,
@@ -867,11 +872,13 @@ def recover_noisy(
     samples per parameter (e.g. ``d = 50``, ``k = 10``, ``n = 2e4``) the tensor
     stage's estimates are rough and each one leads to the right fit only
     sometimes, so ``n_trials`` of them are tried and the fit with the smallest
-    residual is kept. With ``bias=True`` each initialisation is first refined
-    on a random subsample of ``max(screen_samples, 10 d k)`` training samples
-    (the screening: the residuals of right and wrong fits differ already
-    there, at a fraction of the cost), and only the winner is refined on all
-    of them.
+    residual is kept. With ``bias=True`` the ``n_trials`` tensor-stage starts
+    are first ranked by the residual of the rough network itself on a random
+    subsample of ``max(screen_samples, 10 d k)`` training samples (a start
+    with a wrong unit fits visibly worse), only the best three are refined on
+    that subsample (the screening: the residuals of right and wrong fits
+    differ already there, at a fraction of the cost), and only the winner is
+    refined on all of them.
 
     Parameters
     ----------
@@ -884,10 +891,11 @@ def recover_noisy(
     max_iter : int, default 50
         Iterations of the pattern least squares.
     n_trials : int or None, default None
-        Moment initialisations (fresh random contractions) refined; the
-        network with the smallest residual is returned (the same name as in
-        :func:`relulib.recover_with_bias` and :func:`relulib.jennrich`).
-        ``None``: 16 with ``bias=True``, 3 without.
+        Moment initialisations (fresh random contractions) drawn; the network
+        with the smallest residual is returned (the same name as in
+        :func:`relulib.recover_with_bias` and :func:`relulib.jennrich`). With
+        ``bias=True`` only the three with the smallest rough residual are
+        refined. ``None``: 16 with ``bias=True``, 3 without.
     tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
         ``certified`` is ``residual <= tolerance`` (noiseless data only).
     holdout : float or None, default None
@@ -898,9 +906,10 @@ def recover_noisy(
         The training and held-out samples are used by their row indices, a
         chunk at a time (no copy of either part of ``X``).
     screen_samples : int or None, default None
-        Size of the random subsample on which every initialisation is refined
-        before the best one is refined on all training samples (at least
-        ``10 d k`` are used; no screening when that is all of them). ``None``:
+        Size of the random subsample on which the initialisations are ranked and
+        refined before the best one is refined on all training samples (at least
+        ``10 d k`` are used; no screening when that is all of them, or when only
+        one initialisation is left to refine). ``None``:
         5000 with ``bias=True``; without bias, no screening (every
         initialisation is refined on all samples).
 
@@ -1013,15 +1022,29 @@ def recover_noisy(
                                          rows=rows)
         return res
 
-    best = None
-    for attempt in range(n_trials):  # a few random contractions; keep the smallest residual
-        if bias:  # the restart schedule of the tensor stage, as in recover_with_bias
+    if bias:
+        # The tensor stage's starts cost little next to a refinement: n_trials of them
+        # (the restart schedule, as in recover_with_bias), ranked by the residual of the
+        # rough network on the screening subsample (else the training rows); only the
+        # best _REFINED_STARTS are refined [reconstructed].
+        ranked = []
+        for attempt in range(n_trials):
             try:
                 init = tensor_stage(moments, attempt=attempt, rng=rng)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    score = (relative_residual(init, X, Y, rows=train) if X_screen is None
+                             else relative_residual(init, X_screen, Y_screen))
             except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
                 continue
-        else:
-            init = _moment_initialisation(X, Y, k, rng, train)
+            ranked.append((score if np.isfinite(score) else np.inf, attempt, init))
+        ranked.sort(key=lambda start: start[:2])
+        inits = [init for _, _, init in ranked[:_REFINED_STARTS]]
+        if len(inits) == 1:  # nothing to choose between: refine on all training rows at once
+            X_screen = Y_screen = None
+    else:
+        inits = (_moment_initialisation(X, Y, k, rng, train) for _ in range(n_trials))
+    best = None
+    for init in inits:  # keep the smallest residual
         if X_screen is None:
             res = polish(init, X, Y, strict=True, rows=train)
         else:
