@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from .moments import row_blocks
+
 __all__ = ["PatternLeastSquares"]
 
 
@@ -82,9 +84,7 @@ class PatternLeastSquares:
         copies of a chunk of ``rows`` (never of all of them).
         """
         step = max(64, self._CHUNK_FLOATS // max(1, floats_per_row))
-        for start in range(0, self.n, step):
-            pos = slice(start, start + step)
-            src = pos if self.rows is None else self.rows[pos]
+        for pos, src in row_blocks(self.Xa.shape[0], step, self.rows):
             yield pos, self.Xa[src], self.Y[src]
 
     def _augmented_blocks(self, floats_per_row: int):

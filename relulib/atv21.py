@@ -47,13 +47,14 @@ from ._validation import (
     as_recovery_problem,
     as_repetitions,
     as_rng,
+    as_row_indices,
     check_finite_result,
     describe,
     is_dask_array,
 )
 from .decomposition import flattening_rank, jennrich, jennrich_slices, slice_als
 from .hermite import hermite_prob
-from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator, chunk_rows
+from .moments import HermiteMomentAccumulator, ProjectedMomentAccumulator, chunk_rows, row_blocks
 from .networks import TwoLayerNetwork
 from .certificate import (
     CERTIFICATE_TOL, CertificateWarning, RecoveryResult, as_tolerance, relative_residual,
@@ -600,6 +601,14 @@ def moment_fit_residual(net: TwoLayerNetwork, moments: "ProjectedMoments") -> fl
     -------
     float
 
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork` or ``moments`` not a
+        :class:`ProjectedMoments`.
+    ValueError
+        ``net.d`` other than the dimension of the moments.
+
     Examples
     --------
     >>> import relulib as rl
@@ -656,6 +665,7 @@ class ProjectedMoments:
 
 def projected_moments(
     X: ArrayLike, Y: ArrayLike, k: int, *, chunk_size: int | None = None,
+    rows: ArrayLike | None = None,
 ) -> ProjectedMoments:
     """Step 1 of :func:`moment_estimate`: streamed, residualised, projected moments (ATV21, eq. (6)).
 
@@ -679,6 +689,12 @@ def projected_moments(
         Samples per streamed block; ``None``: blocks of about 1 MiB
         (``max(256, 2**17 // d)`` samples), so that the call adds little
         memory to that of ``X``.
+    rows : array_like of int, optional
+        The moments of the samples ``X[rows]``, ``Y[rows]`` only (e.g. a
+        training part), fancy-indexed a chunk at a time: no copy of
+        ``X[rows]`` is made, and the result is that of
+        ``projected_moments(X[rows], Y[rows], k)``, bit for bit. In-memory
+        arrays only.
 
     Returns
     -------
@@ -687,7 +703,11 @@ def projected_moments(
     Raises
     ------
     ValueError
-        On bad shapes, non-finite values, multi-output ``Y`` or ``k > d``.
+        On bad shapes, non-finite values, multi-output ``Y``, ``k > d``,
+        ``rows`` not indices in ``[0, n)`` or ``rows`` with Dask arrays.
+    TypeError
+        ``chunk_size`` not a positive integer or None (``ValueError`` if it is
+        below 1).
 
     See Also
     --------
@@ -713,17 +733,15 @@ def projected_moments(
     if is_dask_array(X) or is_dask_array(Y):  # each pass a reduction over the row blocks
         from . import scaleout  # scaleout imports this module
 
+        if rows is not None:
+            raise ValueError("rows: expected None with Dask arrays (select the rows with "
+                             "X[rows] first), got an index array")
         X, y, k = scaleout.as_dask_problem(X, Y, k, k_message=K_FULL_RANK, single_output=True)
     else:
         X, y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_RANK, single_output=True)
-    return _sample_moments(X, y, k, chunk_rows(X.shape[1]) if chunk is None else chunk)
-
-
-def _row_blocks(n, chunk, rows):
-    """Selections of at most ``chunk`` rows: slices of ``range(n)``, or pieces of the index array ``rows``."""
-    if rows is None:
-        return (slice(start, start + chunk) for start in range(0, n, chunk))
-    return (rows[start : start + chunk] for start in range(0, rows.size, chunk))
+        if rows is not None:
+            rows = as_row_indices(rows, X.shape[0])
+    return _sample_moments(X, y, k, chunk_rows(X.shape[1]) if chunk is None else chunk, rows=rows)
 
 
 def _residual_labels(xb, yb, *, T0, T1):
@@ -829,7 +847,7 @@ def _sample_moments(X, y, k, chunk, rows=None, split=None) -> ProjectedMoments:
         n = X.shape[0]
 
         def run_pass(acc, transform):
-            for sel in _row_blocks(n, chunk, rows):
+            for _, sel in row_blocks(n, chunk, rows):
                 xb, yb = X[sel], y[sel]
                 acc.update(*((xb, yb) if transform is None else transform(xb, yb)))
             return acc
@@ -879,10 +897,13 @@ def tensor_stage(
     Raises
     ------
     TypeError
-        If ``moments`` is not a :class:`ProjectedMoments`.
+        If ``moments`` is not a :class:`ProjectedMoments`, or ``attempt`` or
+        ``n_trials`` is not an integer.
     ValueError
-        If ``attempt`` is negative; ``ValueError`` or ``numpy.linalg.LinAlgError``
-        from a degenerate draw (the callers restart).
+        If ``attempt`` is negative, ``n_trials`` below 1 or ``rng`` bad;
+        ``ValueError`` or ``numpy.linalg.LinAlgError`` from a degenerate draw (the
+        callers restart). ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is
+        refused before any work.
 
     See Also
     --------
@@ -1038,6 +1059,13 @@ def recover_with_bias(
         On bad shapes or non-finite values, multi-output ``Y``, ``k > d``, a
         ``holdout`` outside ``(0, 1)``, or too few samples
         (fewer than ``20 k (d + 1)`` training samples).
+        Also ``tolerance`` not a positive finite number, ``n_trials`` or
+        ``max_polish_samples`` below 1, a bad ``rng``, or no usable estimate from
+        the tensor stage in any of the ``n_trials`` attempts. ``n_trials`` above
+        ``MAX_REPETITIONS`` (10**6) is refused before any work.
+    TypeError
+        ``k``, ``n_trials`` or ``max_polish_samples`` not an integer, or
+        ``holdout`` or ``tolerance`` not a number.
 
     Warns
     -----
@@ -1212,6 +1240,14 @@ def large_bias_surrogate(net: TwoLayerNetwork, threshold: float = 3.0) -> TwoLay
     Returns
     -------
     TwoLayerNetwork
+
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork` or ``threshold`` not a number.
+    ValueError
+        ``net`` not a single-output ReLU network, or ``threshold`` not positive
+        and finite.
 
     Examples
     --------

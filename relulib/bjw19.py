@@ -128,9 +128,9 @@ def activation_hermite_coefficient(activation: str | Activation, order: int) -> 
 K_FULL_ROW_RANK = "k: expected at most d={d} hidden units (V* must have full row rank), got k={k}"
 
 
-def _second_moments(X, Y):
-    """``T_2`` for every output: shape (m, d, d)."""
-    return check_finite_result(HermiteMomentAccumulator(X.shape[1]).update(X, Y).T2(),
+def _second_moments(X, Y, rows=None):
+    """``T_2`` for every output: shape (m, d, d) (of the samples ``X[rows]`` with ``rows``)."""
+    return check_finite_result(HermiteMomentAccumulator(X.shape[1]).update(X, Y, rows=rows).T2(),
                                "the second moment T_2", inputs="X, Y")
 
 
@@ -161,6 +161,16 @@ def approximate_directions(
     -------
     ndarray of shape (k, d)
         Unit rows, each an estimate of ``+-v_i``.
+
+    Raises
+    ------
+    TypeError
+        ``k`` or ``n_trials`` not an integer.
+    ValueError
+        Bad shapes or non-finite values, ``k`` not in ``1..d``, ``n_trials``
+        below 1, ``T2`` not finite of shape (m, d, d), a bad ``rng``, or moments
+        that overflow. ``n_trials`` above ``MAX_REPETITIONS`` (10**6) is refused
+        before any work.
     """
     X, Y, k = as_recovery_problem(
         X, Y, k, k_message="k: expected 1 <= k <= d={d} directions, got k={k}"
@@ -362,6 +372,15 @@ def zero_pattern_unit(
     ndarray of shape (d,) or None
         The exact row ``v`` (for ReLU scaled to unit norm), or ``None`` when no
         vector of the span vanishes (the wrong sign).
+
+    Raises
+    ------
+    TypeError
+        ``act`` not an activation, ``quantile`` or ``tol`` not numbers.
+    ValueError
+        Bad shapes or non-finite values of ``X``, ``basis`` (one row per sample)
+        or ``direction`` (length ``d``), a bad ``act``, ``quantile`` outside
+        ``(0, 1)``, ``tol`` negative, or a row that overflows.
     """
     X = as_samples(X, "X")
     basis = as_finite_array(basis, "basis", ndim=2)
@@ -600,6 +619,11 @@ def recover_exact(
         samples; an activation without inverse; ``Y`` of rank below ``k``
         (``U*`` rank deficient, e.g. ``m < k``): use
         :func:`relulib.recover_fpt` then.
+        Also ``tolerance`` not a positive finite number, ``n_trials`` below 1, an
+        unknown ``activation`` or a bad ``rng``. ``n_trials`` above
+        ``MAX_REPETITIONS`` (10**6) is refused before any work.
+    TypeError
+        ``k`` or ``n_trials`` not an integer, or ``tolerance`` not a number.
 
     Warns
     -----
@@ -713,6 +737,14 @@ def recover_null_space(
     Returns
     -------
     TwoLayerNetwork
+
+    Raises
+    ------
+    TypeError
+        ``k`` not an integer or ``quantile`` not a number.
+    ValueError
+        Bad shapes or non-finite values, ``k > d``, fewer than ``10 d k``
+        samples, ``quantile`` outside ``(0, 1)`` or a bad ``rng``.
     """
     X, Y, k = as_recovery_problem(X, Y, k, k_message=K_FULL_ROW_RANK, min_samples_per_dk=10)
     rng = as_rng(rng)
@@ -738,27 +770,30 @@ def recover_null_space(
     return TwoLayerNetwork(U, V)
 
 
-def _moment_initialisation(X, Y, k, rng):
+def _moment_initialisation(X, Y, k, rng, rows=None):
     """Rows ``+-v_i`` (Jennrich), then ``U`` from ``T_2`` and signs from ``T_1`` (ReLU, no bias).
+
+    With ``rows`` (an index array), from the samples ``X[rows]`` only, streamed
+    (no copy of them).
 
     ``T_2[r] = c_2 sum_i U_ri v_i v_i^T`` is blind to the sign of ``v_i``;
     ``T_1 = c_1 U diag(s) V`` then gives the signs ``s_i`` (the analogue of
     ATV21's FixSigns, Algorithm 3). For ``m < k`` the slices come from
     ``T_4[., ., g, g]`` (step 2 of the module docstring: with ``m = 1``, use order 4).
     """
-    n, d = X.shape
+    d = X.shape[1]
     m = Y.shape[1]
     c1, c2 = 0.5, 1.0 / np.sqrt(2 * np.pi)
     if m >= k:
-        T2 = _second_moments(X, Y)
+        T2 = _second_moments(X, Y, rows)
         V = _approximate_directions(X, Y, k, rng, T2)
     else:
-        T2 = _second_moments(X, Y)
+        T2 = _second_moments(X, Y, rows)
         S = check_finite_result(np.einsum("rij,rjl->il", T2, T2), "the matrix sum_r T_r^2",
                                 inputs="X, Y")
         P = np.linalg.eigh(S)[1][:, -k:]
         g = rng.standard_normal((2, d)) @ P @ P.T
-        acc = HermiteMomentAccumulator(d, g4=g).update(X, Y)
+        acc = HermiteMomentAccumulator(d, g4=g).update(X, Y, rows=rows)
         T4 = acc.T4()  # (m, 2, d, d)
         A, _ = simultaneous_diagonalization(P.T @ T4[:, 0].sum(0) @ P, P.T @ T4[:, 1].sum(0) @ P, k)
         V = (P @ A).T
@@ -766,12 +801,17 @@ def _moment_initialisation(X, Y, k, rng):
     # U from T_2: least squares against the rank-one matrices c_2 v_i v_i^T.
     G = np.stack([c2 * np.outer(v, v).ravel() for v in V], axis=1)  # (d^2, k)
     U = np.linalg.lstsq(G, T2.reshape(m, -1).T, rcond=None)[0].T  # (m, k)
-    T1 = HermiteMomentAccumulator(d).update(X, Y).T1()  # (m, d)
+    T1 = HermiteMomentAccumulator(d).update(X, Y, rows=rows).T1()  # (m, d)
     # T_1 = sum_i z_i (c_1 U_i) v_i^T with z_i = s_i: linear least squares for z.
     H = np.stack([np.outer(c1 * U[:, i], V[i]).ravel() for i in range(k)], axis=1)
     z = np.linalg.lstsq(H, T1.ravel(), rcond=None)[0]
     s = np.where(z >= 0, 1.0, -1.0)
     return TwoLayerNetwork(U, V * s[:, None])
+
+
+#: Tensor-stage starts that :func:`recover_noisy` refines with ``bias=True``: the best
+#: ranked by the residual of the rough network.
+_REFINED_STARTS = 3
 
 
 def recover_noisy(
@@ -800,11 +840,13 @@ def recover_noisy(
     samples per parameter (e.g. ``d = 50``, ``k = 10``, ``n = 2e4``) the tensor
     stage's estimates are rough and each one leads to the right fit only
     sometimes, so ``n_trials`` of them are tried and the fit with the smallest
-    residual is kept. With ``bias=True`` each initialisation is first refined
-    on a random subsample of ``max(screen_samples, 10 d k)`` training samples
-    (the screening: the residuals of right and wrong fits differ already
-    there, at a fraction of the cost), and only the winner is refined on all
-    of them.
+    residual is kept. With ``bias=True`` the ``n_trials`` tensor-stage starts
+    are first ranked by the residual of the rough network itself on a random
+    subsample of ``max(screen_samples, 10 d k)`` training samples (a start
+    with a wrong unit fits visibly worse), only the best three are refined on
+    that subsample (the screening: the residuals of right and wrong fits
+    differ already there, at a fraction of the cost), and only the winner is
+    refined on all of them.
 
     Parameters
     ----------
@@ -817,10 +859,11 @@ def recover_noisy(
     max_iter : int, default 50
         Iterations of the pattern least squares.
     n_trials : int or None, default None
-        Moment initialisations (fresh random contractions) refined; the
-        network with the smallest residual is returned (the same name as in
-        :func:`relulib.recover_with_bias` and :func:`relulib.jennrich`).
-        ``None``: 16 with ``bias=True``, 3 without.
+        Moment initialisations (fresh random contractions) drawn; the network
+        with the smallest residual is returned (the same name as in
+        :func:`relulib.recover_with_bias` and :func:`relulib.jennrich`). With
+        ``bias=True`` only the three with the smallest rough residual are
+        refined. ``None``: 16 with ``bias=True``, 3 without.
     tolerance : float, default :data:`relulib.CERTIFICATE_TOL`
         ``certified`` is ``residual <= tolerance`` (noiseless data only).
     holdout : float or None, default None
@@ -828,10 +871,13 @@ def recover_noisy(
         the fit, on which ``.residual`` is then measured (as in
         :func:`relulib.recover_with_bias`). ``None`` fits on all samples, the
         statistically most efficient choice, and ``.residual`` is in-sample.
+        The training and held-out samples are used by their row indices, a
+        chunk at a time (no copy of either part of ``X``).
     screen_samples : int or None, default None
-        Size of the random subsample on which every initialisation is refined
-        before the best one is refined on all training samples (at least
-        ``10 d k`` are used; no screening when that is all of them). ``None``:
+        Size of the random subsample on which the initialisations are ranked and
+        refined before the best one is refined on all training samples (at least
+        ``10 d k`` are used; no screening when that is all of them, or when only
+        one initialisation is left to refine). ``None``:
         5000 with ``bias=True``; without bias, no screening (every
         initialisation is refined on all samples).
 
@@ -896,60 +942,79 @@ def recover_noisy(
     elif bias:
         screen_samples = 5000
     tolerance = as_tolerance(tolerance)
-    X_all, Y_all = X, Y
-    X_hold = Y_hold = None
+    n, d = X.shape
+    # With holdout, the training and held-out rows are index arrays (train = None: all
+    # rows): every pass streams over chunks of them, no copy of X[train] or X[hold].
+    train = hold = None
     if holdout is not None:
         holdout = as_real_scalar(holdout, "holdout", low=0.0, high=1.0, low_open=True,
                                  high_open=True, what="a fraction or None")
-        n_all = X.shape[0]
-        n_hold = max(1, int(round(holdout * n_all)))
-        needed = 10 * X.shape[1] * k
-        if n_all - n_hold < needed:
+        n_hold = max(1, int(round(holdout * n)))
+        needed = 10 * d * k
+        if n - n_hold < needed:
             raise ValueError(
                 f"holdout: expected at least {needed} training samples (10 d k) after holding "
-                f"out holdout={holdout} of n={n_all}, got {n_all - n_hold}"
+                f"out holdout={holdout} of n={n}, got {n - n_hold}"
             )
-        perm = rng.permutation(n_all)
-        X, Y = X_all[perm[n_hold:]], Y_all[perm[n_hold:]]
-        X_hold, Y_hold = X_all[perm[:n_hold]], Y_all[perm[:n_hold]]
-    n, d = X.shape
+        perm = rng.permutation(n)
+        hold, train = perm[:n_hold], perm[n_hold:]
+    n_train = n if train is None else train.size
     # Screening [reconstructed]: every initialisation is refined on a random subsample of
     # max(screen_samples, 10 d k) training samples, and only the one with the smallest
     # subsample residual is refined on all of them.
     screen = None if screen_samples is None else max(screen_samples, 10 * d * k)
-    if screen is not None and screen < n:
-        rows = np.sort(rng.choice(n, screen, replace=False))
-        X_screen, Y_screen = X[rows], Y[rows]
+    if screen is not None and screen < n_train:
+        rows = np.sort(rng.choice(n_train, screen, replace=False))
+        if train is not None:
+            rows = train[rows]
+        X_screen, Y_screen = X[rows], Y[rows]  # bounded: the subsample only
     else:
         X_screen = Y_screen = None
     if bias:  # ATV21 Algorithms 1-3 for the initial estimates; the moments are computed once
         if Y.shape[1] != 1:
             raise ValueError(f"Y: expected a single output with bias=True (ATV21), got shape {Y.shape}")
-        moments = projected_moments(X, Y, k)
+        moments = projected_moments(X, Y, k, rows=train)
 
-    def polish(init, Xp, Yp, strict):
+    def polish(init, Xp, Yp, strict, rows=None):
         # Stop once a step is 1% of the statistical resolution sqrt(k (d + m) / n): with
         # noise a few boundary samples flip forever. Then a few strict iterations, so that
         # noiseless data still converge to rounding.
-        loose = 0.01 * np.sqrt(k * (d + Yp.shape[1]) / Xp.shape[0])
+        used = Xp.shape[0] if rows is None else rows.size
+        loose = 0.01 * np.sqrt(k * (d + Yp.shape[1]) / used)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CertificateWarning)
-            res = refine_by_patterns(init, Xp, Yp, bias=bias, max_iter=max_iter, tol=loose)
+            res = refine_by_patterns(init, Xp, Yp, bias=bias, max_iter=max_iter, tol=loose,
+                                     rows=rows)
             if strict:
-                res = refine_by_patterns(res.network, Xp, Yp, bias=bias, max_iter=5, tol=1e-12)
+                res = refine_by_patterns(res.network, Xp, Yp, bias=bias, max_iter=5, tol=1e-12,
+                                         rows=rows)
         return res
 
-    best = None
-    for attempt in range(n_trials):  # a few random contractions; keep the smallest residual
-        if bias:  # the restart schedule of the tensor stage, as in recover_with_bias
+    if bias:
+        # The tensor stage's starts cost little next to a refinement: n_trials of them
+        # (the restart schedule, as in recover_with_bias), ranked by the residual of the
+        # rough network on the screening subsample (else the training rows); only the
+        # best _REFINED_STARTS are refined [reconstructed].
+        ranked = []
+        for attempt in range(n_trials):
             try:
                 init = tensor_stage(moments, attempt=attempt, rng=rng)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    score = (relative_residual(init, X, Y, rows=train) if X_screen is None
+                             else relative_residual(init, X_screen, Y_screen))
             except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: try the next one
                 continue
-        else:
-            init = _moment_initialisation(X, Y, k, rng)
+            ranked.append((score if np.isfinite(score) else np.inf, attempt, init))
+        ranked.sort(key=lambda start: start[:2])
+        inits = [init for _, _, init in ranked[:_REFINED_STARTS]]
+        if len(inits) == 1:  # nothing to choose between: refine on all training rows at once
+            X_screen = Y_screen = None
+    else:
+        inits = (_moment_initialisation(X, Y, k, rng, train) for _ in range(n_trials))
+    best = None
+    for init in inits:  # keep the smallest residual
         if X_screen is None:
-            res = polish(init, X, Y, strict=True)
+            res = polish(init, X, Y, strict=True, rows=train)
         else:
             res = polish(init, X_screen, Y_screen, strict=False)
         if best is None or res.residual < best.residual:
@@ -960,7 +1025,7 @@ def recover_noisy(
             f"n_trials={n_trials} attempts; use more samples or a larger n_trials"
         )
     if X_screen is not None:  # the screened winner, refined on all training samples
-        best = polish(best.network, X, Y, strict=True)
-    residual = best.residual if X_hold is None else relative_residual(best.network, X_hold, Y_hold)
-    warn_identifiability(best.network, X_all, "recover_noisy")
+        best = polish(best.network, X, Y, strict=True, rows=train)
+    residual = best.residual if hold is None else relative_residual(best.network, X, Y, rows=hold)
+    warn_identifiability(best.network, X, "recover_noisy")
     return RecoveryResult(best.network, residual, bool(residual <= tolerance), tolerance, n_trials)

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import as_network, as_real_scalar, as_row_indices, as_samples, as_targets
+from .moments import row_blocks
 from .networks import TwoLayerNetwork
 
 __all__ = [
@@ -87,6 +88,15 @@ def relative_residual(
     float
         The relative residual (the absolute one when ``Y = 0``).
 
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork`.
+    ValueError
+        Bad shapes or non-finite values, a number of outputs other than
+        ``net.m``, ``rows`` not indices in ``[0, n)``, or predictions that
+        overflow.
+
     Examples
     --------
     >>> import relulib as rl
@@ -122,16 +132,14 @@ class _RowPass:
     """
 
     def __init__(self, net, X, Y=None, rows=None, *, diagnose: bool = False):
-        self.net, self.X, self.Y, self.rows = net, X, Y, rows
+        self.net = net
         self.norm_y, self.norm_r = _ScaledNorm(), _ScaledNorm()
-        self.n = X.shape[0] if rows is None else rows.size
         k = net.k
         self.active = np.zeros(k, dtype=np.int64) if diagnose else None
         self.R = None
         self.column_scale = None
         step = max(256, 2**17 // (X.shape[1] + k + net.m))
-        for start in range(0, self.n, step):
-            sel = slice(start, start + step) if rows is None else rows[start : start + step]
+        for _, sel in row_blocks(X.shape[0], step, rows):
             self._add(X[sel], None if Y is None else Y[sel])
 
     def _add(self, Xc, Yc):
@@ -324,6 +332,13 @@ def identifiability_diagnostics(net: TwoLayerNetwork, X: ArrayLike) -> list[Iden
     -------
     list of IdentifiabilityFinding
         Empty when nothing is found.
+
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork`.
+    ValueError
+        ``X`` not a finite (n, d) array with ``d = net.d``.
 
     Examples
     --------

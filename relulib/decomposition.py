@@ -111,6 +111,13 @@ def flattening_rank(T: ArrayLike, *, rtol: float | None = None) -> int:
     -------
     int
         The number of singular values above the threshold.
+
+    Raises
+    ------
+    TypeError
+        ``rtol`` not a number or None.
+    ValueError
+        ``T`` empty, of order 0 or not finite, or ``rtol`` negative.
     """
     T = as_finite_array(T, "T")
     if T.ndim < 1 or T.size == 0:
@@ -154,6 +161,13 @@ def eigenvalue_separation(eigenvalues: ArrayLike) -> float:
     -------
     float
         The score; larger is better.
+
+    Raises
+    ------
+    TypeError
+        ``eigenvalues`` not an array of numbers.
+    ValueError
+        ``eigenvalues`` not 1-D or not finite.
     """
     if isinstance(eigenvalues, (str, bytes, dict)) or eigenvalues is None:
         raise InputTypeError(f"eigenvalues: expected an array of numbers, got {describe(eigenvalues)}")
@@ -203,6 +217,14 @@ def simultaneous_diagonalization(
         Unit columns ``a_r``, each up to sign.
     eigenvalues : numpy.ndarray of shape (rank,)
         The eigenvalues of ``M_g M_h^{-1}`` (the ratios ``D_g / D_h``).
+
+    Raises
+    ------
+    TypeError
+        ``rank`` not an integer.
+    ValueError
+        ``Mg`` not a non-empty finite matrix, ``Mh`` not finite of its shape, or
+        ``rank`` outside ``[1, min(Mg.shape)]``.
     """
     Mg = as_finite_array(Mg, "Mg", ndim=2, nonempty=True)
     Mh = as_finite_array(Mh, "Mh", shape=Mg.shape)
@@ -415,6 +437,12 @@ def khatri_rao(A: ArrayLike, B: ArrayLike) -> np.ndarray:
     -------
     numpy.ndarray of shape (d1 d2, m)
         Column ``r`` is ``kron(A[:, r], B[:, r])``.
+
+    Raises
+    ------
+    ValueError
+        ``A`` or ``B`` not finite 2-D arrays with the same number of columns, or
+        products that overflow.
     """
     A = as_finite_array(A, "A", ndim=2)
     B = as_finite_array(B, "B", ndim=2)
@@ -449,6 +477,18 @@ def cp_als(
     Returns
     -------
     CPDecomposition
+
+    Raises
+    ------
+    TypeError
+        ``rank`` or ``max_iter`` not an integer, or ``tol`` not a real number.
+    ValueError
+        ``T`` not a non-empty finite 3-way array, ``rank`` or ``max_iter`` below
+        1, ``tol`` negative, a bad ``rng``, or a norm of ``T`` that overflows.
+        ``max_iter`` above ``MAX_REPETITIONS`` (10**6) is refused before any work;
+        ``rank`` is refused before any allocation if the Khatri-Rao products
+        (``rank (d1 d2 + d1 d3 + d2 d3)`` entries) would have more than
+        ``MAX_ARRAY_ENTRIES`` (2**31) entries.
 
     Examples
     --------

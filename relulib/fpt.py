@@ -68,6 +68,12 @@ def principal_angle_sine(A: ArrayLike, B: ArrayLike) -> float:
     float
         The sine, in ``[0, 1]``.
 
+    Raises
+    ------
+    ValueError
+        ``A`` or ``B`` not non-empty finite bases (d, k) with the same number of
+        rows.
+
     Examples
     --------
     >>> principal_angle_sine(np.eye(3)[:, :2], np.eye(3)[:, [1, 0]])
@@ -105,6 +111,14 @@ def span_from_moments(X: ArrayLike, Y: ArrayLike, k: int) -> np.ndarray:
     Returns
     -------
     ndarray of shape (d, k)
+
+    Raises
+    ------
+    TypeError
+        ``k`` not an integer.
+    ValueError
+        Bad shapes or non-finite values, ``k`` outside ``[1, d]``, fewer than
+        ``10 d k`` samples, or moments that overflow.
 
     Examples
     --------
@@ -150,6 +164,15 @@ def blind_depth3_network(
     net : DepthThreeNetwork
     V : ndarray of shape (2, d)
         Orthonormal rows ``v1, v2``.
+
+    Raises
+    ------
+    TypeError
+        ``d`` not an integer, or ``beta`` or ``scale`` not a real number.
+    ValueError
+        ``d`` below 2, ``beta`` or ``scale`` not finite, or a bad ``rng``. ``d``
+        is refused before any allocation if the (6, d) weight matrix would have
+        more than ``MAX_ARRAY_ENTRIES`` (2**31) entries.
 
     Examples
     --------
@@ -226,6 +249,15 @@ def filtered_pca(
     Returns
     -------
     FilteredPCAResult
+
+    Raises
+    ------
+    TypeError
+        ``k`` or ``n_bins`` not an integer, or ``quantile`` not a number.
+    ValueError
+        Bad shapes or non-finite values, more than one output, ``k`` outside
+        ``[1, d]``, fewer than ``10 d k`` samples, ``quantile`` outside
+        ``[0, 1)``, ``n_bins`` outside ``[1, n]``, or moments that overflow.
 
     See Also
     --------

@@ -54,6 +54,13 @@ def normal_pdf(t: ArrayLike) -> np.ndarray:
     numpy.ndarray
         ``phi(t)``, of the shape of ``t`` (0-d for a scalar).
 
+    Raises
+    ------
+    TypeError
+        ``t`` not numeric.
+    ValueError
+        ``t`` with NaN entries (infinities are allowed).
+
     See Also
     --------
     normal_cdf : The distribution function ``Phi``.
@@ -79,6 +86,13 @@ def normal_cdf(t: ArrayLike) -> np.ndarray:
     -------
     numpy.ndarray
         ``Phi(t)``, of the shape of ``t`` (0-d for a scalar).
+
+    Raises
+    ------
+    TypeError
+        ``t`` not numeric.
+    ValueError
+        ``t`` with NaN entries (infinities are allowed).
 
     See Also
     --------
@@ -108,6 +122,13 @@ def relu_gaussian_mean(b: ArrayLike) -> np.ndarray:
     -------
     numpy.ndarray
         ``b Phi(b) + phi(b)``, of the shape of ``b``.
+
+    Raises
+    ------
+    TypeError
+        ``b`` not numeric.
+    ValueError
+        ``b`` not finite.
 
     See Also
     --------
@@ -149,6 +170,14 @@ def bivariate_normal_cdf(h: ArrayLike, k: ArrayLike, rho: ArrayLike) -> float | 
     -------
     float or numpy.ndarray
         ``Phi_2(h, k; rho)``, a float when all arguments are scalars.
+
+    Raises
+    ------
+    TypeError
+        ``h``, ``k`` or ``rho`` not numeric.
+    ValueError
+        NaN in ``h`` or ``k`` (infinities are allowed), ``rho`` not finite or
+        outside ``[-1, 1]``.
 
     Examples
     --------
@@ -256,6 +285,13 @@ def relu_gaussian_kernel(V1: ArrayLike, b1: ArrayLike, V2: ArrayLike, b2: ArrayL
     -------
     ndarray of shape (k1, k2)
 
+    Raises
+    ------
+    ValueError
+        ``V1``, ``V2`` not non-empty finite 2-D arrays with the same number of
+        columns, ``b1``, ``b2`` not finite of lengths ``k1``, ``k2``, or a kernel
+        that overflows.
+
     Examples
     --------
     >>> K = relu_gaussian_kernel([[1.0, 0.0]], None, [[1.0, 0.0]], None)
@@ -307,6 +343,15 @@ def relu_kernel(w: ArrayLike, v: ArrayLike, b: float = 0.0, c: float = 0.0, *,
     float
         The kernel value.
 
+    Raises
+    ------
+    TypeError
+        ``n_nodes`` not an integer or None.
+    ValueError
+        ``w`` not a non-empty finite vector, ``v`` not finite of its length, ``b``
+        or ``c`` not finite scalars, ``w`` or ``v`` the zero vector, or
+        ``n_nodes`` below 1.
+
     See Also
     --------
     relu_gaussian_kernel : The closed form, for all pairs.
@@ -350,6 +395,13 @@ def relu_tail_l2(b: ArrayLike) -> float | np.ndarray:
         ``|b| = 38`` it is below 1e-300 and returned as 0 (never the NaN of
         ``inf * 0``); it is never negative.
 
+    Raises
+    ------
+    TypeError
+        ``b`` not numeric.
+    ValueError
+        ``b`` not finite.
+
     See Also
     --------
     relulib.large_bias_surrogate : The network with the large units replaced.
@@ -383,6 +435,13 @@ def large_bias_replacement_error(b: ArrayLike) -> float | np.ndarray:
     -------
     float or numpy.ndarray
         ``relu_tail_l2(b)``.
+
+    Raises
+    ------
+    TypeError
+        ``b`` not numeric.
+    ValueError
+        ``b`` not finite.
 
     See Also
     --------

@@ -53,6 +53,15 @@ def hermite_prob(degree: int, x: ArrayLike) -> np.ndarray:
     ndarray or float
         ``He_k(x)``, same shape as ``x``.
 
+    Raises
+    ------
+    TypeError
+        ``degree`` not an integer.
+    ValueError
+        ``degree`` negative, ``x`` not finite, or values that overflow (``|x|``
+        or ``degree`` too large). ``degree`` above ``MAX_DEGREE`` (100 000) is
+        refused before any work.
+
     Examples
     --------
     >>> float(hermite_prob(3, 2.0))  # x^3 - 3x
@@ -83,6 +92,15 @@ def hermite_prob_vander(x: ArrayLike, max_degree: int) -> np.ndarray:
     -------
     numpy.ndarray
         Array of shape ``x.shape + (kmax + 1,)``; entry ``[..., j]`` is ``He_j(x)``.
+
+    Raises
+    ------
+    TypeError
+        ``max_degree`` not an integer.
+    ValueError
+        ``max_degree`` negative, ``x`` not finite, more than ``1e8`` values
+        ``x.size * (max_degree + 1)``, or values that overflow. ``max_degree``
+        above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     See Also
     --------
@@ -184,6 +202,14 @@ def relu_hermite_coefficient(order: int, b: ArrayLike) -> np.ndarray:
     -------
     numpy.ndarray
         ``g_k(b)``, of the shape of ``b``.
+
+    Raises
+    ------
+    TypeError
+        ``order`` not an integer.
+    ValueError
+        ``order`` negative, ``b`` not finite, or values that overflow.
+        ``order`` above ``MAX_DEGREE`` (100 000) is refused before any work.
 
     Examples
     --------

@@ -468,6 +468,14 @@ def equation2_residual(
     Returns
     -------
     ndarray of shape (d + 1,)
+
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork`.
+    ValueError
+        ``net`` not a single-output ReLU network, or ``signs`` not ``k`` entries
+        +1 or -1.
     """
     net = _check_relu_single_output(net, "net").normalized()
     xi = as_finite_array(signs, "signs", shape=(net.k,))
@@ -563,6 +571,14 @@ def kruskal_rank(M: ArrayLike, *, rtol: float = 1e-10) -> int:
     int
         The Kruskal rank.
 
+    Raises
+    ------
+    TypeError
+        ``rtol`` not a number.
+    ValueError
+        ``M`` not a finite 2-D array, more than 16 columns (the brute force), or
+        ``rtol`` negative.
+
     Examples
     --------
     >>> kruskal_rank([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
@@ -615,6 +631,15 @@ def l2_distance(f: TwoLayerNetwork, g: TwoLayerNetwork, *, merge_tol: float = 1e
     Returns
     -------
     float
+
+    Raises
+    ------
+    TypeError
+        ``f`` or ``g`` not a :class:`relulib.TwoLayerNetwork`, or ``merge_tol`` not
+        a number.
+    ValueError
+        ``f`` or ``g`` not single-output ReLU networks, of different input
+        dimensions, or ``merge_tol`` negative.
 
     Examples
     --------

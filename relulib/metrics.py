@@ -56,6 +56,13 @@ def unit_distance_matrix(
     -------
     numpy.ndarray of shape (k, k)
         The distances ``D[i, j]``.
+
+    Raises
+    ------
+    TypeError
+        ``true_net`` or ``est_net`` not a :class:`relulib.TwoLayerNetwork`.
+    ValueError
+        ``est_net`` of another shape ``(d, k, m)`` than ``true_net``.
     """
     _check_pair(true_net, est_net)
     t, e = _comparable(true_net), _comparable(est_net)
@@ -104,6 +111,13 @@ def match_units(
     perm : ndarray of int, shape (k,)
     errors : ndarray of shape (k,)
         Per-unit error of each matched pair.
+
+    Raises
+    ------
+    TypeError
+        ``true_net`` or ``est_net`` not a :class:`relulib.TwoLayerNetwork`.
+    ValueError
+        ``est_net`` of another shape ``(d, k, m)`` than ``true_net``.
     """
     D = unit_distance_matrix(true_net, est_net, up_to_sign=up_to_sign)
     rows, cols = _bottleneck_assignment(D)
@@ -136,6 +150,13 @@ def parameter_error(
     -------
     float
         The error; ``inf`` for networks with different activations.
+
+    Raises
+    ------
+    TypeError
+        ``true_net`` or ``est_net`` not a :class:`relulib.TwoLayerNetwork`.
+    ValueError
+        ``est_net`` of another shape ``(d, k, m)`` than ``true_net``.
 
     Examples
     --------

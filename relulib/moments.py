@@ -28,8 +28,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import (
-    as_degree, as_finite_array, as_positive_int, as_real_scalar, as_samples, as_targets,
-    check_finite_result, is_dask_array, )
+    as_degree, as_finite_array, as_positive_int, as_real_scalar, as_row_indices, as_samples,
+    as_targets, check_finite_result, is_dask_array, )
 from .tensors import check_full_tensor_size, hermite_tensor_entries
 
 __all__ = [
@@ -67,6 +67,37 @@ def chunk_rows(floats_per_row: int) -> int:
     :class:`ProjectedMomentAccumulator`, the moment stage of :func:`relulib.recover_with_bias`).
     """
     return max(256, _CHUNK_FLOATS // max(1, floats_per_row))
+
+
+def row_blocks(n: int, step: int, rows: np.ndarray | None = None):
+    """Chunks of at most ``step`` rows, in order: ``(pos, sel)`` for each.
+
+    The one loop of the streamed passes over samples (the moment passes, the
+    certificate, the pattern least squares). ``pos`` is a slice of the positions
+    ``0 .. N-1`` of the rows used (``N = n``, or ``rows.size`` with ``rows``);
+    ``sel`` selects those rows of the arrays: ``pos`` itself (``X[sel]`` a view)
+    or, with ``rows`` (an index array), the piece ``rows[pos]`` (``X[sel]`` a
+    copy of one chunk, never of all of ``X[rows]``). Not validated: for callers
+    with validated ``rows``.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows of the arrays (used when ``rows`` is None).
+    step : int
+        Rows per chunk, positive.
+    rows : ndarray of int, optional
+        The rows used, in this order.
+
+    Returns
+    -------
+    generator of (slice, slice or ndarray)
+        ``(pos, sel)`` per chunk.
+    """
+    count = n if rows is None else rows.size
+    for start in range(0, count, step):
+        pos = slice(start, start + step)
+        yield pos, (pos if rows is None else rows[pos])
 
 
 def _sample_matrix(X, d: int):
@@ -151,6 +182,14 @@ class HermiteMomentAccumulator:
         saves one Gram pass per output when only contractions are wanted
         (:meth:`T2` then raises ``ValueError``).
 
+    Raises
+    ------
+    TypeError
+        ``d`` not an integer or ``order2`` not a bool.
+    ValueError
+        ``d`` below 1, ``h4`` without ``g4``, contraction vectors not finite of
+        length ``d``, or ``h4`` of a shape other than that of ``g4``.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -222,7 +261,9 @@ class HermiteMomentAccumulator:
         w2, p, q = self._widths()
         return chunk_rows((self.m or 1) * max(1, w2 + p + q) * self.d)
 
-    def update(self, X: ArrayLike, Y: ArrayLike) -> "HermiteMomentAccumulator":
+    def update(
+        self, X: ArrayLike, Y: ArrayLike, *, rows: ArrayLike | None = None,
+    ) -> "HermiteMomentAccumulator":
         """Add the samples ``X`` (n, d) with labels ``Y`` (n,) or (n, m).
 
         Parameters
@@ -231,13 +272,28 @@ class HermiteMomentAccumulator:
             Samples, one per row.
         Y : array_like of shape (n,) or (n, m)
             Their labels.
+        rows : array_like of int, optional
+            Add only the samples ``X[rows]``, ``Y[rows]`` (e.g. a training
+            part), fancy-indexed a chunk at a time: no copy of ``X[rows]`` is
+            made, and the sums are those of ``update(X[rows], Y[rows])``, bit
+            for bit (the same chunks in the same order). In-memory arrays only.
 
         Returns
         -------
         HermiteMomentAccumulator
             ``self``, so that updates can be chained.
+
+        Raises
+        ------
+        ValueError
+            On bad shapes, non-finite values (the accumulator is then left as
+            it was), a number of outputs other than that of earlier updates,
+            ``rows`` not indices in ``[0, n)``, or ``rows`` with Dask arrays.
         """
         if is_dask_array(X) or is_dask_array(Y):
+            if rows is not None:
+                raise ValueError("rows: expected None with Dask arrays (select the rows "
+                                 "with X[rows] first), got an index array")
             # Dask arrays chunked over rows: reduced block by block on the active
             # scheduler (relulib.reduce_moments) and the result merged in.
             from .scaleout import reduce_moments  # scaleout imports this module
@@ -247,6 +303,9 @@ class HermiteMomentAccumulator:
             return self.merge(reduce_moments(X, Y, empty))
         X, deferred = _sample_matrix(X, self.d)
         Y = as_targets(Y, X.shape[0], "Y")
+        if rows is not None:
+            rows = as_row_indices(rows, X.shape[0])
+        n = X.shape[0] if rows is None else rows.size
         fresh = self.m is None
         if fresh:
             self._allocate(Y.shape[1])
@@ -255,12 +314,12 @@ class HermiteMomentAccumulator:
         # A deferred finiteness check is made on the block's sums y^T x (a NaN or
         # infinity in x makes them non-finite, whatever y), before anything is added;
         # only then (or on overflow) is the block itself inspected.
-        blocks = _sample_blocks(X, self.d, self.chunk_size(), False)
+        step = self.chunk_size()
         saved = None if fresh else [getattr(self, a).copy() for a in self._SUMS]
-        work = np.empty((min(X.shape[0], self.chunk_size()), self._work_width()))
+        work = np.empty((min(n, step), self._work_width()))
         try:
-            for start, block in blocks:
-                Yb = Y[start : start + block.shape[0]]
+            for _, sel in row_blocks(X.shape[0], step, rows):
+                block, Yb = X[sel], Y[sel]
                 if not self._update_block(block, Yb, checked=not deferred, work=work):
                     if not np.isfinite(block).all():
                         as_samples(X, "X", d=self.d)  # raises, counting every bad entry
@@ -272,7 +331,7 @@ class HermiteMomentAccumulator:
                 for a, v in zip(self._SUMS, saved):
                     setattr(self, a, v)
             raise
-        self.n += X.shape[0]
+        self.n += n
         return self
 
     def _update_block(self, X: np.ndarray, Y: np.ndarray, checked: bool, work=None) -> bool:
@@ -359,6 +418,14 @@ class HermiteMomentAccumulator:
         -------
         HermiteMomentAccumulator
             ``self``, holding the sums of both.
+
+        Raises
+        ------
+        TypeError
+            ``other`` not a :class:`HermiteMomentAccumulator`.
+        ValueError
+            ``other`` of another ``d``, other contraction vectors, another
+            ``order2`` or another number of outputs.
         """
         if not isinstance(other, HermiteMomentAccumulator):
             raise TypeError(f"other: expected a HermiteMomentAccumulator, got {type(other).__name__}")
@@ -393,6 +460,11 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m,)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, or an estimate that overflows.
         """
         self._check("T0", True)
         return check_finite_result(self._S0 / self.n, "the moment E[y]")
@@ -404,6 +476,11 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m, d)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, or an estimate that overflows.
         """
         self._check("T1", True if self._sums_yx else None)
         return check_finite_result(self._S1 / self.n, "the moment E[y x]")
@@ -415,6 +492,12 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m, d, d)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, built with ``order2=False``, or an estimate
+            that overflows.
         """
         self._check("T2", True if self.order2 else None)
         eye = np.eye(self.d)
@@ -428,6 +511,12 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m, p, d, d)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, built without ``g3``, or an estimate that
+            overflows.
         """
         self._check("g3", self.g3)
         w2, p, _ = self._widths()
@@ -444,6 +533,12 @@ class HermiteMomentAccumulator:
         -------
         numpy.ndarray of shape (m, q, d, d)
             The moment estimate from the samples added so far.
+
+        Raises
+        ------
+        ValueError
+            No samples added yet, built without ``g4``, or an estimate that
+            overflows.
         """
         self._check("g4", self.g4)
         w2, p, q = self._widths()
@@ -679,6 +774,16 @@ def moment_matrix(X: ArrayLike, Y: ArrayLike, order: int, *vectors: ArrayLike) -
     ndarray of shape ``[(m,)] + [(p,)] + (d, d)``
         The leading ``m`` axis only for ``m > 1`` outputs; the ``p`` axis only
         when the vectors were given as a batch.
+
+    Raises
+    ------
+    TypeError
+        ``order`` not an integer.
+    ValueError
+        Bad shapes or non-finite values (of ``X`` and ``Y``, or of the
+        contraction vectors), ``order`` other than 2, 3 or 4, a number of
+        contraction vectors other than ``order - 2``, ``g`` and ``h`` of
+        different shapes, or sums that overflow.
 
     Examples
     --------

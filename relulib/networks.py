@@ -105,6 +105,15 @@ def get_activation(activation: str | Activation) -> Activation:
     -------
     Activation
         The resolved activation.
+
+    Raises
+    ------
+    TypeError
+        ``activation`` not a name, an :class:`Activation` or a callable.
+    ValueError
+        An unknown name, or a callable that is not vectorised with finite values
+        or not rectified (``f(t) = 0`` for ``t <= 0``, ``f(t) > 0`` for ``t > 0``,
+        checked on ``[-3, 3]``).
     """
     if isinstance(activation, Activation):
         return activation
@@ -159,6 +168,16 @@ class TwoLayerNetwork:
     activation : Activation
     d, k, m : int
         Input dimension, hidden units, outputs.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric ``U``, ``V`` or ``b``, or an ``activation`` that is not a
+        name, an :class:`Activation` or a callable.
+    ValueError
+        ``V`` not a finite (k, d) array with ``k, d >= 1``, ``U`` not finite with
+        ``k`` columns and at least one row, ``b`` not finite of shape (k,), or an
+        unknown or unsuitable ``activation`` (see :func:`get_activation`).
 
     Examples
     --------
@@ -233,6 +252,11 @@ class TwoLayerNetwork:
         -------
         numpy.ndarray of shape (n, k)
             The hidden activations.
+
+        Raises
+        ------
+        ValueError
+            ``X`` not finite with ``d`` columns.
         """
         X = as_samples(np.atleast_2d(X), "X", d=self.d)
         return self.activation(X @ self.V.T + self.b)
@@ -299,6 +323,13 @@ class TwoLayerNetwork:
         -------
         TwoLayerNetwork
             The permuted network.
+
+        Raises
+        ------
+        TypeError
+            ``perm`` not a 1-D integer array.
+        ValueError
+            ``perm`` not a permutation of ``range(k)``.
         """
         perm = np.asarray(perm)
         if perm.ndim != 1 or not (perm.size == 0 or np.issubdtype(perm.dtype, np.integer)):
@@ -348,6 +379,16 @@ def random_network(
     TwoLayerNetwork
         A network with ``d`` inputs, ``k`` hidden units and ``m`` outputs.
 
+    Raises
+    ------
+    TypeError
+        ``d``, ``k`` or ``m`` not an integer, or ``bias_scale`` not a number.
+    ValueError
+        ``d``, ``k`` or ``m`` below 1, ``bias_scale`` negative or not finite, an
+        unknown ``activation`` or a bad ``rng``. Sizes whose parameter arrays
+        would have more than ``MAX_ARRAY_ENTRIES`` (2**31) entries
+        (``k (d + m + 1)``) are refused before any allocation.
+
     Examples
     --------
     >>> net = random_network(5, 3, bias_scale=1.0, rng=0)
@@ -388,6 +429,17 @@ def gaussian_samples(
     -------
     X : ndarray of shape (n, d)
     Y : ndarray of shape (n, m)
+
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`TwoLayerNetwork`, ``n`` not an integer or ``noise``
+        not a real number.
+    ValueError
+        ``n`` below 1, ``noise`` negative or not finite, or a bad ``rng``. ``n``
+        is refused before any allocation if the samples and labels
+        (``n (d + m)`` entries) would have more than ``MAX_ARRAY_ENTRIES`` (2**31)
+        entries.
     """
     as_network(net, "net")
     n = as_positive_int(n, "n")
@@ -426,6 +478,13 @@ class DepthThreeNetwork:
         Output weights.
     c0 : float, default 0
         Output offset.
+
+    Raises
+    ------
+    ValueError
+        ``W1``, ``W2`` not non-empty finite matrices with ``W2`` of ``k1``
+        columns, or ``b1``, ``b2``, ``c``, ``c0`` not finite of shapes (k1,),
+        (k2,), (k2,) and scalar.
     """
 
     def __init__(
@@ -460,6 +519,11 @@ class DepthThreeNetwork:
         -------
         numpy.ndarray of shape (n,)
             The outputs.
+
+        Raises
+        ------
+        ValueError
+            ``X`` not finite with ``d`` columns.
         """
         X = as_samples(np.atleast_2d(X), "X", d=self.d)
         h1 = np.maximum(X @ self.W1.T + self.b1, 0.0)
@@ -486,6 +550,13 @@ class DepthThreeNetwork:
             The inputs.
         y : numpy.ndarray of shape (n,)
             The labels.
+
+        Raises
+        ------
+        TypeError
+            ``n`` not an integer or ``noise`` not a number.
+        ValueError
+            ``n`` below 1, ``noise`` negative or not finite, or a bad ``rng``.
         """
         n = as_positive_int(n, "n")
         noise = as_real_scalar(noise, "noise", low=0.0, what="a non-negative standard deviation")

@@ -52,6 +52,14 @@ def hermite_coefficient_factors(net: TwoLayerNetwork, order: int) -> tuple[np.nd
     weights : ndarray of shape (m, k)
     directions : ndarray of shape (k, d)
         Unit rows.
+
+    Raises
+    ------
+    TypeError
+        ``net`` not a :class:`relulib.TwoLayerNetwork` or ``order`` not an integer.
+    ValueError
+        ``net`` not a ReLU network or ``order`` negative. ``order`` above
+        ``MAX_DEGREE`` (100 000) is refused before any work.
     """
     order = as_degree(order, "order")
     unit = _check_relu_network(net)

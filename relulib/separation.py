@@ -86,6 +86,14 @@ def hermite_prob_integer_coefficients(degree: int) -> list[int]:
     list of int of length ``k + 1``
         ``c[j]`` is the coefficient of ``x^j``.
 
+    Raises
+    ------
+    TypeError
+        ``degree`` not an integer.
+    ValueError
+        ``degree`` negative. ``degree`` above ``MAX_DEGREE`` (100 000) is refused
+        before any work.
+
     Examples
     --------
     >>> hermite_prob_integer_coefficients(4)  # x^4 - 6x^2 + 3
@@ -316,6 +324,17 @@ def separation_minimum(degree: int) -> SeparationMinimum:
     -------
     SeparationMinimum
 
+    Raises
+    ------
+    TypeError
+        ``degree`` not an integer.
+    ValueError
+        ``degree`` negative. ``degree`` above ``MAX_DEGREE`` (100 000) is refused
+        before any work.
+    OverflowError
+        ``degree`` above 170, after the minimum is computed: ``ratio`` divides
+        by ``sqrt(k!)``, which no longer fits a float.
+
     Examples
     --------
     >>> m = separation_minimum(1)  # max(|x|, |x^2 - 1|): golden ratio
@@ -359,6 +378,14 @@ def repaired_separation_bound(degree: int, x: ArrayLike) -> np.ndarray:
     Returns
     -------
     ndarray or float, same shape as ``x``
+
+    Raises
+    ------
+    TypeError
+        ``degree`` not an integer.
+    ValueError
+        ``degree`` negative or above 170 (``k!`` overflows a float beyond), or
+        ``x`` not finite.
 
     Examples
     --------
@@ -407,6 +434,14 @@ def separation_identity_holds(degree: int) -> bool:
     Returns
     -------
     bool
+
+    Raises
+    ------
+    TypeError
+        ``degree`` not an integer.
+    ValueError
+        ``degree`` negative. ``degree`` above ``MAX_DEGREE`` (100 000) is refused
+        before any work.
 
     Examples
     --------

@@ -153,6 +153,17 @@ def symmetric_rank_one_sum(weights: ArrayLike, vectors: ArrayLike, order: int) -
     Returns
     -------
     ndarray of shape ``(d,) * order``
+
+    Raises
+    ------
+    TypeError
+        ``order`` not an integer.
+    ValueError
+        ``order`` negative; ``vectors`` not a non-empty finite (r, d) array or
+        ``weights`` not finite of shape (r,); a full tensor of more than
+        ``MAX_FULL_TENSOR_ENTRIES`` (4 000 000) entries ``d**order``; a sum that
+        overflows. ``order`` above ``MAX_DEGREE`` (100 000) is refused before any
+        work.
     """
     order = as_degree(order, "order")
     vectors = as_finite_array(vectors, "vectors", ndim=2, nonempty=True)
@@ -183,6 +194,12 @@ def contract_last_modes(T: ArrayLike, *vectors: ArrayLike) -> np.ndarray:
     -------
     numpy.ndarray
         ``T`` with its last ``len(vectors)`` modes contracted.
+
+    Raises
+    ------
+    ValueError
+        ``T`` not finite, more vectors than the order of ``T``, or a vector not
+        finite of length ``T.shape[-1]``.
     """
     T = as_finite_array(T, "T")
     if len(vectors) > T.ndim:
@@ -213,6 +230,14 @@ def flatten(T: ArrayLike, *group_sizes: int) -> np.ndarray:
     -------
     numpy.ndarray
         A tensor with one mode of length ``d**s`` per group size ``s``.
+
+    Raises
+    ------
+    TypeError
+        A group size not an integer.
+    ValueError
+        ``T`` not finite, a group size below 1, or sizes not adding up to the
+        order of ``T``.
 
     Examples
     --------

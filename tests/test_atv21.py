@@ -325,6 +325,18 @@ def test_tensor_stage_restart_schedule_and_errors():
         rl.projected_moments(X, np.c_[Y, Y], 3)
 
 
+def test_projected_moments_on_rows_equal_those_of_their_copy_bit_for_bit():
+    net = rl.random_network(6, 3, bias_scale=1.0, rng=0)
+    X, y = rl.gaussian_samples(net, 5000, rng=1)
+    rows = np.random.default_rng(2).permutation(5000)[:3500]
+    a = rl.projected_moments(X, y, 3, rows=rows, chunk_size=1000)  # four chunks
+    b = rl.projected_moments(X[rows], y[rows], 3, chunk_size=1000)
+    for name in ("T1", "P", "T2p", "T3p", "T4p"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    with pytest.raises(ValueError, match="rows: expected a non-empty array of row indices"):
+        rl.projected_moments(X, y, 3, rows=[-1])
+
+
 def test_moment_fit_residual_of_moment_estimate():
     """The fit residual falls like n^{-1/2} for the estimate, is ~0 for the truth's
     population-like fit, and is large for unrelated directions."""

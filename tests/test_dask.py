@@ -86,6 +86,15 @@ def test_moments_on_a_cluster_equal_the_in_memory_ones(client, biased):
 
 
 @needs_dask
+def test_rows_are_refused_with_dask_arrays():
+    X, y = da.zeros((100, 3), chunks=50), da.zeros(100, chunks=50)
+    with pytest.raises(ValueError, match="rows: expected None with Dask arrays"):
+        rl.projected_moments(X, y, 2, rows=np.arange(10))
+    with pytest.raises(ValueError, match="rows: expected None with Dask arrays"):
+        rl.HermiteMomentAccumulator(3).update(X, y, rows=np.arange(10))
+
+
+@needs_dask
 def test_recover_with_bias_on_a_cluster(client, biased):
     net, X, Y, Xn, Yn = biased
     (est, workers) = _workers_used(client, lambda: rl.recover_with_bias(X, Y, 3, rng=5))

@@ -8,6 +8,7 @@ import pytest
 from scipy.integrate import quad
 
 import relulib as rl
+from relulib.moments import row_blocks
 from relulib.tensors import hermite_tensor_entries
 
 
@@ -334,3 +335,35 @@ def test_moment_matrix_finiteness_check_where_the_label_and_the_vector_entry_are
     vectors = (g,) if order == 3 else (g, np.array([0.5, 1.0, 0.0, -1.0]))
     with pytest.raises(ValueError, match="X: expected finite values, got 1 NaN or infinite"):
         rl.moment_matrix(X, y, order, *vectors)
+
+
+def test_row_blocks_cover_the_rows_in_order():
+    # slices of range(n) when no rows are given: views, the last one short
+    blocks = list(row_blocks(10, 4))
+    assert blocks == [(slice(0, 4), slice(0, 4)), (slice(4, 8), slice(4, 8)),
+                      (slice(8, 12), slice(8, 12))]
+    X = np.arange(20.0).reshape(10, 2)
+    assert np.array_equal(np.vstack([X[sel] for _, sel in blocks]), X)
+    # pieces of an index array, in its order (repeats kept); n is then not used
+    rows = np.array([7, 2, 2, 9, 0])
+    blocks = list(row_blocks(10, 2, rows))
+    assert [pos for pos, _ in blocks] == [slice(0, 2), slice(2, 4), slice(4, 6)]
+    assert [sel.tolist() for _, sel in blocks] == [[7, 2], [2, 9], [0]]
+    assert np.array_equal(np.vstack([X[sel] for _, sel in blocks]), X[rows])
+    assert list(row_blocks(0, 3)) == []
+
+
+def test_update_on_rows_equals_the_update_on_their_copy_bit_for_bit():
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((3000, 20)), rng.standard_normal((3000, 3))
+    g = rng.standard_normal((2, 20))
+    rows = rng.permutation(3000)[:2100]  # several chunks (436 rows each here), in this order
+    a = rl.HermiteMomentAccumulator(20, g3=g, g4=g).update(X, Y, rows=rows)
+    assert a.chunk_size() < 1000
+    b = rl.HermiteMomentAccumulator(20, g3=g, g4=g).update(X[rows], Y[rows])
+    assert a.n == b.n == 2100
+    for name in ("T0", "T1", "T2", "T3", "T4"):
+        assert np.array_equal(getattr(a, name)(), getattr(b, name)()), name
+    with pytest.raises(ValueError, match=r"rows: expected a non-empty array of row indices in \[0, 3000\)"):
+        a.update(X, Y, rows=[3000])
+    assert a.n == 2100  # a refused update adds nothing
