@@ -41,6 +41,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import threading
 import time
 import warnings
@@ -143,14 +144,29 @@ def run(n, d, k, chunk_rows, seed, moments_alone=True):
                      "numpy": np.__version__, "python": platform.python_version()},
         "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()},
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "commit": _commit(),
     }
+
+
+def _commit():
+    """The repository's HEAD (short hash; ``+`` if the work tree had changes), or "unknown"."""
+    try:
+        root = Path(__file__).resolve().parent.parent
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               text=True, capture_output=True, check=True).stdout.strip()
+        return head + ("+" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def report(path=RESULTS):
     r = json.loads(path.read_text())
     print(f"n = {r['n']:.0e}, d = {r['d']}, k = {r['k']}, {r['blocks']} blocks of {r['chunk_rows']} rows "
           f"(inputs {r['input_gib_if_materialised']:.1f} GiB if materialised), "
-          f"{r['workers']} workers x {r['threads_per_worker']} thread, {r['date_utc']} UTC, "
+          f"{r['workers']} workers x {r['threads_per_worker']} thread, {r['date_utc']} UTC"
+          f"{', commit ' + r['commit'] if 'commit' in r else ''}, "
           f"load average {r['machine']['load_average_at_end'][0]:.1f} on "
           f"{r['machine']['cpus']} CPUs at the end")
     print("| call | wall | CPU (workers + client/scheduler) | peak RSS per worker |")
