@@ -115,6 +115,7 @@ def run(n, d, k, chunk_rows, seed, moments_alone=True):
 
     import relulib as rl
 
+    commit = _commit()  # the code measured: the state at the start
     net = rl.random_network(d, k, bias_scale=1.0, rng=seed)
     env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -144,7 +145,7 @@ def run(n, d, k, chunk_rows, seed, moments_alone=True):
                      "numpy": np.__version__, "python": platform.python_version()},
         "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()},
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "commit": _commit(),
+        "commit": commit,
     }
 
 
