@@ -150,12 +150,14 @@ def run(n, d, k, chunk_rows, seed, moments_alone=True):
 
 
 def _commit():
-    """The repository's HEAD (short hash; ``+`` if the work tree had changes), or "unknown"."""
+    """The repository's HEAD (short hash; ``+`` if the library or the benchmark scripts had
+    uncommitted changes), or "unknown"."""
     try:
         root = Path(__file__).resolve().parent.parent
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
                               capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                "relulib", "benchmarks/*.py"], cwd=root,
                                text=True, capture_output=True, check=True).stdout.strip()
         return head + ("+" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
