@@ -802,8 +802,8 @@ def _moment_passes(run_pass, d, k) -> ProjectedMoments:
     2. ``T_2`` of the residualised labels ``r = y - T_0 - x.T_1`` (one Gram pass);
        ``P`` = its top-``k`` eigenvectors by modulus (the span of the ``w_i``), and
        the projected ``T_2`` is ``P^T T_2 P``. (The labels' own ``T_2`` is the same in
-       expectation, but at ``(d, k) = (100, 20)`` and ``n = 4e5`` its noise tilts the
-       span by 37 degrees against 13 for the residualised labels.)
+       expectation, but the noise of their degree-0 and degree-1 parts tilts its top-``k``
+       eigenspace much further from the span of the ``w_i``; the tests check the angle.)
     3. The projected ``T_3`` of ``r - <T_2, He_2(z)> / 2``, symmetrised.
     4. The projected ``T_4`` of ``r - <T_2, He_2(z)> / 2 - <T_3, He_3(z)> / 6``, from one
        weighted Gram of the monomials of ``z`` up to degree 2
@@ -1020,12 +1020,17 @@ def recover_with_bias(
     measured residual (noisy labels, too few samples for the tensor stage, or
     a network outside the assumptions); the best estimate is still returned.
 
-    Reliability at scale [reconstructed]: the projected third and fourth
-    moments are estimated from labels with their estimated Hermite parts of
-    degree 2 (and, for the fourth, 3) removed (see :func:`projected_moments`),
-    which cuts the sampling error of ``T_3``, ``T_4`` by about half at
-    ``(d, k) = (50, 10)``, ``n = 2e5``, so that the first tensor start is
-    usually inside the region from which polishing reaches the network.
+    Reliability at scale [reconstructed]: the span ``P`` comes from the
+    second moment of the labels without their degree-0 and degree-1 parts,
+    and the projected third and fourth moments from labels with their
+    estimated Hermite parts of degree 2 (and, for the fourth, 3) removed (see
+    :func:`projected_moments`), which cuts the sampling error of ``T_3``,
+    ``T_4`` by about half at ``(d, k) = (50, 10)``, ``n = 2e5``; Jennrich's
+    directions are refined by alternating least squares on all slices
+    (:func:`tensor_stage`); and ten tensor-stage starts are ranked by the
+    residual of their rough network before the best is polished, so that the
+    polished start is usually inside the region from which polishing reaches
+    the network (at ``(d, k) = (100, 20)``, ``n = 4e5``, as well).
 
     Noisy labels: when the certificate fails, the polished network is refined
     once more by pattern least squares on *all* training samples (not only
