@@ -30,9 +30,8 @@ error against the planted network. Results go to
 ``benchmarks/results/dask_scale.json``; the machine is shared, so wall times vary
 with its load (CPU times less).
 
-The committed result file is a run at n = 3e7 (``--n 3e7``): n = 1e8 did not fit the
-time left on the shared 2-core machine (load average 8 to 20). ``dask_scale_n1e7.json``
-and ``dask_scale_n2e6.json`` (``--n 1e7`` / ``--n 2e6`` with ``--out``) are smaller runs.
+The committed result file is the run at n = 1e8 with ``--skip-moments`` (about 31 minutes
+of CPU on the 2-core development machine, which was shared with another benchmark).
 """
 
 from __future__ import annotations
