@@ -988,15 +988,9 @@ def _tensor_stage(mom: ProjectedMoments, rng, n_trials, attempt) -> TwoLayerNetw
 
 
 #: Tensor-stage starts drawn by :func:`recover_with_bias` before polishing (two rounds
-#: of ``_RESTART_ORDERS``), ranked by :func:`_rough_residual`.
+#: of ``_RESTART_ORDERS``), ranked by their :func:`relulib.relative_residual` on the
+#: polishing samples.
 _SCREENED_STARTS = 2 * len(_RESTART_ORDERS)
-
-
-def _rough_residual(net, X, y):
-    """Relative residual of a rough network on the polishing samples (``inf`` if it overflows)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        r = float(np.linalg.norm(y - net.predict(X)[:, 0]) / np.linalg.norm(y))
-    return r if np.isfinite(r) else np.inf
 
 
 def recover_with_bias(
@@ -1188,8 +1182,9 @@ def recover_with_bias(
     for attempt in range(_SCREENED_STARTS):
         try:
             rough = _tensor_stage(moments, rng, 10, attempt)
-            score = _rough_residual(rough, Xp, yp)
-        except (ValueError, np.linalg.LinAlgError):  # a degenerate draw: skip it
+            with np.errstate(over="ignore", invalid="ignore"):
+                score = relative_residual(rough, Xp, yp)
+        except (ValueError, np.linalg.LinAlgError):  # a degenerate draw, or overflow: skip it
             continue
         starts.append((score, attempt, rough))
     starts.sort(key=lambda start: start[:2])
