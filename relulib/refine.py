@@ -167,13 +167,18 @@ def refine_by_patterns(
     if not bias:
         current = TwoLayerNetwork(current.U, current.V, None, current.activation)
     solver = PatternLeastSquares(X, Y, bias_column=bias, rows=rows)
-    previous_active = None
+    previous_active = previous_keep = None
     converged = False
     scale = float(np.sqrt(solver.sum_of_squares())) or 1.0
     best, best_residual, history = current, np.inf, []
     it = 0
     for it in range(1, max_iter + 1):
         active, keep = solver.pattern(current.V, current.b, margin)
+        if previous_active is not None and np.array_equal(active, previous_active) and (
+                keep is None or np.array_equal(keep, previous_keep)):
+            # the pattern (and rows) of the last solve, so its solution again: converged
+            converged = True
+            break
         used = solver.n if keep is None else int(keep.sum())
         if used < unknowns:
             raise ValueError(
@@ -190,10 +195,10 @@ def refine_by_patterns(
             float(np.max(np.abs(new.b - current.b))),
         )
         current = new
-        if step <= tol or (previous_active is not None and np.array_equal(active, previous_active)):
+        if step <= tol:
             converged = True
             break
-        previous_active = active
+        previous_active, previous_keep = active, keep
         residual = float(np.sqrt(solver.sum_of_squares(current.predict))) / scale
         if residual < best_residual:
             best, best_residual = current, residual
