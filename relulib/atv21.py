@@ -433,14 +433,6 @@ def _hermite2_form(Z, T2):
     return np.sum((Z @ T2) * Z, axis=1) - np.trace(T2)
 
 
-def _hermite3_form(Z, T3):
-    """``<T_3, He_3(z)> = T_3[z, z, z] - 3 z . t``, ``t_i = sum_j T_3[i, j, j]``, for symmetric ``T_3``."""
-    n, k = Z.shape
-    M = Z @ T3.reshape(k, k * k)  # M[s, (j, l)] = sum_i z_i T_3[i, j, l]
-    cubic = np.einsum("sj,sl,sjl->s", Z, Z, M.reshape(n, k, k), optimize=False)
-    return cubic - 3.0 * (Z @ np.einsum("ijj->i", T3))
-
-
 def _symmetric_contractions(T: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """``T[u, ..., u]`` for each row ``u`` of ``directions`` (``T`` of any order ``j``)."""
     m, k = directions.shape
@@ -695,11 +687,11 @@ def projected_moments(
     residualised, ``r = y - T_0 - x.T_1`` (every order ``>= 2`` unchanged,
     smaller variance), and ``T_2`` of ``r`` is streamed next; ``P`` holds its
     top-``k`` eigenvectors and ``T2p = P^T T_2 P``. Then the projected ``T_3``
-    from ``r - <T2p, He_2(z)>/2`` and the projected ``T_4`` from that minus
-    ``<T3p, He_3(z)>/6`` (``z = P^T x``; each order unchanged in
-    expectation, much smaller variance [reconstructed]), in two streamed
-    passes of ``O(n (d k + k^4))``. Four passes in all, one of them a
-    ``d x d`` Gram.
+    and ``T_4`` of ``r - <T2p, He_2(z)>/2`` (``z = P^T x``; each order
+    unchanged in expectation, much smaller variance [reconstructed]), both
+    from one weighted Gram of the monomials of ``z`` up to degree 2, in one
+    streamed pass of ``O(n (d k + k^4 / 4))``. Three passes in all, one of
+    them a ``d x d`` Gram.
 
     Parameters
     ----------
@@ -775,25 +767,22 @@ def _residual_labels(xb, yb, *, T0, T1):
     return xb, check_finite_result(r, "the residualised labels y - T_0 - x.T_1")
 
 
-def _projected_labels(xb, yb, *, P, T0, T1, T2p=None, T3p=None):
+def _projected_labels(xb, yb, *, P, T0, T1, T2p=None):
     """``(z, r)`` of a block: ``z = P^T x`` and the residualised labels of ATV21's moment stage.
 
     ``r = y - T_0 - x.T_1`` (:func:`_residual_labels`); with ``T2p`` also
-    ``- <T_2, He_2(z)> / 2`` (for ``T_3``), with ``T3p`` also
-    ``- <T_3, He_3(z)> / 6`` (for ``T_4``) [reconstructed; see
+    ``- <T_2, He_2(z)> / 2`` (for ``T_3`` and ``T_4``) [reconstructed; see
     :func:`projected_moments`].
     """
     _, r = _residual_labels(xb, yb, T0=T0, T1=T1)
     z = xb @ P
     if T2p is not None:
         r = r - 0.5 * _hermite2_form(z, T2p)
-    if T3p is not None:
-        r = r - _hermite3_form(z, T3p) / 6.0
     return z, r
 
 
 def _moment_passes(run_pass, d, k) -> ProjectedMoments:
-    """ATV21's moment stage as four streamed passes; ``run_pass(accumulator, transform)``
+    """ATV21's moment stage as three streamed passes; ``run_pass(accumulator, transform)``
     adds every (training) block, ``transform(x_block, y_block) -> (inputs, labels)``
     applied first, and returns the accumulator (in memory: :func:`_sample_moments`;
     Dask arrays: a reduction, :func:`relulib.reduce_moments`).
@@ -804,10 +793,13 @@ def _moment_passes(run_pass, d, k) -> ProjectedMoments:
        the projected ``T_2`` is ``P^T T_2 P``. (The labels' own ``T_2`` is the same in
        expectation, but the noise of their degree-0 and degree-1 parts tilts its top-``k``
        eigenspace much further from the span of the ``w_i``; the tests check the angle.)
-    3. The projected ``T_3`` of ``r - <T_2, He_2(z)> / 2``, symmetrised.
-    4. The projected ``T_4`` of ``r - <T_2, He_2(z)> / 2 - <T_3, He_3(z)> / 6``, from one
-       weighted Gram of the monomials of ``z`` up to degree 2
-       (:class:`relulib.ProjectedMomentAccumulator` on ``z``, ``P = I``).
+    3. The projected ``T_3`` and ``T_4`` of ``r - <T_2, He_2(z)> / 2``, ``z = P^T x``,
+       both from one weighted Gram of the monomials of ``z`` up to degree 2
+       (:class:`relulib.ProjectedMomentAccumulator` on ``z``, ``P = I``); ``T_3``
+       symmetrised. (Removing the estimated degree-3 part as well before ``T_4``, a
+       fourth pass, is not reliably more accurate: a little better on some draws,
+       much worse on others, as the noise of the estimated ``T_3`` comes back in;
+       the tests compare the three.)
     """
     acc = run_pass(HermiteMomentAccumulator(d, order2=False), None)
     T0, T1 = acc.T0()[0], check_finite_result(acc.T1()[0], "the first moment E[y x]")
@@ -824,18 +816,14 @@ def _moment_passes(run_pass, d, k) -> ProjectedMoments:
 
 
 def _projected_passes(run_pass, k, labels, T2p):
-    """Passes 3-4 of :func:`_moment_passes`: the projected ``T_3, T_4``, each of
-    labels with the lower degrees removed (``labels`` as :func:`_projected_labels`)."""
-    eye = np.eye(k)
-    labels = functools.partial(labels, T2p=T2p)
-    T3 = run_pass(HermiteMomentAccumulator(k, g3=eye, order2=False), labels).T3()[0]
-    T3 = np.moveaxis(T3, 0, -1)  # T3[i, j, g] = T_3[., ., e_g][i, j]
+    """Pass 3 of :func:`_moment_passes`: the projected ``T_3, T_4`` from ONE weighted
+    Gram of the monomials of ``z`` up to degree 2 (about ``k^4 / 4`` multiply-adds per
+    sample, :class:`relulib.ProjectedMomentAccumulator` on ``z`` with ``P = I``), of
+    the labels without their degree-0, 1 and 2 parts (``labels`` as
+    :func:`_projected_labels`)."""
+    acc = run_pass(ProjectedMomentAccumulator(np.eye(k)), functools.partial(labels, T2p=T2p))
+    _, T3, T4p = acc.moments()
     T3p = (T3 + T3.transpose(1, 2, 0) + T3.transpose(2, 0, 1)) / 3.0  # exactly symmetric
-    # T_4 from ONE weighted Gram of the monomials of z up to degree 2 (about k^4 / 2
-    # flops per sample), not one k x k Gram per pair (g, h) of the k (k + 1) / 2 pairs.
-    acc4 = run_pass(ProjectedMomentAccumulator(eye), functools.partial(labels, T3p=T3p))
-    T4p = acc4.moments()[2]
-    check_finite_result(T3p, "the projected third moment")
     return T3p, T4p
 
 
@@ -1017,9 +1005,9 @@ def recover_with_bias(
     Reliability at scale [reconstructed]: the span ``P`` comes from the
     second moment of the labels without their degree-0 and degree-1 parts,
     and the projected third and fourth moments from labels with their
-    estimated Hermite parts of degree 2 (and, for the fourth, 3) removed (see
+    estimated Hermite parts up to degree 2 removed (see
     :func:`projected_moments`), which cuts the sampling error of ``T_3``,
-    ``T_4`` by about half at ``(d, k) = (50, 10)``, ``n = 2e5``; Jennrich's
+    ``T_4`` by a third to a half (the tests measure it); Jennrich's
     directions are refined by alternating least squares on all slices
     (:func:`tensor_stage`); and ten tensor-stage starts are ranked by the
     residual of their rough network before the best is polished, so that the
@@ -1095,7 +1083,8 @@ def recover_with_bias(
         When the held-out relative residual exceeds ``tolerance``.
     IdentifiabilityWarning
         For each finding of :func:`relulib.identifiability_diagnostics` on the
-        result (units the samples do not determine).
+        result (units the samples do not determine), over the samples it was
+        polished and certified on.
 
     See Also
     --------
@@ -1168,7 +1157,8 @@ def recover_with_bias(
         train, hold = perm[:n_train], perm[n_train:]
         # Moments and certificate stream over chunks of row indices (no copy of X[train]
         # or X[hold]); only the bounded polishing subsample is copied.
-        moments = _sample_moments(X, y, k, chunk_rows(d), rows=train)
+        # (in increasing order: the same sums, and the gathers read X front to back)
+        moments = _sample_moments(X, y, k, chunk_rows(d), rows=np.sort(train))
         Xp, yp = X[train[:m]], y[train[:m]]
 
         def certificate(net):
@@ -1233,8 +1223,12 @@ def recover_with_bias(
             CertificateWarning,
             stacklevel=2,
         )
-    # On Dask arrays, the diagnostics look at the rows pulled into memory.
-    warn_identifiability(net, np.vstack([Xp, X_hold]) if dask else X, "recover_with_bias")
+    # The diagnostics look at the samples the network was fitted and certified on
+    # (the polishing and held-out rows; on Dask arrays, those pulled into memory).
+    if dask:
+        warn_identifiability(net, np.vstack([Xp, X_hold]), "recover_with_bias")
+    else:
+        warn_identifiability(net, X, "recover_with_bias", rows=np.concatenate([train[:m], hold]))
     return RecoveryResult(net, residual, bool(certified), tolerance, attempts)
 
 

@@ -353,14 +353,17 @@ def identifiability_diagnostics(net: TwoLayerNetwork, X: ArrayLike) -> list[Iden
     return _diagnostics(net, X)
 
 
-def _diagnostics(net, X, row_pass=None) -> list:
+def _diagnostics(net, X, row_pass=None, rows=None) -> list:
     """:func:`identifiability_diagnostics` without validation (for the ``recover_*`` functions).
 
     ``row_pass`` is a :class:`_RowPass` with ``diagnose=True`` already made over
-    ``X`` (by :func:`certify`), else one is made here.
+    ``X`` (by :func:`certify`), else one is made here; with ``rows`` (an index
+    array), over the samples ``X[rows]`` only.
     """
     findings = []
     n, d = X.shape
+    if rows is not None:
+        n = rows.size
     k = net.k
     tail = "; the network may still fit the samples, but these parameters are not determined by them"
     norms = np.linalg.norm(net.V, axis=1)
@@ -368,7 +371,7 @@ def _diagnostics(net, X, row_pass=None) -> list:
     # of X's) counts the active samples of each unit and streams the R factor of the
     # activation matrix.
     if row_pass is None:
-        row_pass = _RowPass(net, X, diagnose=True)
+        row_pass = _RowPass(net, X, rows=rows, diagnose=True)
     active = row_pass.active
     few = set()
     for i in range(k):
@@ -428,9 +431,10 @@ def _diagnostics(net, X, row_pass=None) -> list:
     return findings
 
 
-def warn_identifiability(net, X, function: str, *, stacklevel: int = 3) -> None:
-    """Emit one :class:`IdentifiabilityWarning` per finding (the ``recover_*`` functions call it)."""
-    emit_identifiability(_diagnostics(net, X), function, stacklevel=stacklevel + 1)
+def warn_identifiability(net, X, function: str, *, stacklevel: int = 3, rows=None) -> None:
+    """Emit one :class:`IdentifiabilityWarning` per finding (the ``recover_*`` functions call it);
+    with ``rows``, the findings on the samples ``X[rows]``."""
+    emit_identifiability(_diagnostics(net, X, rows=rows), function, stacklevel=stacklevel + 1)
 
 
 def emit_identifiability(findings, function: str, *, stacklevel: int = 3) -> None:

@@ -586,18 +586,17 @@ class ProjectedMomentAccumulator:
     -----
     This is the one-Gram estimator of the projected moments of the labels it
     is given: ``T_2, T_3, T_4`` all from the same weights, in one pass of
-    ``O(n (d k + k^4 / 2))``. ATV21's moment stage
-    (:func:`relulib.projected_moments`) makes four streamed passes: ``T_0, T_1``;
-    ``T_2`` of the residualised labels ``r = y - T_0 - x.T_1`` (whose top-``k``
-    eigenvectors give ``P``, and whose projection is the projected ``T_2``);
-    the projected ``T_3`` of ``r - <T_2, He_2(z)> / 2``; and the projected
-    ``T_4`` of that minus ``<T_3, He_3(z)> / 6``, each time from the moments of
-    the pass before. Removing the lower-degree Hermite parts leaves each
-    moment unchanged in expectation and lowers its variance, at the cost of
-    passes that depend on each other instead of one. The last pass is this accumulator, fed ``z = P^T x`` with the
-    identity as its ``P``: one weighted Gram of the monomials of ``z`` up to
-    degree 2 instead of a ``k x k`` Gram for each of the ``k (k + 1) / 2``
-    pairs of a :class:`HermiteMomentAccumulator` contraction.
+    ``O(n (d k + k^4 / 4))`` (the Gram as two symmetric products, one for the
+    samples of positive and one for those of negative weight).
+    ATV21's moment stage (:func:`relulib.projected_moments`) makes three
+    streamed passes: ``T_0, T_1``; ``T_2`` of the residualised labels
+    ``r = y - T_0 - x.T_1`` (whose top-``k`` eigenvectors give ``P``, and whose
+    projection is the projected ``T_2``); and this accumulator, fed
+    ``z = P^T x`` with the identity as its ``P`` and the labels
+    ``r - <T_2, He_2(z)> / 2``, for the projected ``T_3`` and ``T_4``.
+    Removing the lower-degree Hermite parts leaves each moment unchanged in
+    expectation and lowers its variance, at the cost of passes that depend on
+    each other instead of one.
 
     Examples
     --------
@@ -620,23 +619,32 @@ class ProjectedMomentAccumulator:
         if err > 1e-8:
             raise ValueError(f"P: expected orthonormal columns (|P^T P - I| <= 1e-8), got {err:.1e}")
         self.P, self.d, self.k = P, d, k
+        # P = I (the moment stage feeds z = P^T x itself): z is the block, no product
+        self._identity = d == k and bool(np.array_equal(P, np.eye(k)))
         self._pairs = np.triu_indices(k)
         self.width = 1 + k + self._pairs[0].size
         self.n = 0
         self._G = np.zeros((self.width, self.width))
 
+    _work = None  # the work arrays of update (never copied or pickled)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_work", None)
+        return state
+
     def __repr__(self) -> str:
         return f"ProjectedMomentAccumulator(d={self.d}, k={self.k}, n={self.n})"
 
     def chunk_size(self) -> int:
-        """Samples per block inside :meth:`update`: work arrays of about 1 MiB (``chunk_rows``).
+        """Samples per block inside :meth:`update`: work arrays of about 8 MiB (``chunk_rows``).
 
         Returns
         -------
         int
             The block size.
         """
-        return chunk_rows(2 * self.width + self.k)
+        return chunk_rows((2 * self.width + self.k) // 8)  # about 8 MiB: BLAS-sized products
 
     def update(self, X: ArrayLike, r: ArrayLike) -> "ProjectedMomentAccumulator":
         """Add the samples ``X`` (n, d) with weights (labels) ``r`` (n,).
@@ -665,15 +673,36 @@ class ProjectedMomentAccumulator:
         if r.shape[1] != 1:
             raise ValueError(f"r: expected one weight per sample, shape (n,) or (n, 1), got shape {r.shape}")
         r = r[:, 0]
-        a, b = self._pairs
+        k = self.k
         G = np.zeros_like(self._G)
+        rows = min(X.shape[0], self.chunk_size())
+        if self._work is None or self._work.shape[1] < self.width * rows:
+            # the features and their columns of one sign, kept between calls: a fresh
+            # array of a few MiB per block costs more in page faults than its products
+            self._work = np.empty((2, self.width * rows))
         for start, block in blocks:
-            z = block @ self.P
-            F = np.empty((z.shape[0], self.width))
-            F[:, 0] = 1.0
-            F[:, 1 : 1 + self.k] = z
-            np.multiply(z[:, a], z[:, b], out=F[:, 1 + self.k :])
-            G += F.T @ (r[start : start + block.shape[0], None] * F)
+            m = block.shape[0]
+            zt = np.ascontiguousarray((block if self._identity else block @ self.P).T)
+            w = r[start : start + m]
+            # F^T diag(r) F = A+ A+^T - A- A-^T, A = (sqrt|r| F)^T (features x samples:
+            # each feature a contiguous row) split by the sign of r: two symmetric
+            # products (BLAS syrk), half the flops of F^T (r F)
+            A = self._work[0, : self.width * m].reshape(self.width, m)
+            np.sqrt(np.abs(w), out=A[0])
+            zs = np.multiply(zt, A[0], out=A[1 : 1 + k])  # sqrt|r| z
+            row = 1 + k
+            for i in range(k):  # sqrt|r| z_i z_j, j >= i (the order of self._pairs)
+                np.multiply(zs[i], zt[i:], out=A[row : row + k - i])
+                row += k - i
+            positive = w > 0
+            count = int(np.count_nonzero(positive))
+            for sign, keep, size in ((1.0, positive, count), (-1.0, ~positive, m - count)):
+                As = np.compress(keep, A, axis=1,
+                                 out=self._work[1, : self.width * size].reshape(self.width, size))
+                if sign > 0:
+                    G += As @ As.T
+                else:
+                    G -= As @ As.T
         self._G += G  # only once every block passed its check
         self.n += X.shape[0]
         return self

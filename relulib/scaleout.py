@@ -14,9 +14,10 @@ The entry points accept Dask arrays and come here:
 * :func:`relulib.moment_matrix` and :meth:`relulib.HermiteMomentAccumulator.update`
   (one pass);
 * :func:`relulib.projected_moments` and :func:`relulib.moment_estimate`
-  (ATV21: the same four passes as in memory, each a reduction: ``T_0, T_1``, then
+  (ATV21: the same three passes as in memory, each a reduction: ``T_0, T_1``, then
   ``T_2`` of the residualised labels, then with ``P`` from that ``T_2`` the projected
-  ``T_3`` and ``T_4`` on ``z = P^T x``; the passes are defined once, in :mod:`relulib.atv21`);
+  ``T_3`` and ``T_4`` on ``z = P^T x`` from one Gram; the passes are defined once, in
+  :mod:`relulib.atv21`);
 * :func:`relulib.recover_with_bias` (the same passes on the training rows;
   polishing and certificate on bounded in-memory subsamples, ``draw_split``);
 * :func:`relulib.recover_exact` (BJW19: its steps 1-3 already work on a

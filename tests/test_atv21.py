@@ -145,34 +145,43 @@ def test_projected_moments_equal_the_full_hermite_tensors_of_the_residualised_pr
     T2, T3, T4 = _projected_moments(X, r, P, 1000)  # three chunks
     assert T3.shape == (4,) * 3 and T4.shape == (4,) * 4
     assert np.allclose(T2, rl.empirical_hermite_tensor(Z, r, 2), rtol=0, atol=1e-12)
-    # T_3 from r minus its degree-2 part, T_4 from r minus its degree-2 and degree-3 parts
+    # T_3 and T_4 (one Gram) from r minus its degree-2 part
     q2 = np.einsum("ni,ij,nj->n", Z, T2, Z) - np.trace(T2)
     r3 = r - q2 / 2
     assert np.allclose(T3, rl.empirical_hermite_tensor(Z, r3, 3), rtol=0, atol=1e-12)
-    He3 = np.einsum("ni,nj,nl->nijl", Z, Z, Z)
-    eye = np.eye(4)
-    He3 -= (np.einsum("ni,jl->nijl", Z, eye) + np.einsum("nj,il->nijl", Z, eye)
-            + np.einsum("nl,ij->nijl", Z, eye))
-    r4 = r3 - np.einsum("ijl,nijl->n", T3, He3) / 6
-    assert np.allclose(T4, rl.empirical_hermite_tensor(Z, r4, 4), rtol=0, atol=1e-12)
+    assert np.allclose(T4, rl.empirical_hermite_tensor(Z, r3, 4), rtol=0, atol=1e-12)
 
 
 def test_residualised_moments_are_closer_to_the_population_tensors():
-    """Removing the estimated degree-2 (and 3) parts of the labels keeps E[r He_j] and cuts the noise."""
-    from relulib.atv21 import _projected_moments
+    """Removing the estimated degree-2 part of the labels keeps E[r He_j] and cuts the noise
+    of T_3 and T_4 (on five draws: T_4's error 0.49-0.68 of the plain estimate's, T_3's
+    0.42-0.93). Removing the estimated degree-3 part too, a fourth pass, is not reliably
+    better for T_4: 24% better on one draw, 50% worse on another, as the noise of the
+    estimated T_3 comes back in."""
+    from relulib.atv21 import _hermite2_form, _projected_moments
 
-    net = rl.random_network(12, 4, bias_scale=1.0, rng=5)
-    X, Y = rl.gaussian_samples(net, 100_000, rng=6)
-    Q = np.linalg.qr(net.V.T)[0]  # the exact span: compare in its coordinates
-    netQ = rl.TwoLayerNetwork(net.U, net.V @ Q, net.b)
-    f = [np.asarray(rl.hermite_coefficients(netQ, t)).reshape((4,) * t) for t in range(5)]
-    r = Y[:, 0] - f[0] - X @ (Q @ f[1])
-    Z = X @ Q
-    _, T3, T4 = _projected_moments(X, r, Q, 30_000)
-    for j, T in ((3, T3), (4, T4)):
-        plain = rl.empirical_hermite_tensor(Z, r, j)
-        err, err_plain = (np.linalg.norm(A - f[j]) / np.linalg.norm(f[j]) for A in (T, plain))
-        assert err < 0.7 * err_plain
+    versus_fourth_pass = []
+    for seed in range(5, 10):
+        net = rl.random_network(12, 4, bias_scale=1.0, rng=seed)
+        X, Y = rl.gaussian_samples(net, 100_000, rng=seed + 1)
+        Q = np.linalg.qr(net.V.T)[0]  # the exact span: compare in its coordinates
+        netQ = rl.TwoLayerNetwork(net.U, net.V @ Q, net.b)
+        f = [np.asarray(rl.hermite_coefficients(netQ, t)).reshape((4,) * t) for t in range(5)]
+        r = Y[:, 0] - f[0] - X @ (Q @ f[1])
+        Z = X @ Q
+        T2, T3, T4 = _projected_moments(X, r, Q, 30_000)
+
+        def error(T, j):
+            return np.linalg.norm(T - f[j]) / np.linalg.norm(f[j])
+
+        assert error(T3, 3) < 0.95 * error(rl.empirical_hermite_tensor(Z, r, 3), 3)
+        assert error(T4, 4) < 0.7 * error(rl.empirical_hermite_tensor(Z, r, 4), 4)
+        # the fourth pass the stage does not make: T_4 of r3 - <T_3, He_3(z)> / 6
+        r3 = r - _hermite2_form(Z, T2) / 2
+        M = np.einsum("ijl,nj,nl->ni", T3, Z, Z)
+        r4 = r3 - (np.einsum("ni,ni->n", M, Z) - 3 * Z @ np.einsum("ijj->i", T3)) / 6
+        versus_fourth_pass.append(error(T4, 4) / error(rl.empirical_hermite_tensor(Z, r4, 4), 4))
+    assert min(versus_fourth_pass) < 0.7 and 1.2 < max(versus_fourth_pass) < 1.4
 
 
 def test_direction_selection_matches_explicit_least_squares():
@@ -338,18 +347,21 @@ def test_projected_moments_on_rows_equal_those_of_their_copy_bit_for_bit():
 
 
 def test_moment_fit_residual_of_moment_estimate():
-    """The fit residual falls like n^{-1/2} for the estimate, is ~0 for the truth's
-    population-like fit, and is large for unrelated directions."""
+    """The fit residual falls like n^{-1/2} for the estimate (averaged over three draws: one
+    draw's residual varies by a factor of two), the truth fits the sample moments about
+    as well, and unrelated directions fit them much worse."""
     net = rl.random_network(6, 3, bias_scale=1.0, rng=0)
     res = {}
     for n in (20_000, 320_000):
-        X, Y = rl.gaussian_samples(net, n, rng=1)
-        mom = rl.projected_moments(X, Y, 3)
-        est = rl.moment_estimate(X, Y, 3, rng=2)
-        res[n] = rl.moment_fit_residual(est, mom)
-        truth = rl.moment_fit_residual(net, mom)
+        fits = []
+        for draw in (1, 2, 3):
+            X, Y = rl.gaussian_samples(net, n, rng=draw)
+            mom = rl.projected_moments(X, Y, 3)
+            est = rl.moment_fit_residual(rl.moment_estimate(X, Y, 3, rng=2), mom)
+            fits.append((est, rl.moment_fit_residual(net, mom)))
+            assert rl.moment_fit_residual(rl.random_network(6, 3, rng=5), mom) > 3 * est
+        res[n], truth = np.mean(fits, axis=0)
         assert truth <= 1.5 * res[n]  # the truth fits its own moments about as well
-        assert rl.moment_fit_residual(rl.random_network(6, 3, rng=5), mom) > 3 * res[n]
     assert 0 < res[320_000] < res[20_000] / 2  # 16x the samples: about 4x smaller
     with pytest.raises(TypeError, match="^moments:"):
         rl.moment_fit_residual(net, {"T2p": 0})
