@@ -40,13 +40,13 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import threading
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+import provenance  # noqa: E402 (benchmarks/provenance.py)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dask_scale.json"
 
@@ -114,7 +114,7 @@ def run(n, d, k, chunk_rows, seed, moments_alone=True):
 
     import relulib as rl
 
-    commit = _commit()  # the code measured: the state at the start
+    commit = provenance.commit()  # the code measured: the state at the start
     net = rl.random_network(d, k, bias_scale=1.0, rng=seed)
     env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -146,21 +146,6 @@ def run(n, d, k, chunk_rows, seed, moments_alone=True):
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "commit": commit,
     }
-
-
-def _commit():
-    """The repository's HEAD (short hash; ``+`` if the library or the benchmark scripts had
-    uncommitted changes), or "unknown"."""
-    try:
-        root = Path(__file__).resolve().parent.parent
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                "relulib", "benchmarks/*.py"], cwd=root,
-                               text=True, capture_output=True, check=True).stdout.strip()
-        return head + ("+" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def report(path=RESULTS):

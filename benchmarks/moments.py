@@ -49,13 +49,13 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import provenance  # noqa: E402 (benchmarks/provenance.py)
 from scipy.linalg.blas import dsyrk
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -191,18 +191,10 @@ def streamed(n: int, d: int, chunk: int = 200_000) -> dict:
                 n_by_d2_bytes=n * d * d * 8, t3_relative_error=float(err))
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def run(n: int, dims, rounds: int, with_stream: bool, kept_stream: dict | None = None) -> dict:
     out = dict(
         date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        commit=_commit(), nproc=os.cpu_count(), python=platform.python_version(),
+        commit=provenance.commit(), nproc=os.cpu_count(), python=platform.python_version(),
         numpy=np.__version__, load_average_start=list(os.getloadavg()), rounds=rounds,
         timing="CPU time (time.process_time), one BLAS thread (threadpoolctl), warm-up run first; "
                "ratio_to_floor = median over rounds of time / floor time in the same round, the floor "

@@ -113,6 +113,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+import provenance  # noqa: E402 (benchmarks/provenance.py)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import relulib as rl  # noqa: E402
@@ -366,13 +367,7 @@ def scaling(quick, workers):
 def machine():
     with open("/proc/loadavg") as fh:
         load = fh.read().split()[:3]
-    try:
-        import subprocess
-
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
-    except OSError:
-        head = ""
+    head = provenance.commit()
     return dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 nproc=os.cpu_count(), loadavg=" ".join(load), numpy=np.__version__, git_head=head)
 
