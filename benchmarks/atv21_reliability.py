@@ -31,6 +31,7 @@ import time
 import warnings
 
 import numpy as np
+import provenance  # noqa: E402 (benchmarks/provenance.py)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import relulib as rl  # noqa: E402
@@ -58,6 +59,7 @@ def main():
     parser.add_argument("--out", default=RESULTS)
     args = parser.parse_args()
     start = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    commit = provenance.commit()  # the code measured: the state at the start
     with open("/proc/loadavg") as fh:
         load = " ".join(fh.read().split()[:3])
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
@@ -68,7 +70,7 @@ def main():
                    certified_but_wrong=int(sum(r["certified"] and not o for r, o in zip(rows, ok))),
                    median_cpu_seconds=float(np.median([r["cpu_seconds"] for r in rows])),
                    mean_attempts=float(np.mean([r["attempts"] for r in rows])),
-                   date=start, loadavg_start=load, workers=args.workers)
+                   date=start, loadavg_start=load, workers=args.workers, commit=commit)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "atv21_reliability.json"), "w") as fh:
         json.dump(dict(summary=summary, instances=rows), fh, indent=1)

@@ -71,6 +71,7 @@ import time
 import warnings
 
 import numpy as np
+import provenance  # noqa: E402 (benchmarks/provenance.py)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import relulib as rl  # noqa: E402
@@ -206,6 +207,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     n_inst = 3 if args.quick else N_INSTANCES
     cpu0, wall0 = time.process_time(), time.time()
+    commit = provenance.commit()  # the code measured: the state at the start
     results = []
     for method, axis, value, setting, threads_check in settings():
         t = time.process_time()
@@ -220,6 +222,7 @@ def main(argv=None):
     summary = {
         "command": "python3 benchmarks/limits.py" + (" --quick" if args.quick else ""),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
         "cpu_seconds": round(time.process_time() - cpu0, 1),
         "wall_seconds": round(time.time() - wall0, 1),
         "blas_threads": 1,

@@ -1155,11 +1155,14 @@ def recover_with_bias(
     else:
         perm = rng.permutation(n)
         train, hold = perm[:n_train], perm[n_train:]
+        polish = train[:m].copy()  # a uniform random subset of the training rows
         # Moments and certificate stream over chunks of row indices (no copy of X[train]
         # or X[hold]); only the bounded polishing subsample is copied.
-        # (in increasing order: the same sums, and the gathers read X front to back)
-        moments = _sample_moments(X, y, k, chunk_rows(d), rows=np.sort(train))
-        Xp, yp = X[train[:m]], y[train[:m]]
+        # (the training rows sorted in place, a view of perm: the same sums, the
+        # gathers read X front to back, and no second index array of n entries)
+        train.sort()
+        moments = _sample_moments(X, y, k, chunk_rows(d), rows=train)
+        Xp, yp = X[polish], y[polish]
 
         def certificate(net):
             return relative_residual(net, X, y, rows=hold)
@@ -1228,7 +1231,7 @@ def recover_with_bias(
     if dask:
         warn_identifiability(net, np.vstack([Xp, X_hold]), "recover_with_bias")
     else:
-        warn_identifiability(net, X, "recover_with_bias", rows=np.concatenate([train[:m], hold]))
+        warn_identifiability(net, X, "recover_with_bias", rows=np.concatenate([polish, hold]))
     return RecoveryResult(net, residual, bool(certified), tolerance, attempts)
 
 
