@@ -556,10 +556,12 @@ class DepthThreeNetwork:
         TypeError
             ``n`` not an integer or ``noise`` not a number.
         ValueError
-            ``n`` below 1, ``noise`` negative or not finite, or a bad ``rng``.
+            ``n`` below 1, ``noise`` negative or not finite, a bad ``rng``, or
+            ``n (d + 1)`` above ``MAX_ARRAY_ENTRIES`` (2**31), refused before any work.
         """
         n = as_positive_int(n, "n")
         noise = as_real_scalar(noise, "noise", low=0.0, what="a non-negative standard deviation")
+        check_array_entries("n", (n, self.d + 1), "samples and labels (n, d + 1)")
         return _draw(self, n, noise, as_rng(rng))
 
     def __repr__(self) -> str:

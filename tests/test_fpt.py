@@ -108,3 +108,9 @@ def test_bad_inputs(planted):
     Yn[3] = np.inf
     with pytest.raises(ValueError, match="Y: expected finite values"):
         recover_fpt(X, Yn, 2)
+
+
+def test_depth3_samples_refuse_an_unbounded_allocation_before_any_work():
+    net, _ = blind_depth3_network(10, rng=0)
+    with pytest.raises(ValueError, match=r"^n: the samples and labels \(n, d \+ 1\) would have"):
+        net.samples(10**9)
