@@ -784,11 +784,11 @@ def _moment_initialisation(X, Y, k, rng, rows=None):
     d = X.shape[1]
     m = Y.shape[1]
     c1, c2 = 0.5, 1.0 / np.sqrt(2 * np.pi)
+    second = HermiteMomentAccumulator(d).update(X, Y, rows=rows)  # T_1 and T_2, one pass
+    T2 = check_finite_result(second.T2(), "the second moment T_2", inputs="X, Y")
     if m >= k:
-        T2 = _second_moments(X, Y, rows)
         V = _approximate_directions(X, Y, k, rng, T2)
     else:
-        T2 = _second_moments(X, Y, rows)
         S = check_finite_result(np.einsum("rij,rjl->il", T2, T2), "the matrix sum_r T_r^2",
                                 inputs="X, Y")
         P = np.linalg.eigh(S)[1][:, -k:]
@@ -801,7 +801,7 @@ def _moment_initialisation(X, Y, k, rng, rows=None):
     # U from T_2: least squares against the rank-one matrices c_2 v_i v_i^T.
     G = np.stack([c2 * np.outer(v, v).ravel() for v in V], axis=1)  # (d^2, k)
     U = np.linalg.lstsq(G, T2.reshape(m, -1).T, rcond=None)[0].T  # (m, k)
-    T1 = HermiteMomentAccumulator(d).update(X, Y, rows=rows).T1()  # (m, d)
+    T1 = second.T1()  # (m, d)
     # T_1 = sum_i z_i (c_1 U_i) v_i^T with z_i = s_i: linear least squares for z.
     H = np.stack([np.outer(c1 * U[:, i], V[i]).ravel() for i in range(k)], axis=1)
     z = np.linalg.lstsq(H, T1.ravel(), rcond=None)[0]
