@@ -70,3 +70,24 @@ def test_fit_units_recovers_bias_free_units_and_the_offset(planted):
     # the check can fail: without the intercept the offset is not fitted
     _, _, off0, rss0, _ = PatternLeastSquares(X, Y + 0.7, intercept=False).fit_units(W0.copy(), 20)
     assert np.all(off0 == 0) and rss0 > 1.0
+
+
+def test_single_precision_factor_is_refined_to_the_accuracy_of_a_qr_solve(monkeypatch):
+    """With many unknowns per row (p^2 > 48 n m) the Cholesky factor is computed in single
+    precision first; refinement with the true residual still gives the QR solution."""
+    from scipy import linalg
+
+    rng = np.random.default_rng(4)
+    n, d, k = 2000, 30, 12  # p = k (d + 1) = 372 unknowns, p^2 > 48 n
+    X = rng.standard_normal((n, d))
+    Xa = np.hstack([X, np.ones((n, 1))])
+    Y = rng.standard_normal((n, 1))
+    active = X @ rng.standard_normal((k, d)).T + 0.3 > 0
+    dtypes = []
+    factor = linalg.cho_factor
+    monkeypatch.setattr(linalg, "cho_factor", lambda G, **kw: dtypes.append(G.dtype) or factor(G, **kw))
+    theta = PatternLeastSquares(Xa, Y).solve(active)
+    assert dtypes == [np.float32]  # the single-precision factor sufficed
+    F = (active[:, :, None] * Xa[:, None, :]).reshape(n, -1)
+    reference = _reference(F, Y)
+    assert np.max(np.abs(theta - reference)) < 1e-12 * np.max(np.abs(reference))
