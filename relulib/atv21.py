@@ -1098,7 +1098,7 @@ def recover_with_bias(
     20 noiseless instances per setting, ``d = 8``, ``k = 4``, ``n = 10^5``
     unless stated): 20, 20 and 19 of 20 recovered at condition number 1, 10
     and 100 of ``V``; with ``|b_i|`` in ``[1, 2]``, ``[2, 3]``, ``[3, 4]``: 20,
-    16, 0 of 20 (20, 13, 0 at ``n = 10^6``); all 20 at ``k = 7`` and at
+    16, 0 of 20 (20, 14, 2 at ``n = 10^6``); all 20 at ``k = 7`` and at
     ``k = d = 8``. Biases beyond about 3
     need ATV21's large-bias treatment (:func:`large_bias_surrogate`). Every
     failure was flagged by the certificate. Results can differ in the last
