@@ -14,8 +14,8 @@ n = 1e8) never exist anywhere. On a ``distributed.LocalCluster`` of two
 single-threaded worker processes (one BLAS thread each):
 
 1. ``rl.projected_moments(X, Y, k)``: the reductions of ATV21's moment stage
-   (``T_0, T_1, T_2``; then the projected ``T_2``, ``T_3``, ``T_4`` of the residualised labels,
-   one pass each);
+   (``T_0, T_1``; ``T_2`` of the residualised labels; then the projected ``T_3`` and
+   ``T_4`` from one Gram: three passes);
 2. ``rl.recover_with_bias(X, Y, k, rng=...)``: the same reductions on all rows
    but the held-out ones, then the tensor stage, polishing and certificate on
    bounded in-memory subsamples (at most 100 000 held-out rows, 10 000 polishing rows).
@@ -31,7 +31,8 @@ error against the planted network. Results go to
 with its load (CPU times less).
 
 The committed result file is the run at n = 1e8 with ``--skip-moments`` (about 31 minutes
-of CPU on the 2-core development machine, which was shared with another benchmark).
+of CPU on the 2-core development machine, which was shared with another benchmark), made on
+commit f54ebca, whose moment stage still made four passes.
 """
 
 from __future__ import annotations
