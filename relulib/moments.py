@@ -572,7 +572,8 @@ class ProjectedMomentAccumulator:
     (``1 + k + k (k + 1) / 2`` columns): a degree-3 sum is a product of a
     linear and a quadratic feature, a degree-4 sum a product of two
     quadratic features. Cost per sample: ``z`` (``2 d k`` flops) plus the Gram
-    (about ``k^4 / 2`` flops); no ``d^3``, ``d^4`` or ``n x d^2`` array.
+    (about ``k^4 / 4`` flops: only its symmetric half is computed); no ``d^3``,
+    ``d^4`` or ``n x d^2`` array.
 
     Feed chunks with :meth:`update`; read :meth:`moments`. Accumulators of
     the same ``P`` that saw different samples add up with :meth:`merge`.
