@@ -133,24 +133,20 @@ class PatternLeastSquares:
             total += float(np.sum(R * R))
         return total
 
-    def _features(self, pos, E, keep, out=None) -> np.ndarray:
-        """The rows ``pos`` of ``F`` for the pattern ``E`` (those rows) and ``keep``;
-        written into the first rows of ``out`` (a buffer reused chunk after chunk) if given."""
-        Xr = self.Xa[self._source(pos)]
+    def design(self) -> np.ndarray:
+        """The full design matrix of the current pattern (for the fallback and for tests)."""
+        E = self._E
+        Xr = self.Xa[self._source(slice(None))]
         r, k = E.shape
         d, kq = Xr.shape[1], k * self.q
-        F = np.empty((r, kq + int(self.intercept))) if out is None else out[:r]
+        F = np.empty((r, kq + int(self.intercept)))
         units = F[:, :kq].reshape(r, k, self.q)  # a view: (unit, column of x~) blocks
         np.multiply(E.astype(float)[:, :, None], Xr[:, None, :], out=units[:, :, :d])
         if self.bias_column:  # the implicit column of ones of x~ = (x, 1)
             units[:, :, d] = E
         if self.intercept:
-            F[:, kq] = keep
+            F[:, kq] = self._keep
         return F
-
-    def design(self) -> np.ndarray:
-        """The full design matrix of the current pattern (for the fallback and for tests)."""
-        return self._features(slice(None), self._E, self._keep)
 
     def _unit_blocks(self, theta):
         k = self._E.shape[1]
@@ -211,9 +207,23 @@ class PatternLeastSquares:
         """Rows of ``Xa``, ``Y`` at the positions ``pos`` (a slice or an index array)."""
         return pos if self.rows is None else self.rows[pos]
 
-    def _add_rows(self, pos, E, keep, sign, G, FtY) -> None:
-        """Add ``sign * F^T F`` and ``sign * F^T Y`` of the rows ``pos`` (pattern ``E``,
-        kept rows ``keep``) to ``G`` and ``FtY``, block by block.
+    def _augmented_rows(self, pos):
+        """``(x~, Y)`` of the rows ``pos``, gathered: ``x~ = (x, 1)`` with ``bias_column``."""
+        Xr = self.Xa[self._source(pos)]
+        if self.bias_column:
+            Xr = np.hstack([Xr, np.ones((Xr.shape[0], 1))])
+        return Xr, self.Y[self._source(pos)]
+
+    def _add_block(self, G, i, j, block) -> None:
+        """Add ``block`` to the block of units ``(i, j)`` of ``G`` and its transpose to ``(j, i)``."""
+        q = self.q
+        G[i * q : (i + 1) * q, j * q : (j + 1) * q] += block
+        if j > i:
+            G[j * q : (j + 1) * q, i * q : (i + 1) * q] += block.T
+
+    def _add_rows(self, pos, E, keep, G, FtY) -> None:
+        """Add ``F^T F`` and ``F^T Y`` of the rows ``pos`` (pattern ``E``, kept rows
+        ``keep``) to ``G`` and ``FtY``, block by block.
 
         The block of units ``(i, j)`` of ``F^T F`` is ``sum x~ x~^T`` over the rows on
         which both units are active, so each block is a Gram of just those rows
@@ -221,28 +231,22 @@ class PatternLeastSquares:
         the rows this is about ``k^2 q^2 n / 8`` multiply-adds instead of the
         ``k^2 q^2 n / 2`` of ``F^T F`` with its zeros, and ``F`` is never formed.
         """
-        Xr = self.Xa[self._source(pos)]
-        Yr = self.Y[self._source(pos)]
-        if self.bias_column:
-            Xr = np.hstack([Xr, np.ones((Xr.shape[0], 1))])
+        Xr, Yr = self._augmented_rows(pos)
         k, q = E.shape[1], self.q
         for i in range(k):
             on = E[:, i]
             Xi, Ei = Xr[on], E[on]
-            FtY[i * q : (i + 1) * q] += sign * (Xi.T @ Yr[on])
+            FtY[i * q : (i + 1) * q] += Xi.T @ Yr[on]
             for j in range(i, k):
                 Xij = Xi if j == i else Xi[Ei[:, j]]
-                block = Xij.T @ Xij  # symmetric (one BLAS syrk)
-                G[i * q : (i + 1) * q, j * q : (j + 1) * q] += sign * block
-                if j > i:
-                    G[j * q : (j + 1) * q, i * q : (i + 1) * q] += sign * block.T
+                self._add_block(G, i, j, Xij.T @ Xij)  # symmetric (one BLAS syrk)
             if self.intercept:  # the offset column is keep; E is already zero off keep
-                column = sign * Xi.sum(axis=0)
+                column = Xi.sum(axis=0)
                 G[k * q, i * q : (i + 1) * q] += column
                 G[i * q : (i + 1) * q, k * q] += column
         if self.intercept:
-            G[k * q, k * q] += sign * float(np.count_nonzero(keep))
-            FtY[k * q] += sign * Yr[keep].sum(axis=0)
+            G[k * q, k * q] += float(np.count_nonzero(keep))
+            FtY[k * q] += Yr[keep].sum(axis=0)
 
     def _change_rows(self, pos, old, new, keep_old, keep_new, G, FtY) -> None:
         """Replace in ``G`` and ``FtY`` the terms of the rows ``pos`` under the pattern
@@ -255,10 +259,7 @@ class PatternLeastSquares:
         ``k / 2`` blocks per flipped unit of a row instead of the ``k^2 / 4`` of
         removing and re-adding all of the row's blocks.
         """
-        Xr = self.Xa[self._source(pos)]
-        Yr = self.Y[self._source(pos)]
-        if self.bias_column:
-            Xr = np.hstack([Xr, np.ones((Xr.shape[0], 1))])
+        Xr, Yr = self._augmented_rows(pos)
         r, k = old.shape
         q, m = self.q, Yr.shape[1]
         delta = new.astype(float) - old  # -1, 0 or 1: unit i left or entered row s
@@ -273,13 +274,9 @@ class PatternLeastSquares:
                 change = ((new[rows, i] & new[rows, j]).astype(np.int8)
                           - (old[rows, i] & old[rows, j]))
                 for sign, selected in ((1.0, rows[change > 0]), (-1.0, rows[change < 0])):
-                    if selected.size == 0:
-                        continue
-                    Xs = Xr[selected]
-                    block = sign * (Xs.T @ Xs)  # symmetric (one BLAS syrk)
-                    G[i * q : (i + 1) * q, j * q : (j + 1) * q] += block
-                    if j > i:
-                        G[j * q : (j + 1) * q, i * q : (i + 1) * q] += block.T
+                    if selected.size:
+                        Xs = Xr[selected]
+                        self._add_block(G, i, j, sign * (Xs.T @ Xs))  # one BLAS syrk
         if self.intercept:  # the offset column is keep; E is zero off keep
             column = (Xr.T @ delta).T.reshape(-1)
             G[k * q, : k * q] += column
@@ -308,7 +305,7 @@ class PatternLeastSquares:
             p = E.shape[1] * self.q + int(self.intercept)
             G, FtY = np.zeros((p, p)), np.zeros((p, self.Y.shape[1]))
             for pos in self._row_steps(n):
-                self._add_rows(pos, E[pos], keep[pos], 1.0, G, FtY)
+                self._add_rows(pos, E[pos], keep[pos], G, FtY)
             self._G, self._FtY = G, FtY
         elif changed.size:  # only the changed rows' terms, only in the changed blocks
             for pos in self._row_steps(changed):

@@ -128,10 +128,16 @@ def activation_hermite_coefficient(activation: str | Activation, order: int) -> 
 K_FULL_ROW_RANK = "k: expected at most d={d} hidden units (V* must have full row rank), got k={k}"
 
 
+def _first_and_second_moments(X, Y, rows=None):
+    """``T_1`` (m, d) and ``T_2`` (m, d, d) for every output, from one streamed pass (of the
+    samples ``X[rows]`` with ``rows``)."""
+    acc = HermiteMomentAccumulator(X.shape[1]).update(X, Y, rows=rows)
+    return acc.T1(), check_finite_result(acc.T2(), "the second moment T_2", inputs="X, Y")
+
+
 def _second_moments(X, Y, rows=None):
     """``T_2`` for every output: shape (m, d, d) (of the samples ``X[rows]`` with ``rows``)."""
-    return check_finite_result(HermiteMomentAccumulator(X.shape[1]).update(X, Y, rows=rows).T2(),
-                               "the second moment T_2", inputs="X, Y")
+    return _first_and_second_moments(X, Y, rows)[1]
 
 
 def approximate_directions(
@@ -784,8 +790,7 @@ def _moment_initialisation(X, Y, k, rng, rows=None):
     d = X.shape[1]
     m = Y.shape[1]
     c1, c2 = 0.5, 1.0 / np.sqrt(2 * np.pi)
-    second = HermiteMomentAccumulator(d).update(X, Y, rows=rows)  # T_1 and T_2, one pass
-    T2 = check_finite_result(second.T2(), "the second moment T_2", inputs="X, Y")
+    T1, T2 = _first_and_second_moments(X, Y, rows)  # (m, d), (m, d, d): one pass
     if m >= k:
         V = _approximate_directions(X, Y, k, rng, T2)
     else:
@@ -801,7 +806,6 @@ def _moment_initialisation(X, Y, k, rng, rows=None):
     # U from T_2: least squares against the rank-one matrices c_2 v_i v_i^T.
     G = np.stack([c2 * np.outer(v, v).ravel() for v in V], axis=1)  # (d^2, k)
     U = np.linalg.lstsq(G, T2.reshape(m, -1).T, rcond=None)[0].T  # (m, k)
-    T1 = second.T1()  # (m, d)
     # T_1 = sum_i z_i (c_1 U_i) v_i^T with z_i = s_i: linear least squares for z.
     H = np.stack([np.outer(c1 * U[:, i], V[i]).ravel() for i in range(k)], axis=1)
     z = np.linalg.lstsq(H, T1.ravel(), rcond=None)[0]

@@ -700,10 +700,7 @@ class ProjectedMomentAccumulator:
             for sign, keep, size in ((1.0, positive, count), (-1.0, ~positive, m - count)):
                 As = np.compress(keep, A, axis=1,
                                  out=self._work[1, : self.width * size].reshape(self.width, size))
-                if sign > 0:
-                    G += As @ As.T
-                else:
-                    G -= As @ As.T
+                G += sign * (As @ As.T)
         self._G += G  # only once every block passed its check
         self.n += X.shape[0]
         return self
