@@ -178,10 +178,11 @@ def test_residualised_moments_are_closer_to_the_population_tensors():
         assert error(T4, 4) < 0.7 * error(rl.empirical_hermite_tensor(Z, r, 4), 4)
         # the fourth pass the stage does not make: T_4 of r3 - <T_3, He_3(z)> / 6
         r3 = r - _hermite2_form(Z, T2) / 2
-        M = np.einsum("ijl,nj,nl->ni", T3, Z, Z)
-        r4 = r3 - (np.einsum("ni,ni->n", M, Z) - 3 * Z @ np.einsum("ijj->i", T3)) / 6
+        r4 = r3 - np.einsum("ijl,nijl->n", T3, rl.hermite_tensor(Z, 3)) / 6
         versus_fourth_pass.append(error(T4, 4) / error(rl.empirical_hermite_tensor(Z, r4, 4), 4))
     assert min(versus_fourth_pass) < 0.7 and 1.2 < max(versus_fourth_pass) < 1.4
+    # the reconstructions appendix: the fourth pass is a loss on two of the five draws
+    assert sum(ratio < 1 for ratio in versus_fourth_pass) == 2
 
 
 def test_direction_selection_matches_explicit_least_squares():
