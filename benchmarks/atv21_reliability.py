@@ -24,7 +24,6 @@ if __name__ == "__main__":
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_var] = "1"
 
-import datetime
 import json
 import multiprocessing
 import time
@@ -58,10 +57,9 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=RESULTS)
     args = parser.parse_args()
-    start = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    start = provenance.now()
     commit = provenance.commit()  # the code measured: the state at the start
-    with open("/proc/loadavg") as fh:
-        load = " ".join(fh.read().split()[:3])
+    load = provenance.load_average()
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
         rows = sorted(pool.map(run, range(INSTANCES), chunksize=1), key=lambda r: r["instance"])
     ok = [r["error"] <= 1e-6 for r in rows]

@@ -64,7 +64,6 @@ if __name__ == "__main__":  # single-threaded BLAS, set before numpy is imported
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_var] = "1"
 
-import datetime
 import json
 import platform
 import time
@@ -221,7 +220,7 @@ def main(argv=None):
 
     summary = {
         "command": "python3 benchmarks/limits.py" + (" --quick" if args.quick else ""),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": provenance.now(),
         "commit": commit,
         "cpu_seconds": round(time.process_time() - cpu0, 1),
         "wall_seconds": round(time.time() - wall0, 1),

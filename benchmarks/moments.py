@@ -45,7 +45,6 @@ it and keeps the previous figure, with the date of its run).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import platform
@@ -186,14 +185,14 @@ def streamed(n: int, d: int, chunk: int = 200_000) -> dict:
     P3 = np.einsum("r,ri,rj,r->ij", W[0][0], W[1], W[1], W[1] @ g)
     err = np.linalg.norm(T3 - P3) / np.linalg.norm(P3)
     assert T4.shape == (d, d)
-    return dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    return dict(date=provenance.now(),
                 load_average=list(os.getloadavg()), n=n, d=d, chunk=chunk, wall_s=elapsed, peak_traced_bytes=peak,
                 n_by_d2_bytes=n * d * d * 8, t3_relative_error=float(err))
 
 
 def run(n: int, dims, rounds: int, with_stream: bool, kept_stream: dict | None = None) -> dict:
     out = dict(
-        date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        date=provenance.now(),
         commit=provenance.commit(), nproc=os.cpu_count(), python=platform.python_version(),
         numpy=np.__version__, load_average_start=list(os.getloadavg()), rounds=rounds,
         timing="CPU time (time.process_time), one BLAS thread (threadpoolctl), warm-up run first; "

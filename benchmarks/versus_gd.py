@@ -103,7 +103,6 @@ if __name__ == "__main__":  # single-threaded BLAS in this process and in its wo
         os.environ[_var] = "1"
 
 import csv
-import datetime
 import json
 import multiprocessing
 import resource
@@ -365,11 +364,8 @@ def scaling(quick, workers):
 
 
 def machine():
-    with open("/proc/loadavg") as fh:
-        load = fh.read().split()[:3]
-    head = provenance.commit()
-    return dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                nproc=os.cpu_count(), loadavg=" ".join(load), numpy=np.__version__, git_head=head)
+    return dict(date=provenance.now(), nproc=os.cpu_count(), loadavg=provenance.load_average(),
+                numpy=np.__version__, git_head=provenance.commit())
 
 
 def report(folder):
